@@ -1,0 +1,151 @@
+//! What a plugin file exports, what it imports, and which of its imports the
+//! sandbox grants by default.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::error::LoadError;
+use crate::model::Listing;
+use crate::plugin::{WasmPlugin, compile};
+use crate::runtime::{Limits, Runtime};
+
+/// How the host treats one import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportPolicy {
+    /// The import's name, e.g. `wasi:filesystem/types@0.2.6`.
+    pub name: String,
+    /// What the plugin gets, in a few words.
+    pub policy: &'static str,
+}
+
+/// The result of inspecting a plugin.
+#[derive(Debug)]
+pub struct Inspection {
+    /// Every export of the component.
+    pub exports: Vec<String>,
+    /// Every import, with how the sandbox treats it.
+    pub imports: Vec<ImportPolicy>,
+    /// What it serves, if it loads.
+    pub listing: Result<Listing, LoadError>,
+    /// The size of the file in bytes.
+    pub size: u64,
+}
+
+/// The sandbox's default answer to an import.
+pub fn import_policy(name: &str) -> &'static str {
+    let interface = name.split('@').next().unwrap_or(name);
+    match interface {
+        "corral:mcp/context" => "provided: log, progress, cancellation",
+        "corral:mcp/types" => "provided: type definitions only",
+        "wasi:clocks/wall-clock" | "wasi:clocks/monotonic-clock" => "provided",
+        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => "provided",
+        "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "provided",
+        "wasi:cli/stdout" | "wasi:cli/stderr" => "provided: captured into the host log",
+        "wasi:cli/stdin" => "provided: always empty",
+        "wasi:cli/environment" => "provided: no variables, no arguments",
+        "wasi:cli/exit" => "provided: ends the call with an error",
+        "wasi:cli/terminal-input"
+        | "wasi:cli/terminal-output"
+        | "wasi:cli/terminal-stdin"
+        | "wasi:cli/terminal-stdout"
+        | "wasi:cli/terminal-stderr" => "provided: never a terminal",
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
+            "linked, but no directories are granted"
+        }
+        i if i.starts_with("wasi:sockets/") => "linked, but every address and lookup is refused",
+        i if i.starts_with("wasi:http/") => "not available: outgoing HTTP is not supported yet",
+        _ => "unknown: the plugin will not load",
+    }
+}
+
+/// Inspect the plugin at `path`.
+pub async fn inspect(runtime: &Runtime, path: &Path) -> Result<Inspection, LoadError> {
+    let component = compile(runtime, path).await?;
+    let ty = component.component_type();
+    let exports = ty
+        .exports(runtime.engine())
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    let imports = ty
+        .imports(runtime.engine())
+        .map(|(n, _)| ImportPolicy {
+            name: n.to_owned(),
+            policy: import_policy(n),
+        })
+        .collect();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let listing = WasmPlugin::from_component(runtime, path, component, Limits::default())
+        .await
+        .map(|p| p.listing().clone());
+    Ok(Inspection {
+        exports,
+        imports,
+        listing,
+        size,
+    })
+}
+
+impl Inspection {
+    /// The inspection as JSON (for `corral inspect --json`).
+    pub fn to_json(&self) -> Value {
+        let listing = match &self.listing {
+            Ok(l) => json!({
+                "tools": l.tools.iter().map(|t| json!({"name": t.name, "description": t.description, "tags": t.tags})).collect::<Vec<_>>(),
+                "resources": l.resources.iter().map(|r| json!({"uri": r.uri, "name": r.name})).collect::<Vec<_>>(),
+                "resource_templates": l.templates.iter().map(|t| json!({"uri_template": t.uri_template, "name": t.name})).collect::<Vec<_>>(),
+                "prompts": l.prompts.iter().map(|p| json!({"name": p.name, "arguments": p.arguments.iter().map(|a| &a.name).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            }),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        json!({
+            "size": self.size,
+            "exports": self.exports,
+            "imports": self.imports.iter().map(|i| json!({"name": i.name, "policy": i.policy})).collect::<Vec<_>>(),
+            "serves": listing,
+        })
+    }
+
+    /// The inspection as text for a person.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "size: {}", crate::runtime::human_size(self.size));
+        let _ = writeln!(out, "exports:");
+        for e in &self.exports {
+            let _ = writeln!(out, "  {e}");
+        }
+        let _ = writeln!(out, "imports:");
+        for i in &self.imports {
+            let _ = writeln!(out, "  {:<40} {}", i.name, i.policy);
+        }
+        match &self.listing {
+            Ok(l) => {
+                let _ = writeln!(out, "tools:");
+                for t in &l.tools {
+                    let _ = writeln!(
+                        out,
+                        "  {}  {}",
+                        t.name,
+                        t.description.as_deref().unwrap_or("")
+                    );
+                }
+                let _ = writeln!(out, "resources:");
+                for r in &l.resources {
+                    let _ = writeln!(out, "  {}", r.uri);
+                }
+                for t in &l.templates {
+                    let _ = writeln!(out, "  {} (template)", t.uri_template);
+                }
+                let _ = writeln!(out, "prompts:");
+                for p in &l.prompts {
+                    let _ = writeln!(out, "  {}", p.name);
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "does not load: {e}");
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,87 @@
+//! # Corral: an MCP server host for sandboxed WebAssembly plugins
+//!
+//! Corral loads WebAssembly components that implement the `corral:mcp` WIT
+//! world and serves their tools, resources, resource templates and prompts
+//! to MCP clients. Every call runs in a fresh instance with fuel, memory,
+//! wall-clock and output limits, and no ambient authority: no filesystem,
+//! environment or network unless granted.
+//!
+//! The pieces, in the order a request meets them:
+//!
+//! - [`CorralServer`]: the MCP server (rmcp), over stdio today;
+//! - [`Catalog`]: what is served and by which plugin, built by [`load`];
+//! - [`WasmPlugin`]: one compiled, pre-linked component;
+//! - [`Runtime`]: the engine, the linker and the per-call sandbox, with [`Limits`].
+//!
+//! ## Serving a directory of plugins over stdio
+//!
+//! ```no_run
+//! use std::path::PathBuf;
+//!
+//! use corral::{CorralServer, Limits, Runtime, ServerOptions};
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     let runtime = Runtime::new()?;
+//!     let (catalog, errors) =
+//!         corral::load(&runtime, &[PathBuf::from("plugins/dist")], &Limits::default()).await;
+//!     for error in &errors {
+//!         eprintln!("skipped: {error}");
+//!     }
+//!     CorralServer::new(catalog, ServerOptions::default())
+//!         .serve_stdio()
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Calling a plugin directly
+//!
+//! ```no_run
+//! use corral::{CallContext, Limits, Outcome, Runtime, WasmPlugin};
+//!
+//! # async fn example() -> anyhow::Result<()> {
+//! let runtime = Runtime::new()?;
+//! let plugin = WasmPlugin::load(&runtime, "plugins/dist/calculator-rust.wasm".as_ref(), Limits::default()).await?;
+//! let outcome = plugin
+//!     .call_tool("multiply", r#"{"a": 6, "b": 7}"#, None, &CallContext::default())
+//!     .await?;
+//! if let Outcome::Complete(result) = outcome {
+//!     println!("{:?}", result.structured); // Some({"result": 42.0})
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod bindings;
+mod catalog;
+mod error;
+mod inspect;
+mod model;
+mod plugin;
+mod protocol;
+mod runtime;
+mod server;
+mod units;
+mod uri_template;
+
+pub use catalog::{Catalog, ResolvedResource, Served, ServedTemplate, load, plugin_files};
+pub use error::{CallError, GuestError, LoadError, RuntimeError};
+pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
+pub use model::{
+    Content, Icon, Input, InputRequest, InputRequired, JsonObject, Listing, LogLevel, Outcome,
+    PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
+    ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
+};
+pub use plugin::{CompletionRef, WasmPlugin};
+pub use runtime::limits::{
+    DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
+    DEFAULT_TIMEOUT, EPOCH_TICK, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL,
+    MAX_MEMORY_CEILING, MAX_STDIO_BYTES_PER_CALL, MAX_TABLE_ELEMENTS, WASM_STACK,
+};
+pub use runtime::{
+    CallContext, CallObserver, Limits, POOL_INSTANCES, Runtime, human_duration, human_size,
+};
+pub use server::{CorralServer, MAX_QUEUED_NOTIFICATIONS, ServeError, ServerOptions};
+pub use units::{parse_duration, parse_size};
+pub use uri_template::UriTemplate;

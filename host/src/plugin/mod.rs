@@ -1,0 +1,592 @@
+//! A WebAssembly plugin: compiled once, pre-linked once, and instantiated
+//! afresh for every call inside the sandbox the runtime sets up.
+
+mod convert;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+use wasmtime::Store;
+use wasmtime::component::{Component, InstancePre};
+
+use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::error::{CallError, LoadError};
+use crate::model::{Input, Listing, Outcome, PromptResult, ResourceContents, ToolResult};
+use crate::runtime::limits::WASM_STACK;
+use crate::runtime::{CallContext, Limits, Runtime, State};
+
+use convert::OutputSize;
+
+/// The exported interfaces the host knows, by their instance names.
+const TOOLS: &str = "corral:mcp/tools@0.1.0";
+const RESOURCES: &str = "corral:mcp/resources@0.1.0";
+const PROMPTS: &str = "corral:mcp/prompts@0.1.0";
+const COMPLETIONS: &str = "corral:mcp/completions@0.1.0";
+
+/// What a completion request refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionRef {
+    Prompt(String),
+    Template(String),
+}
+
+struct Exports {
+    tools: Option<tools::GuestIndices>,
+    resources: Option<resources::GuestIndices>,
+    prompts: Option<prompts::GuestIndices>,
+    completions: Option<completions::GuestIndices>,
+}
+
+/// A loaded plugin.
+pub struct WasmPlugin {
+    name: Arc<str>,
+    path: PathBuf,
+    pre: InstancePre<State>,
+    exports: Exports,
+    limits: Limits,
+    gate: Gate,
+    listing: Listing,
+}
+
+impl std::fmt::Debug for WasmPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmPlugin")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kind of file, from its first eight bytes.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => Ok(()),
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::CoreModule {
+            path: path.to_owned(),
+        }),
+        Some([0, b'a', b's', b'm', ..]) => Err(LoadError::Invalid {
+            path: path.to_owned(),
+            reason: "unknown WebAssembly version or layer".into(),
+        }),
+        _ => Err(LoadError::NotWasm {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+/// Compile a component, in a blocking thread (large components take seconds).
+pub(crate) async fn compile(runtime: &Runtime, path: &Path) -> Result<Component, LoadError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    check_header(path, &bytes)?;
+    let engine = runtime.engine().clone();
+    tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+        .await
+        .map_err(|e| LoadError::Invalid {
+            path: path.to_owned(),
+            reason: format!("compilation panicked: {e}"),
+        })?
+        .map_err(|e| LoadError::Invalid {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        })
+}
+
+impl WasmPlugin {
+    /// Compile, link and list a plugin. The plugin's name is the file stem.
+    pub async fn load(runtime: &Runtime, path: &Path, limits: Limits) -> Result<Self, LoadError> {
+        let component = compile(runtime, path).await?;
+        Self::from_component(runtime, path, component, limits).await
+    }
+
+    /// Link and list an already compiled component loaded from `path`.
+    pub(crate) async fn from_component(
+        runtime: &Runtime,
+        path: &Path,
+        component: Component,
+        limits: Limits,
+    ) -> Result<Self, LoadError> {
+        let link_error = |reason: String| LoadError::Link {
+            path: path.to_owned(),
+            reason,
+        };
+        let pre = runtime
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(|e| link_error(format!("{e:#}")))?;
+        let has = |name: &str| component.get_export_index(None, name).is_some();
+        let exports = Exports {
+            tools: has(TOOLS)
+                .then(|| tools::GuestIndices::new(&pre))
+                .transpose()
+                .map_err(|e| link_error(format!("{e:#}")))?,
+            resources: has(RESOURCES)
+                .then(|| resources::GuestIndices::new(&pre))
+                .transpose()
+                .map_err(|e| link_error(format!("{e:#}")))?,
+            prompts: has(PROMPTS)
+                .then(|| prompts::GuestIndices::new(&pre))
+                .transpose()
+                .map_err(|e| link_error(format!("{e:#}")))?,
+            completions: has(COMPLETIONS)
+                .then(|| completions::GuestIndices::new(&pre))
+                .transpose()
+                .map_err(|e| link_error(format!("{e:#}")))?,
+        };
+        if exports.tools.is_none() && exports.resources.is_none() && exports.prompts.is_none() {
+            let names: Vec<String> = component
+                .component_type()
+                .exports(runtime.engine())
+                .map(|(name, _)| name.to_string())
+                .collect();
+            return Err(LoadError::WrongWorld {
+                path: path.to_owned(),
+                exports: if names.is_empty() {
+                    "nothing".into()
+                } else {
+                    names.join(", ")
+                },
+            });
+        }
+        let name: Arc<str> = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plugin".into())
+            .into();
+        let mut plugin = WasmPlugin {
+            gate: Gate::new(limits.concurrency, limits.queue),
+            name,
+            path: path.to_owned(),
+            pre,
+            exports,
+            limits,
+            listing: Listing::default(),
+        };
+        plugin.listing = plugin.list(path).await?;
+        Ok(plugin)
+    }
+
+    /// The plugin's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What it offers, as listed at load.
+    pub fn listing(&self) -> &Listing {
+        &self.listing
+    }
+
+    /// The limits its calls run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Which of the known interfaces it exports.
+    pub fn exported_interfaces(&self) -> Vec<&'static str> {
+        let e = &self.exports;
+        [
+            (e.tools.is_some(), TOOLS),
+            (e.resources.is_some(), RESOURCES),
+            (e.prompts.is_some(), PROMPTS),
+            (e.completions.is_some(), COMPLETIONS),
+        ]
+        .into_iter()
+        .filter_map(|(present, name)| present.then_some(name))
+        .collect()
+    }
+
+    /// Ask the plugin what it offers, in one sandboxed instance.
+    async fn list(&self, path: &Path) -> Result<Listing, LoadError> {
+        let ctx = CallContext::default();
+        let listing_error = |what, source| LoadError::Listing {
+            path: path.to_owned(),
+            what,
+            source,
+        };
+        let (_permit, mut store) = self
+            .begin(&ctx)
+            .await
+            .map_err(|e| listing_error("exports", e))?;
+        let exports = &self.exports;
+        let answer = guard(&ctx, self.limits.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let mut raw = RawListing::default();
+            if let Some(indices) = &exports.tools {
+                let guest = indices.load(&mut store, &instance)?;
+                raw.tools = guest.call_list_tools(&mut store).await?;
+            }
+            if let Some(indices) = &exports.resources {
+                let guest = indices.load(&mut store, &instance)?;
+                raw.resources = guest.call_list_resources(&mut store).await?;
+                raw.templates = guest.call_list_templates(&mut store).await?;
+            }
+            if let Some(indices) = &exports.prompts {
+                let guest = indices.load(&mut store, &instance)?;
+                raw.prompts = guest.call_list_prompts(&mut store).await?;
+            }
+            Ok(raw)
+        })
+        .await;
+        let raw = self
+            .finish(&store, answer)
+            .map_err(|e| listing_error("exports", e))?;
+        let bad = |reason: String| LoadError::BadListing {
+            path: path.to_owned(),
+            reason,
+        };
+        let listing = Listing {
+            tools: raw
+                .tools
+                .into_iter()
+                .map(convert::tool)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            resources: raw.resources.into_iter().map(convert::resource).collect(),
+            templates: raw.templates.into_iter().map(convert::template).collect(),
+            prompts: raw.prompts.into_iter().map(convert::prompt).collect(),
+        };
+        check_listing(&listing).map_err(bad)?;
+        Ok(listing)
+    }
+
+    /// Call the tool `name` with `arguments` (a JSON object as text).
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: &str,
+        input: Option<&Input>,
+        ctx: &CallContext,
+    ) -> Result<Outcome<ToolResult>, CallError> {
+        let indices = self
+            .exports
+            .tools
+            .as_ref()
+            .ok_or_else(|| self.lacks(TOOLS))?;
+        let input = input.map(convert::input);
+        let arguments = arguments.to_owned();
+        let (_permit, mut store) = self.begin(ctx).await?;
+        let answer = guard(ctx, self.limits.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_call_tool(&mut store, name, &arguments, input.as_ref())
+                .await
+        })
+        .await;
+        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        self.checked(convert::tool_outcome(outcome))
+    }
+
+    /// Read `uri`; `params` are the template variables matched by the host.
+    pub async fn read_resource(
+        &self,
+        uri: &str,
+        params: &[(String, String)],
+        input: Option<&Input>,
+        ctx: &CallContext,
+    ) -> Result<Outcome<Vec<ResourceContents>>, CallError> {
+        let indices = self
+            .exports
+            .resources
+            .as_ref()
+            .ok_or_else(|| self.lacks(RESOURCES))?;
+        let input = input.map(convert::input);
+        let (_permit, mut store) = self.begin(ctx).await?;
+        let answer = guard(ctx, self.limits.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_read_resource(&mut store, uri, params, input.as_ref())
+                .await
+        })
+        .await;
+        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        self.checked(convert::read_outcome(outcome))
+    }
+
+    /// Render the prompt `name` with `arguments`.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: &[(String, String)],
+        input: Option<&Input>,
+        ctx: &CallContext,
+    ) -> Result<Outcome<PromptResult>, CallError> {
+        let indices = self
+            .exports
+            .prompts
+            .as_ref()
+            .ok_or_else(|| self.lacks(PROMPTS))?;
+        let input = input.map(convert::input);
+        let (_permit, mut store) = self.begin(ctx).await?;
+        let answer = guard(ctx, self.limits.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_get_prompt(&mut store, name, arguments, input.as_ref())
+                .await
+        })
+        .await;
+        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        self.checked(convert::get_outcome(outcome))
+    }
+
+    /// Suggest completions; empty when the plugin does not export `completions`.
+    pub async fn complete(
+        &self,
+        reference: &CompletionRef,
+        argument: &str,
+        value: &str,
+        ctx: &CallContext,
+    ) -> Result<Vec<String>, CallError> {
+        let Some(indices) = &self.exports.completions else {
+            return Ok(Vec::new());
+        };
+        let reference = match reference {
+            CompletionRef::Prompt(p) => completions::Reference::Prompt(p.clone()),
+            CompletionRef::Template(t) => completions::Reference::Template(t.clone()),
+        };
+        let (_permit, mut store) = self.begin(ctx).await?;
+        let answer = guard(ctx, self.limits.timeout, async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_complete(&mut store, &reference, argument, value)
+                .await
+        })
+        .await;
+        let values = self.finish(&store, answer)?;
+        let size: u64 = values.iter().map(|v| v.len() as u64).sum();
+        self.check_output(size)?;
+        Ok(values)
+    }
+
+    fn lacks(&self, interface: &str) -> CallError {
+        CallError::Host(format!(
+            "plugin `{}` does not export `{interface}`",
+            self.name
+        ))
+    }
+
+    /// Wait for a free slot (bounded queue; cancellable), then make a fresh
+    /// store with this plugin's limits.
+    async fn begin(
+        &self,
+        ctx: &CallContext,
+    ) -> Result<(SemaphorePermit<'_>, Store<State>), CallError> {
+        let permit = tokio::select! {
+            permit = self.gate.admit(&self.name) => permit?,
+            _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
+        };
+        let mut store = Store::new(
+            self.pre.engine(),
+            State::new(self.name.clone(), self.limits.memory, ctx.clone()),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| CallError::Host(format!("setting fuel: {e:#}")))?;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        Ok((permit, store))
+    }
+
+    /// Turn what the guest call produced into the answer or a named error.
+    fn finish<T>(
+        &self,
+        store: &Store<State>,
+        answer: Result<wasmtime::Result<T>, CallError>,
+    ) -> Result<T, CallError> {
+        let error = match answer? {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+            match trap {
+                wasmtime::Trap::OutOfFuel => return Err(CallError::Fuel(self.limits.fuel)),
+                wasmtime::Trap::Interrupt => return Err(CallError::Timeout(self.limits.timeout)),
+                wasmtime::Trap::StackOverflow => return Err(CallError::Stack(WASM_STACK as u64)),
+                _ => {}
+            }
+        }
+        if store.data().limiter.refused.is_some() {
+            return Err(CallError::Memory(self.limits.memory));
+        }
+        let mut detail = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => format!("wasm trap: {trap}"),
+            None => format!("{error:#}"),
+        };
+        if let Some(line) = store.data().last_stderr_line() {
+            detail.push_str(&format!(" (last stderr line: {line})"));
+        }
+        tracing::warn!(plugin = %self.name, "call failed: {error:#}");
+        Err(CallError::Trap(detail))
+    }
+
+    fn checked<T: OutputSize>(&self, outcome: Result<T, String>) -> Result<T, CallError> {
+        let outcome = outcome.map_err(CallError::Malformed)?;
+        self.check_output(outcome.output_size())?;
+        Ok(outcome)
+    }
+
+    fn check_output(&self, size: u64) -> Result<(), CallError> {
+        if size > self.limits.max_output {
+            return Err(CallError::Output {
+                limit: self.limits.max_output,
+                actual: size,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct RawListing {
+    tools: Vec<tools::Tool>,
+    resources: Vec<resources::ResourceInfo>,
+    templates: Vec<resources::ResourceTemplate>,
+    prompts: Vec<prompts::Prompt>,
+}
+
+/// Names must be non-empty and unique within the plugin.
+fn check_listing(listing: &Listing) -> Result<(), String> {
+    fn unique<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            if name.is_empty() {
+                return Err(format!("a {what} has an empty name"));
+            }
+            if !seen.insert(name) {
+                return Err(format!("two {what}s are named `{name}`"));
+            }
+        }
+        Ok(())
+    }
+    unique("tool", listing.tools.iter().map(|t| t.name.as_str()))?;
+    unique("resource", listing.resources.iter().map(|r| r.uri.as_str()))?;
+    unique(
+        "resource template",
+        listing.templates.iter().map(|t| t.uri_template.as_str()),
+    )?;
+    unique("prompt", listing.prompts.iter().map(|p| p.name.as_str()))?;
+    for template in &listing.templates {
+        crate::uri_template::UriTemplate::parse(&template.uri_template)
+            .map_err(|e| format!("resource template `{}`: {e}", template.uri_template))?;
+    }
+    Ok(())
+}
+
+/// Run a guest future under the call's deadline and cancellation.
+async fn guard<T>(
+    ctx: &CallContext,
+    timeout: Duration,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<wasmtime::Result<T>, CallError> {
+    tokio::select! {
+        biased;
+        _ = ctx.cancel.cancelled() => Err(CallError::Cancelled),
+        answer = tokio::time::timeout(timeout, call) => answer.map_err(|_| CallError::Timeout(timeout)),
+    }
+}
+
+/// Admission to a plugin: at most `limit` calls in flight and `queue` waiting.
+struct Gate {
+    permits: Semaphore,
+    limit: usize,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+impl Gate {
+    fn new(limit: usize, queue: usize) -> Self {
+        Self {
+            permits: Semaphore::new(limit.max(1)),
+            limit: limit.max(1),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    async fn admit(&self, plugin: &str) -> Result<SemaphorePermit<'_>, CallError> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let before = self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        if before >= self.queue {
+            return Err(CallError::Busy {
+                plugin: plugin.to_owned(),
+                limit: self.limit,
+                queued: before,
+            });
+        }
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::Host("plugin is shutting down".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_tells_component_from_core_module_and_junk() {
+        let p = Path::new("x.wasm");
+        assert!(check_header(p, b"\0asm\x0d\0\x01\0rest").is_ok());
+        assert!(matches!(
+            check_header(p, b"\0asm\x01\0\0\0"),
+            Err(LoadError::CoreModule { .. })
+        ));
+        assert!(matches!(
+            check_header(p, b"hello world"),
+            Err(LoadError::NotWasm { .. })
+        ));
+        assert!(matches!(
+            check_header(p, b"\0a"),
+            Err(LoadError::NotWasm { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn gate_bounds_the_queue() {
+        let gate = Gate::new(1, 1);
+        let first = gate.admit("p").await.unwrap();
+        let gate_ref = &gate;
+        let second = async move { gate_ref.admit("p").await.map(drop) };
+        tokio::pin!(second);
+        // The second waits in the queue; a third is refused as busy.
+        assert!(futures_poll_once(second.as_mut()).await.is_none());
+        let third = gate.admit("p").await;
+        assert!(matches!(third, Err(CallError::Busy { .. })));
+        drop(first);
+        assert!(second.await.is_ok());
+    }
+
+    async fn futures_poll_once<F: Future + Unpin>(mut f: F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut f).poll(cx) {
+            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+            std::task::Poll::Pending => std::task::Poll::Ready(None),
+        })
+        .await
+    }
+}

@@ -1,0 +1,141 @@
+//! The WebAssembly runtime: one engine for the process, a linker with the
+//! host's imports, and the per-call sandbox settings.
+//!
+//! Every call runs in a fresh `Store` and a fresh instance made from a
+//! pre-linked `InstancePre`, with fuel, a memory cap, an epoch-driven
+//! wall-clock deadline and an output cap. The pooling allocator keeps
+//! instantiation cheap and returns memory to a clean state after each call.
+
+mod context;
+pub(crate) mod limits;
+pub(crate) mod state;
+mod stdio;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::RuntimeError;
+use crate::model::LogLevel;
+
+pub use limits::{Limits, human_duration, human_size};
+pub(crate) use state::State;
+
+/// Receives what a plugin reports during a call (log messages, progress).
+/// Implementations must not block: they are called from inside the guest.
+pub trait CallObserver: Send + Sync {
+    /// A log message from the plugin.
+    fn log(&self, level: LogLevel, plugin: &str, message: &str);
+    /// A progress report from the plugin.
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
+}
+
+/// What the host knows about one call: how to cancel it and where its
+/// notifications go.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// Cancelled when the client gives up on the call.
+    pub cancel: CancellationToken,
+    /// Where log and progress reports go, if anywhere.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Most component instances alive at once in the process (the pool size).
+pub const POOL_INSTANCES: u32 = 1000;
+
+/// The process-wide WebAssembly engine and linker. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<State>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// An engine with fuel metering, epoch interruption and the pooling
+    /// allocator, and a linker with WASI (default deny) and `corral:mcp/context`.
+    pub fn new() -> Result<Self, RuntimeError> {
+        let engine =
+            Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        crate::bindings::corral::mcp::context::add_to_linker::<State, HasSelf<State>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| RuntimeError::Engine(format!("linking corral:mcp/context: {e:#}")))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                ticker_stop,
+            }),
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<State> {
+        &self.inner.linker
+    }
+}
+
+fn engine_config() -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 4)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .total_stacks(POOL_INSTANCES)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(32)
+        .max_memories_per_module(2)
+        .max_tables_per_module(8)
+        .table_elements(limits::MAX_TABLE_ELEMENTS)
+        .max_component_instance_size(8 << 20)
+        .max_core_instance_size(4 << 20)
+        .max_memory_size(limits::MAX_MEMORY_CEILING as usize);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits::WASM_STACK)
+        .async_stack_size(limits::WASM_STACK + (1 << 20))
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advance the engine's epoch every [`limits::EPOCH_TICK`] so that running
+/// guests reach their yield points and deadlines.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("corral-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(limits::EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch thread");
+}

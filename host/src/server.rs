@@ -1,0 +1,440 @@
+//! The MCP server: a hand-written rmcp `ServerHandler` over the catalog.
+//!
+//! The catalog sits behind an `ArcSwap`: a request works on the snapshot it
+//! loaded when it started, and a reload swaps in a new one atomically.
+#![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Prompt, ReadResourceRequestParams,
+    ReadResourceResponse, Resource, ResourceTemplate, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData, Peer, ServerHandler, ServiceExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::catalog::Catalog;
+use crate::error::CallError;
+use crate::model::{LogLevel, Outcome};
+use crate::protocol;
+use crate::runtime::{CallContext, CallObserver};
+
+/// Notifications one call may have queued for the client before more are dropped.
+pub const MAX_QUEUED_NOTIFICATIONS: usize = 256;
+
+/// What the server says about itself, and how it treats errors.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// `serverInfo.name`.
+    pub name: String,
+    /// `serverInfo.version`.
+    pub version: String,
+    /// Instructions for the client's model.
+    pub instructions: Option<String>,
+    /// Hide internal error details (traps, host failures) from clients.
+    pub mask_error_details: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            name: "corral".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            instructions: None,
+            mask_error_details: false,
+        }
+    }
+}
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the MCP session did not start: {0}")]
+    Start(String),
+    #[error("the MCP session failed: {0}")]
+    Session(String),
+}
+
+/// The served view: the catalog and its listings in MCP form, made once per snapshot.
+struct View {
+    catalog: Arc<Catalog>,
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
+}
+
+impl View {
+    fn new(catalog: Arc<Catalog>) -> Self {
+        fn all<'a, D: 'a, T>(
+            items: impl Iterator<Item = &'a D>,
+            convert: fn(&D) -> Result<T, ErrorData>,
+        ) -> Vec<T> {
+            items
+                .filter_map(|d| {
+                    convert(d)
+                        .inspect_err(|e| tracing::error!("not listed: {}", e.message))
+                        .ok()
+                })
+                .collect()
+        }
+        Self {
+            tools: all(catalog.tools().map(|s| &s.def), protocol::tool),
+            resources: all(catalog.resources().map(|s| &s.def), protocol::resource),
+            templates: all(catalog.templates().map(|s| &s.def), protocol::template),
+            prompts: all(catalog.prompts().map(|s| &s.def), protocol::prompt),
+            catalog,
+        }
+    }
+}
+
+struct Shared {
+    view: ArcSwap<View>,
+    options: ServerOptions,
+    info: ServerConfig,
+    /// The lowest level of plugin log messages sent to the client.
+    min_log_level: AtomicU8,
+}
+
+/// An MCP server over a catalog of plugins. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct CorralServer {
+    shared: Arc<Shared>,
+}
+
+impl CorralServer {
+    /// Serve `catalog` with `options`.
+    pub fn new(catalog: Catalog, options: ServerOptions) -> Self {
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
+        let mut implementation = Implementation::new(options.name.clone(), options.version.clone());
+        implementation.title = None;
+        let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
+        if let Some(instructions) = &options.instructions {
+            info = info.with_instructions(instructions.clone());
+        }
+        Self {
+            shared: Arc::new(Shared {
+                view: ArcSwap::from_pointee(View::new(Arc::new(catalog))),
+                options,
+                info,
+                min_log_level: AtomicU8::new(LogLevel::Debug as u8),
+            }),
+        }
+    }
+
+    /// The catalog being served now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.shared.view.load().catalog.clone()
+    }
+
+    /// Serve one client over this process's stdin and stdout until it leaves.
+    pub async fn serve_stdio(self) -> Result<(), ServeError> {
+        let running = self
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| ServeError::Start(format!("{e:#}")))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| ServeError::Session(format!("{e:#}")))?;
+        Ok(())
+    }
+
+    fn mask(&self) -> bool {
+        self.shared.options.mask_error_details
+    }
+
+    fn call_context(&self, context: &RequestContext<RoleServer>) -> (CallContext, Arc<Notifier>) {
+        let notifier = Arc::new(Notifier {
+            peer: context.peer.clone(),
+            progress_token: context.meta.get_progress_token(),
+            min_level: self.shared.min_log_level.load(Ordering::Relaxed),
+            queue: Mutex::new(None),
+        });
+        let call = CallContext {
+            cancel: context.ct.clone(),
+            observer: Some(notifier.clone()),
+        };
+        (call, notifier)
+    }
+}
+
+fn log_failure(kind: &str, name: &str, plugin: &str, error: &CallError) {
+    if error.is_user_facing() {
+        tracing::debug!(plugin, "{kind} `{name}` failed: {error}");
+    } else {
+        tracing::warn!(plugin, "{kind} `{name}` failed: {error}");
+    }
+}
+
+fn needs_input_unsupported() -> CallError {
+    CallError::Host(
+        "the plugin asked for client input (elicitation, sampling or roots), which this server does not relay yet"
+            .into(),
+    )
+}
+
+impl ServerHandler for CorralServer {
+    fn get_info(&self) -> ServerConfig {
+        self.shared.info.clone()
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let level = protocol::log_level(request.level);
+        self.shared
+            .min_log_level
+            .store(level as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            self.shared.view.load().tools.clone(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.shared
+            .view
+            .load()
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let view = self.shared.view.load_full();
+        let name = request.name.as_ref();
+        let Some(served) = view.catalog.tool(name) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown tool: {name}"),
+                None,
+            ));
+        };
+        let arguments = Value::Object(request.arguments.clone().unwrap_or_default()).to_string();
+        let (call, notifier) = self.call_context(&context);
+        let outcome = served.plugin.call_tool(name, &arguments, None, &call).await;
+        drop(call);
+        notifier.flush().await;
+        let outcome = outcome.and_then(|o| match o {
+            Outcome::Complete(result) => Ok(result),
+            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
+        });
+        match outcome {
+            Ok(result) => Ok(protocol::tool_result(&result)?.into()),
+            Err(error) => {
+                log_failure("tool", name, served.plugin.name(), &error);
+                Ok(protocol::tool_failure(&error, self.mask())?.into())
+            }
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(
+            self.shared.view.load().resources.clone(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.shared.view.load().templates.clone(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let view = self.shared.view.load_full();
+        let uri = request.uri.as_str();
+        let Some(resolved) = view.catalog.resolve_resource(uri) else {
+            return Err(protocol::resource_not_found(uri.to_owned()));
+        };
+        let (call, notifier) = self.call_context(&context);
+        let outcome = resolved
+            .plugin
+            .read_resource(uri, &resolved.params, None, &call)
+            .await;
+        drop(call);
+        notifier.flush().await;
+        let outcome = outcome.and_then(|o| match o {
+            Outcome::Complete(contents) => Ok(contents),
+            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
+        });
+        match outcome {
+            Ok(contents) => Ok(protocol::read_result(&contents)?.into()),
+            Err(error) => {
+                log_failure("resource", uri, resolved.plugin.name(), &error);
+                Err(protocol::request_failure(
+                    &error,
+                    self.mask(),
+                    protocol::resource_not_found,
+                ))
+            }
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(
+            self.shared.view.load().prompts.clone(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let view = self.shared.view.load_full();
+        let name = request.name.as_str();
+        let Some(served) = view.catalog.prompt(name) else {
+            return Err(protocol::prompt_not_found(name.to_owned()));
+        };
+        let arguments = protocol::prompt_arguments(request.arguments.as_ref());
+        if let Some(missing) = served
+            .def
+            .arguments
+            .iter()
+            .find(|a| a.required && !arguments.iter().any(|(k, _)| *k == a.name))
+        {
+            return Err(ErrorData::invalid_params(
+                format!("prompt `{name}` requires the argument `{}`", missing.name),
+                None,
+            ));
+        }
+        let (call, notifier) = self.call_context(&context);
+        let outcome = served
+            .plugin
+            .get_prompt(name, &arguments, None, &call)
+            .await;
+        drop(call);
+        notifier.flush().await;
+        let outcome = outcome.and_then(|o| match o {
+            Outcome::Complete(result) => Ok(result),
+            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
+        });
+        match outcome {
+            Ok(result) => Ok(protocol::prompt_result(&result)?.into()),
+            Err(error) => {
+                log_failure("prompt", name, served.plugin.name(), &error);
+                Err(protocol::request_failure(
+                    &error,
+                    self.mask(),
+                    protocol::prompt_not_found,
+                ))
+            }
+        }
+    }
+}
+
+enum Notification {
+    Log(LoggingMessageNotificationParam),
+    Progress(ProgressNotificationParam),
+}
+
+/// Relays one call's log and progress reports to the client, in order, through
+/// a bounded queue (reports past [`MAX_QUEUED_NOTIFICATIONS`] are dropped).
+/// The relay task starts on the first report.
+struct Notifier {
+    peer: Peer<RoleServer>,
+    progress_token: Option<ProgressToken>,
+    min_level: u8,
+    queue: Mutex<Option<(mpsc::Sender<Notification>, JoinHandle<()>)>>,
+}
+
+impl Notifier {
+    fn send(&self, notification: Notification) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let (sender, _) = queue.get_or_insert_with(|| {
+            let (sender, mut receiver) = mpsc::channel(MAX_QUEUED_NOTIFICATIONS);
+            let peer = self.peer.clone();
+            let relay = tokio::spawn(async move {
+                while let Some(notification) = receiver.recv().await {
+                    let sent = match notification {
+                        Notification::Log(n) => peer.notify_logging_message(n).await,
+                        Notification::Progress(n) => peer.notify_progress(n).await,
+                    };
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+            });
+            (sender, relay)
+        });
+        if sender.try_send(notification).is_err() {
+            tracing::debug!("notification queue full; a plugin report was dropped");
+        }
+    }
+
+    /// Wait until every queued report has been handed to the transport, so
+    /// they reach the client before the call's result.
+    async fn flush(&self) {
+        let queued = self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((sender, relay)) = queued {
+            drop(sender);
+            let _ = relay.await;
+        }
+    }
+}
+
+impl CallObserver for Notifier {
+    fn log(&self, level: LogLevel, plugin: &str, message: &str) {
+        if (level as u8) < self.min_level {
+            return;
+        }
+        let mut param =
+            LoggingMessageNotificationParam::new(protocol::logging_level(level), message.into());
+        param.logger = Some(plugin.to_owned());
+        self.send(Notification::Log(param));
+    }
+
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.progress_token else {
+            return;
+        };
+        let mut param = ProgressNotificationParam::new(token.clone(), progress);
+        param.total = total;
+        param.message = message.map(str::to_owned);
+        self.send(Notification::Progress(param));
+    }
+}

@@ -1,0 +1,92 @@
+//! Human units for sizes (`64MiB`, `512KiB`, `1GB`, `4096`) and durations
+//! (`10s`, `250ms`, `2m`, `1h`).
+
+use std::time::Duration;
+
+/// Parse a size: a whole number with an optional unit B, KiB, MiB, GiB (powers
+/// of 1024) or KB, MB, GB (powers of 1000). `_` separators are allowed.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let cleaned: String = text.trim().chars().filter(|c| *c != '_').collect();
+    let split = cleaned
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(cleaned.len());
+    let (number, unit) = cleaned.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 64MiB, 512KiB or 1048576)"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Parse a duration: a number with a unit ms, s, m or h (`10s`, `1.5s`, `250ms`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 10s, 250ms or 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        "" => return Err(format!("`{text}` needs a unit (ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "`{text}`: unknown duration unit `{other}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert!(
+            parse_size("64 parsecs")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(
+            parse_duration("10 days")
+                .unwrap_err()
+                .contains("unknown duration unit")
+        );
+    }
+}

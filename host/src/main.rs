@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Serve sandboxed WebAssembly plugins as MCP tools, resources and prompts.
 #[derive(Parser)]
-#[command(name = "corral", version, about)]
+#[command(name = "corral", version, about, args_override_self = true)]
 struct Cli {
     /// Log level for stderr (error, warn, info, debug, trace) or a tracing
     /// filter such as `corral=debug`. RUST_LOG wins when set.

@@ -181,6 +181,7 @@ fn content_json(c: &Content) -> Value {
 /// A completed tool call.
 pub fn tool_result(result: &ToolResult) -> Result<CallToolResult, ErrorData> {
     let mut o = Map::new();
+    o.insert("resultType".into(), "complete".into());
     o.insert(
         "content".into(),
         result.content.iter().map(content_json).collect(),
@@ -195,7 +196,10 @@ pub fn tool_result(result: &ToolResult) -> Result<CallToolResult, ErrorData> {
 /// A completed resource read.
 pub fn read_result(contents: &[ResourceContents]) -> Result<ReadResourceResult, ErrorData> {
     let contents: Vec<Value> = contents.iter().map(contents_json).collect();
-    decode("resource contents", json!({ "contents": contents }))
+    decode(
+        "resource contents",
+        json!({ "resultType": "complete", "contents": contents }),
+    )
 }
 
 /// A rendered prompt.
@@ -212,6 +216,7 @@ pub fn prompt_result(result: &PromptResult) -> Result<GetPromptResult, ErrorData
         })
         .collect();
     let mut o = Map::new();
+    o.insert("resultType".into(), "complete".into());
     put(&mut o, "description", opt_str(&result.description));
     o.insert("messages".into(), messages.into());
     decode("a prompt result", Value::Object(o))

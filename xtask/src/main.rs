@@ -1,1 +1,225 @@
-fn main() {}
+//! Build orchestration: `cargo xtask <command>`.
+//!
+//! - `plugins`: build every example plugin into `plugins/dist/<name>.wasm`
+//! - `test-plugins`: build the test plugins into `target/test-plugins/<name>.wasm`
+//! - `demo`: build the examples and serve them over stdio
+//! - `test`: everything CI checks: fmt, clippy, plugins, unit + integration +
+//!   interop tests
+//!
+//! Installs what it needs when missing: the `wasm32-wasip2` Rust target, and a
+//! Python venv in `target/py-venv` with componentize-py and the MCP SDK.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+/// Rust example plugins in `plugins/` (crate name = directory name).
+const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rust"];
+/// Python example plugins in `plugins/`: (directory, WIT world).
+const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
+/// Test plugins in `tests/plugins/` (crate name = directory name).
+const TEST_PLUGINS: &[&str] = &["hostile", "timing", "everything"];
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to install the wasm32-wasip2 target")?;
+    if !String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// The Python venv with componentize-py and the MCP SDK, made on first use.
+fn python_venv() -> anyhow::Result<PathBuf> {
+    let venv = target_dir().join("py-venv");
+    let python = venv.join("bin").join("python");
+    let stamp = venv.join(".corral-requirements");
+    let requirements = root().join("tests/interop/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+        return Ok(python);
+    }
+    if !python.exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--upgrade", "pip"]))?;
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn build_rust_plugins(crates: &[&str], out_dir: &Path) -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--target", WASM_TARGET]);
+    for name in crates {
+        cmd.args(["-p", name]);
+    }
+    run(&mut cmd)?;
+    std::fs::create_dir_all(out_dir)?;
+    for name in crates {
+        let built = target_dir()
+            .join(WASM_TARGET)
+            .join("release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        let dest = out_dir.join(format!("{name}.wasm"));
+        std::fs::copy(&built, &dest)
+            .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
+    }
+    Ok(())
+}
+
+fn build_python_plugins(out_dir: &Path) -> anyhow::Result<()> {
+    let python = python_venv()?;
+    let componentize = python.with_file_name("componentize-py");
+    std::fs::create_dir_all(out_dir)?;
+    for (name, world) in PYTHON_EXAMPLES {
+        let dest = out_dir.join(format!("{name}.wasm"));
+        let source = root().join("plugins").join(name);
+        if is_newer(&dest, &[&source, &root().join("wit")]) {
+            continue;
+        }
+        run(Command::new(&componentize)
+            .args(["-d", "wit", "-w", world, "componentize", "app", "-p"])
+            .arg(&source)
+            .arg("-o")
+            .arg(&dest))?;
+    }
+    Ok(())
+}
+
+/// Whether `file` exists and is newer than everything under `inputs`.
+fn is_newer(file: &Path, inputs: &[&Path]) -> bool {
+    fn newest(path: &Path) -> std::time::SystemTime {
+        let own = path
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let children = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() != "__pycache__")
+            .map(|e| newest(&e.path()));
+        children.fold(own, std::cmp::max)
+    }
+    let Ok(built) = file.metadata().and_then(|m| m.modified()) else {
+        return false;
+    };
+    inputs.iter().all(|input| newest(input) <= built)
+}
+
+fn plugins() -> anyhow::Result<()> {
+    let dist = root().join("plugins/dist");
+    build_rust_plugins(RUST_EXAMPLES, &dist)?;
+    build_python_plugins(&dist)?;
+    for entry in std::fs::read_dir(&dist)? {
+        let entry = entry?;
+        eprintln!(
+            "  {:<28} {:>10} bytes",
+            entry.file_name().to_string_lossy(),
+            entry.metadata()?.len()
+        );
+    }
+    Ok(())
+}
+
+fn test_plugins() -> anyhow::Result<()> {
+    build_rust_plugins(TEST_PLUGINS, &target_dir().join("test-plugins"))
+}
+
+fn corral_release() -> anyhow::Result<PathBuf> {
+    run(cargo().args(["build", "--release", "-p", "corral"]))?;
+    Ok(target_dir().join("release").join("corral"))
+}
+
+fn demo() -> anyhow::Result<()> {
+    plugins()?;
+    let corral = corral_release()?;
+    eprintln!(
+        "\nServing plugins/dist over stdio. Connect an MCP client, or type JSON-RPC lines; Ctrl-D ends.\n"
+    );
+    run(Command::new(corral)
+        .arg("serve")
+        .arg(root().join("plugins/dist")))
+}
+
+fn test() -> anyhow::Result<()> {
+    let started = Instant::now();
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    plugins()?;
+    test_plugins()?;
+    python_venv()?;
+    run(cargo().args(["test", "--release", "--workspace"]))?;
+    eprintln!("all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    match command.as_str() {
+        "plugins" => plugins(),
+        "test-plugins" => test_plugins(),
+        "demo" => demo(),
+        "test" => test(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <plugins|test-plugins|demo|test>\n\n\
+                 plugins       build the example plugins into plugins/dist/\n\
+                 test-plugins  build the test plugins into target/test-plugins/\n\
+                 demo          build the examples and serve them over stdio\n\
+                 test          fmt, clippy, build plugins, run every test"
+            );
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! A WebAssembly plugin: compiled once, pre-linked once, and instantiated
 //! afresh for every call inside the sandbox the runtime sets up.
 
+mod cache;
 mod convert;
 
 use std::path::{Path, PathBuf};
@@ -77,7 +78,8 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-/// Compile a component, in a blocking thread (large components take seconds).
+/// Compile a component in a blocking thread (large components take
+/// seconds), or take it from the compile cache.
 pub(crate) async fn compile(runtime: &Runtime, path: &Path) -> Result<Component, LoadError> {
     let bytes = tokio::fs::read(path)
         .await
@@ -87,16 +89,33 @@ pub(crate) async fn compile(runtime: &Runtime, path: &Path) -> Result<Component,
         })?;
     check_header(path, &bytes)?;
     let engine = runtime.engine().clone();
-    tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-        .await
-        .map_err(|e| LoadError::Invalid {
-            path: path.to_owned(),
-            reason: format!("compilation panicked: {e}"),
-        })?
-        .map_err(|e| LoadError::Invalid {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        })
+    let cache_dir = cache::default_dir();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let key = cache::key(&engine, &bytes);
+        if let Some(dir) = &cache_dir
+            && let Some(component) = cache::load(dir, &engine, &key)
+        {
+            tracing::info!(plugin = %shown, "compile cache hit");
+            return Ok(component);
+        }
+        let started = std::time::Instant::now();
+        let component = Component::new(&engine, &bytes)?;
+        tracing::info!(plugin = %shown, "compiled in {:.0?}", started.elapsed());
+        if let Some(dir) = &cache_dir {
+            cache::store(dir, &key, &component);
+        }
+        Ok::<_, wasmtime::Error>(component)
+    })
+    .await
+    .map_err(|e| LoadError::Invalid {
+        path: path.to_owned(),
+        reason: format!("compilation panicked: {e}"),
+    })?
+    .map_err(|e| LoadError::Invalid {
+        path: path.to_owned(),
+        reason: format!("{e:#}"),
+    })
 }
 
 impl WasmPlugin {

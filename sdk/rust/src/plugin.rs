@@ -1,0 +1,405 @@
+//! The glue between the attribute macros, `export!` and the WIT exports.
+//! Nothing here is meant to be used by hand.
+
+use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::output::{IntoMessages, IntoResourceContents, IntoToolResult};
+use crate::{
+    Annotations, CompletionRef, Error, Input, Prompt, PromptArgument, PromptResult,
+    ResourceContents, ResourceInfo, ResourceTemplate, Tool, ToolResult,
+};
+
+pub use crate::args::{StrArgs, ToolArgs};
+pub use crate::schema::ObjectSchema;
+
+/// A function marked `#[tool]`.
+pub trait ToolHandler {
+    /// The tool's name.
+    const NAME: &'static str;
+    /// The tool's description.
+    fn definition() -> Tool;
+    /// Runs the tool with its arguments as JSON text.
+    fn call(arguments: &str) -> Result<ToolResult, Error>;
+}
+
+/// A function marked `#[resource]`.
+pub trait ResourceHandler {
+    /// The URI or URI template.
+    const URI: &'static str;
+    /// The template's variables (empty for a concrete resource).
+    const VARIABLES: &'static [&'static str];
+    /// The resource's description (`uri` is the URI or the template).
+    fn describe() -> ResourceDescriptor;
+    /// Reads the resource; `params` holds the template's variables.
+    fn read(uri: &str, params: StrArgs) -> Result<Vec<ResourceContents>, Error>;
+}
+
+/// A function marked `#[prompt]`.
+pub trait PromptHandler {
+    /// The prompt's name.
+    const NAME: &'static str;
+    /// The prompt's description.
+    fn definition() -> Prompt;
+    /// Renders the prompt.
+    fn get(arguments: Vec<(String, String)>) -> Result<PromptResult, Error>;
+}
+
+/// What a resource or template says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDescriptor {
+    pub name: &'static str,
+    pub title: Option<&'static str>,
+    pub description: Option<&'static str>,
+    pub mime_type: Option<&'static str>,
+    pub tags: &'static [&'static str],
+}
+
+/// One `#[tool]` in `export!`.
+pub struct ToolEntry {
+    pub name: &'static str,
+    pub definition: fn() -> Tool,
+    pub call: fn(&str) -> Result<ToolResult, Error>,
+}
+
+impl ToolEntry {
+    pub const fn of<T: ToolHandler>() -> Self {
+        Self {
+            name: T::NAME,
+            definition: T::definition,
+            call: T::call,
+        }
+    }
+}
+
+/// One `#[resource]` in `export!`.
+pub struct ResourceEntry {
+    pub uri: &'static str,
+    pub variables: &'static [&'static str],
+    pub describe: fn() -> ResourceDescriptor,
+    pub read: fn(&str, StrArgs) -> Result<Vec<ResourceContents>, Error>,
+}
+
+impl ResourceEntry {
+    pub const fn of<T: ResourceHandler>() -> Self {
+        Self {
+            uri: T::URI,
+            variables: T::VARIABLES,
+            describe: T::describe,
+            read: T::read,
+        }
+    }
+
+    fn is_template(&self) -> bool {
+        !self.variables.is_empty()
+    }
+}
+
+/// Renders a prompt from its string arguments.
+pub type GetPromptFn = fn(Vec<(String, String)>) -> Result<PromptResult, Error>;
+
+/// One `#[prompt]` in `export!`.
+pub struct PromptEntry {
+    pub name: &'static str,
+    pub definition: fn() -> Prompt,
+    pub get: GetPromptFn,
+}
+
+impl PromptEntry {
+    pub const fn of<T: PromptHandler>() -> Self {
+        Self {
+            name: T::NAME,
+            definition: T::definition,
+            get: T::get,
+        }
+    }
+}
+
+/// A completion function: `(reference, argument, value) -> suggestions`.
+pub type CompleteFn = fn(&CompletionRef, &str, &str) -> Vec<String>;
+
+/// What `export!` implements: the plugin's tables.
+pub trait Plugin {
+    const TOOLS: &'static [ToolEntry];
+    const RESOURCES: &'static [ResourceEntry];
+    const PROMPTS: &'static [PromptEntry];
+    const COMPLETE: Option<CompleteFn> = None;
+}
+
+/// The plugin's tables (lets `export!` mark them used in native builds).
+pub const fn tables<P: Plugin>() -> (
+    &'static [ToolEntry],
+    &'static [ResourceEntry],
+    &'static [PromptEntry],
+    Option<CompleteFn>,
+) {
+    (P::TOOLS, P::RESOURCES, P::PROMPTS, P::COMPLETE)
+}
+
+// ---------------------------------------------------------------------------
+// Helpers the macros call
+
+/// Annotations from `#[tool(annotations(...))]`.
+pub const fn annotations(
+    read_only: Option<bool>,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+    open_world: Option<bool>,
+) -> Annotations {
+    Annotations {
+        read_only,
+        destructive,
+        idempotent,
+        open_world,
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Builds a tool's definition.
+#[allow(clippy::too_many_arguments)]
+pub fn tool<R: IntoToolResult>(
+    name: &str,
+    title: Option<&str>,
+    description: Option<&str>,
+    input_schema: serde_json::Value,
+    annotations: Option<Annotations>,
+    tags: &[&str],
+) -> Tool {
+    Tool {
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: description.map(str::to_owned),
+        input_schema: input_schema.to_string(),
+        output_schema: R::output_schema().map(|s| s.to_string()),
+        annotations,
+        tags: strings(tags),
+        icons: Vec::new(),
+    }
+}
+
+/// Converts a tool's return value.
+pub fn tool_result<R: IntoToolResult>(value: R) -> Result<ToolResult, Error> {
+    value.into_tool_result()
+}
+
+/// The media type of a resource: the attribute's, else the return type's.
+pub fn mime_type<R: IntoResourceContents>(explicit: Option<&'static str>) -> Option<&'static str> {
+    explicit.or_else(R::default_mime_type)
+}
+
+/// Converts a resource's return value.
+pub fn resource_contents<R: IntoResourceContents>(
+    value: R,
+    uri: &str,
+    mime_type: Option<&str>,
+) -> Result<Vec<ResourceContents>, Error> {
+    value.into_contents(uri, mime_type)
+}
+
+/// One prompt argument.
+pub fn prompt_argument(name: &str, description: Option<&str>, required: bool) -> PromptArgument {
+    PromptArgument {
+        name: name.to_owned(),
+        description: description.map(str::to_owned),
+        required,
+    }
+}
+
+/// Builds a prompt's definition.
+pub fn prompt(
+    name: &str,
+    title: Option<&str>,
+    description: Option<&str>,
+    arguments: Vec<PromptArgument>,
+    tags: &[&str],
+) -> Prompt {
+    Prompt {
+        name: name.to_owned(),
+        title: title.map(str::to_owned),
+        description: description.map(str::to_owned),
+        arguments,
+        tags: strings(tags),
+        icons: Vec::new(),
+    }
+}
+
+/// Converts a prompt's return value.
+pub fn prompt_result<R: IntoMessages>(
+    value: R,
+    description: Option<&str>,
+) -> Result<PromptResult, Error> {
+    Ok(PromptResult {
+        description: description.map(str::to_owned),
+        messages: value.into_messages()?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+
+/// Lists the concrete resources.
+pub fn list_resources(entries: &[ResourceEntry]) -> Vec<ResourceInfo> {
+    entries
+        .iter()
+        .filter(|e| !e.is_template())
+        .map(|e| {
+            let d = (e.describe)();
+            ResourceInfo {
+                uri: e.uri.to_owned(),
+                name: d.name.to_owned(),
+                title: d.title.map(str::to_owned),
+                description: d.description.map(str::to_owned),
+                mime_type: d.mime_type.map(str::to_owned),
+                size: None,
+                tags: strings(d.tags),
+                icons: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Lists the resource templates.
+pub fn list_templates(entries: &[ResourceEntry]) -> Vec<ResourceTemplate> {
+    entries
+        .iter()
+        .filter(|e| e.is_template())
+        .map(|e| {
+            let d = (e.describe)();
+            ResourceTemplate {
+                uri_template: e.uri.to_owned(),
+                name: d.name.to_owned(),
+                title: d.title.map(str::to_owned),
+                description: d.description.map(str::to_owned),
+                mime_type: d.mime_type.map(str::to_owned),
+                tags: strings(d.tags),
+                icons: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn same_names(variables: &[&str], params: &[(String, String)]) -> bool {
+    variables.len() == params.len() && params.iter().all(|(k, _)| variables.contains(&k.as_str()))
+}
+
+/// Reads `uri`: a concrete resource by its URI, else the template that
+/// matches it (preferring one whose variables are the `params` the host
+/// matched), else the template whose variables are `params`.
+pub fn read_resource(
+    entries: &[ResourceEntry],
+    uri: &str,
+    params: Vec<(String, String)>,
+) -> Result<Vec<ResourceContents>, Error> {
+    if let Some(e) = entries.iter().find(|e| !e.is_template() && e.uri == uri) {
+        return (e.read)(uri, StrArgs::lenient(Vec::new()));
+    }
+    let templates = || entries.iter().filter(|e| e.is_template());
+    let matched: Vec<_> = templates()
+        .filter_map(|e| crate::template::match_uri(e.uri, uri).map(|vars| (e, vars)))
+        .collect();
+    if let Some((e, vars)) = matched
+        .iter()
+        .find(|(e, _)| !params.is_empty() && same_names(e.variables, &params))
+        .or_else(|| matched.first())
+    {
+        let vars = if !params.is_empty() && same_names(e.variables, &params) {
+            params
+        } else {
+            vars.clone()
+        };
+        return (e.read)(uri, StrArgs::lenient(vars));
+    }
+    if !params.is_empty()
+        && let Some(e) = templates().find(|e| same_names(e.variables, &params))
+    {
+        return (e.read)(uri, StrArgs::lenient(params));
+    }
+    Err(Error::NotFound(format!("unknown resource `{uri}`")))
+}
+
+/// Prints panics as one stderr line, `panicked at FILE:LINE:COL: MESSAGE`,
+/// so that the host's "last stderr line" names the cause.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = info.payload_as_str().unwrap_or("(no message)");
+            match info.location() {
+                Some(at) => eprintln!("panicked at {at}: {message}"),
+                None => eprintln!("panicked: {message}"),
+            }
+        }));
+    });
+}
+
+impl<P: Plugin> tools::Guest for P {
+    fn list_tools() -> Vec<Tool> {
+        install_panic_hook();
+        P::TOOLS.iter().map(|t| (t.definition)()).collect()
+    }
+
+    fn call_tool(
+        name: String,
+        arguments: String,
+        _input: Option<Input>,
+    ) -> Result<tools::Outcome, Error> {
+        install_panic_hook();
+        let tool = P::TOOLS
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::NotFound(format!("unknown tool `{name}`")))?;
+        (tool.call)(&arguments).map(tools::Outcome::Complete)
+    }
+}
+
+impl<P: Plugin> resources::Guest for P {
+    fn list_resources() -> Vec<ResourceInfo> {
+        install_panic_hook();
+        list_resources(P::RESOURCES)
+    }
+
+    fn list_templates() -> Vec<ResourceTemplate> {
+        install_panic_hook();
+        list_templates(P::RESOURCES)
+    }
+
+    fn read_resource(
+        uri: String,
+        params: Vec<(String, String)>,
+        _input: Option<Input>,
+    ) -> Result<resources::ReadOutcome, Error> {
+        install_panic_hook();
+        read_resource(P::RESOURCES, &uri, params).map(resources::ReadOutcome::Complete)
+    }
+}
+
+impl<P: Plugin> prompts::Guest for P {
+    fn list_prompts() -> Vec<Prompt> {
+        install_panic_hook();
+        P::PROMPTS.iter().map(|p| (p.definition)()).collect()
+    }
+
+    fn get_prompt(
+        name: String,
+        arguments: Vec<(String, String)>,
+        _input: Option<Input>,
+    ) -> Result<prompts::GetOutcome, Error> {
+        install_panic_hook();
+        let prompt = P::PROMPTS
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::NotFound(format!("unknown prompt `{name}`")))?;
+        (prompt.get)(arguments).map(prompts::GetOutcome::Complete)
+    }
+}
+
+impl<P: Plugin> completions::Guest for P {
+    fn complete(reference: CompletionRef, argument: String, value: String) -> Vec<String> {
+        install_panic_hook();
+        match P::COMPLETE {
+            Some(f) => f(&reference, &argument, &value),
+            None => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Hostile plugins trip every limit; each error names its cause and the
+//! host keeps serving.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, test_plugin, text};
+
+const LIMITS: &[&str] = &[
+    "--fuel",
+    "300000000",
+    "--memory",
+    "32MiB",
+    "--timeout",
+    "1500ms",
+    "--max-output",
+    "1MiB",
+];
+
+fn hostile_server(extra: &[&str]) -> Server {
+    let hostile = test_plugin("hostile");
+    let mut args = vec![hostile.to_str().unwrap().to_owned()];
+    args.extend(LIMITS.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start(&args)
+}
+
+/// Call `tool`, expect an error result containing `expected`, then check that
+/// a normal call on the same server still works.
+fn assert_contained(server: &mut Server, tool: &str, arguments: Value, expected: &str) {
+    let result = server.call_tool(tool, arguments);
+    assert_eq!(result["isError"], true, "{tool}: {result}");
+    let message = text(&result);
+    assert!(
+        message.contains(expected),
+        "{tool}: expected an error containing {expected:?}, got {message:?}"
+    );
+    let echo = server.call_tool("echo", json!({"message": "still here"}));
+    assert_eq!(echo.get("isError"), None, "after {tool}: {echo}");
+    assert_eq!(text(&echo), "still here");
+}
+
+#[test]
+fn every_limit_is_named_and_the_host_keeps_serving() {
+    let mut server = hostile_server(&[]);
+    let cases: &[(&str, Value, &str)] = &[
+        (
+            "spin",
+            json!({}),
+            "fuel limit of 300000000 instructions exhausted",
+        ),
+        ("memory_bomb", json!({}), "memory limit of 32 MiB reached"),
+        ("sleep_forever", json!({}), "timeout of 1.5s exceeded"),
+        (
+            "huge_output",
+            json!({"mib": 4}),
+            "output limit of 1 MiB exceeded",
+        ),
+        ("panic", json!({}), "plugin crashed"),
+        ("deep_recursion", json!({}), "stack"),
+    ];
+    for (tool, arguments, expected) in cases {
+        assert_contained(&mut server, tool, arguments.clone(), expected);
+    }
+    server.shutdown();
+}
+
+#[test]
+fn a_panic_names_its_message() {
+    let mut server = hostile_server(&[]);
+    let result = server.call_tool("panic", json!({}));
+    assert!(text(&result).contains("boom"), "{result}");
+}
+
+#[test]
+fn a_loop_calling_host_imports_hits_the_deadline() {
+    // With fuel to spare, only the wall clock can stop it.
+    let mut server = hostile_server(&["--fuel", "100000000000000"]);
+    assert_contained(
+        &mut server,
+        "spin_calls",
+        json!({}),
+        "timeout of 1.5s exceeded",
+    );
+}
+
+#[test]
+fn endless_stderr_is_bounded_in_the_host_log() {
+    let mut server = hostile_server(&[]);
+    let result = server.call_tool("stderr_flood", json!({}));
+    assert_eq!(result["isError"], true, "{result}");
+    let echo = server.call_tool("echo", json!({"message": "ok"}));
+    assert_eq!(text(&echo), "ok");
+    let stderr = server.stderr_text();
+    // 64 KiB of guest output at most reaches the log, plus the host's own lines.
+    assert!(
+        stderr.len() < 200 * 1024,
+        "stderr grew to {} bytes",
+        stderr.len()
+    );
+    assert!(stderr.contains("discarded"), "the drop is reported");
+}
+
+#[test]
+fn masking_hides_trap_details_but_keeps_tool_errors() {
+    let mut server = hostile_server(&["--mask-error-details"]);
+    let result = server.call_tool("panic", json!({}));
+    assert_eq!(result["isError"], true);
+    assert!(!text(&result).contains("boom"), "{result}");
+    assert!(text(&result).contains("details are in the server log"));
+    let echo = server.call_tool("echo", json!({"message": "visible"}));
+    assert_eq!(text(&echo), "visible");
+}

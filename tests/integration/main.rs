@@ -1,0 +1,12 @@
+//! Integration tests: the real `corral` binary over real stdio pipes.
+//!
+//! Needs the plugins built first: `cargo xtask test` does everything.
+
+mod harness;
+
+mod cli;
+mod concurrency;
+mod interop;
+mod limits;
+mod loading;
+mod seed;

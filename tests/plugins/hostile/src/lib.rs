@@ -1,0 +1,116 @@
+//! A plugin that misbehaves on purpose, to test the host's limits.
+//! Not an example: every tool but `echo` tries to break the host.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Duration;
+
+use corral_sdk::prelude::*;
+
+/// Spins forever without calling the host.
+#[tool]
+fn spin() -> String {
+    let mut x: u64 = black_box(1);
+    loop {
+        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+/// Spins forever, asking the host whether the call was cancelled each time
+/// (and ignoring the answer).
+#[tool]
+fn spin_calls() -> String {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(u64::from(context::cancelled())));
+    }
+}
+
+/// Sleeps for an hour (blocks in a WASI poll).
+#[tool]
+fn sleep_forever() -> String {
+    std::thread::sleep(Duration::from_secs(3600));
+    "woke up".into()
+}
+
+/// Allocates 1 MiB chunks, touches every page and keeps them, forever.
+#[tool]
+fn memory_bomb() -> String {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        for i in (0..chunk.len()).step_by(4096) {
+            chunk[i] = black_box(1);
+        }
+        chunks.push(black_box(chunk));
+        black_box(&chunks);
+    }
+}
+
+/// Returns `mib` MiB of `x`.
+///
+/// # Arguments
+/// * `mib` - How many MiB to return
+#[tool]
+fn huge_output(mib: u32) -> String {
+    "x".repeat(mib as usize * (1 << 20))
+}
+
+/// Panics with the message `boom`.
+#[tool]
+fn panic() -> String {
+    panic!("boom")
+}
+
+#[inline(never)]
+fn recurse(depth: u64, buf: &mut [u8; 64]) -> u64 {
+    if black_box(depth) == u64::MAX {
+        return 0; // never true, but keeps the recursion conditional
+    }
+    let mut local = *black_box(&*buf);
+    local[(depth % 64) as usize] = depth as u8;
+    let below = recurse(black_box(depth + 1), &mut local);
+    black_box(below.wrapping_add(u64::from(local[0])))
+}
+
+/// Recurses without end until the stack overflows.
+#[tool]
+fn deep_recursion() -> String {
+    let mut buf = [0u8; 64];
+    recurse(black_box(0), &mut buf).to_string()
+}
+
+/// Writes lines to stderr forever.
+#[tool]
+fn stderr_flood() -> String {
+    let mut stderr = std::io::stderr();
+    let mut i: u64 = 0;
+    loop {
+        let _ = writeln!(
+            stderr,
+            "flood line {i}: the quick brown fox jumps over the lazy dog"
+        );
+        i = i.wrapping_add(1);
+    }
+}
+
+/// Returns `message` unchanged.
+///
+/// # Arguments
+/// * `message` - What to echo
+#[tool]
+fn echo(message: String) -> String {
+    message
+}
+
+corral_sdk::export!(tools: [
+    spin,
+    spin_calls,
+    sleep_forever,
+    memory_bomb,
+    huge_output,
+    panic,
+    deep_recursion,
+    stderr_flood,
+    echo,
+]);

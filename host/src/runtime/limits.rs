@@ -117,7 +117,7 @@ impl wasmtime::ResourceLimiter for CallLimiter {
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (size, unit) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{} {unit}", bytes / size);
         }
     }
@@ -132,7 +132,7 @@ pub fn human_size(bytes: u64) -> String {
 /// `Duration::from_millis(1500)` → `1.5s`.
 pub fn human_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms >= 1000 {
         format!("{}s", duration.as_secs_f64())

@@ -9,4 +9,5 @@ mod concurrency;
 mod interop;
 mod limits;
 mod loading;
+mod sdk;
 mod seed;

@@ -55,7 +55,9 @@
 
 mod bindings;
 mod catalog;
+mod config;
 mod error;
+mod http;
 mod inspect;
 mod model;
 mod plugin;
@@ -66,7 +68,15 @@ mod units;
 mod uri_template;
 
 pub use catalog::{Catalog, ResolvedResource, Served, ServedTemplate, load, plugin_files};
+pub use config::{
+    CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,
+    PluginConfig, ServerSettings,
+};
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
+pub use http::{
+    BoundedSessions, DEFAULT_MAX_BODY, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
+    HttpTransport, SHUTDOWN_GRACE, SSE_QUEUE,
+};
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
 pub use model::{
     Content, Icon, Input, InputRequest, InputRequired, JsonObject, Listing, LogLevel, Outcome,

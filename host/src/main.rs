@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use corral::{CorralServer, Limits, Runtime, ServerOptions};
+use corral::{CorralServer, HttpOptions, HttpTransport, Limits, Runtime, ServerOptions};
 use tracing_subscriber::EnvFilter;
 
 /// Serve sandboxed WebAssembly plugins as MCP tools, resources and prompts.
@@ -22,6 +22,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only add noise
 enum Command {
     /// Serve the plugins in PATHs (directories of .wasm files, or files).
     Serve(ServeArgs),
@@ -37,9 +38,14 @@ enum Command {
     Version,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Transport {
+    /// MCP over this process's stdin/stdout (for clients that spawn servers).
     Stdio,
+    /// Streamable HTTP on one endpoint (both protocol eras).
+    Http,
+    /// The legacy HTTP+SSE transport (GET /sse, POST /messages), for old clients.
+    Sse,
 }
 
 #[derive(Args)]
@@ -50,6 +56,31 @@ struct ServeArgs {
     /// How clients connect.
     #[arg(long, value_enum, default_value = "stdio")]
     transport: Transport,
+    /// Address to listen on (http and sse transports).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free port (http and sse transports).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Path of the Streamable HTTP endpoint.
+    #[arg(long, default_value = "/mcp")]
+    path: String,
+    /// A Host header value to accept besides the loopback names (repeatable).
+    #[arg(long = "allowed-host")]
+    allowed_hosts: Vec<String>,
+    /// A browser Origin to accept besides loopback ones, e.g.
+    /// https://app.example.com:443 or http://localhost:* (repeatable).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Largest request body, e.g. 4MiB.
+    #[arg(long, value_parser = parse_size)]
+    max_body: Option<u64>,
+    /// Most live HTTP sessions; past it the least recently used is closed.
+    #[arg(long)]
+    max_sessions: Option<usize>,
+    /// Idle time after which an HTTP session is closed, e.g. 5m.
+    #[arg(long, value_parser = parse_duration)]
+    session_idle_timeout: Option<Duration>,
     /// Server name reported to clients.
     #[arg(long, default_value = "corral")]
     name: String,
@@ -147,7 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let plugins = catalog.plugins().len();
     tracing::info!(
-        "corral {}: {plugins} plugin(s) loaded in {:.0?}: {} tools, {} resources, {} resource templates, {} prompts; {} failed; serving over stdio",
+        "corral {}: {plugins} plugin(s) loaded in {:.0?}: {} tools, {} resources, {} resource templates, {} prompts; {} failed",
         env!("CARGO_PKG_VERSION"),
         started.elapsed(),
         catalog.tools().count(),
@@ -163,10 +194,67 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..ServerOptions::default()
     };
     let server = CorralServer::new(catalog, options);
-    match args.transport {
-        Transport::Stdio => server.serve_stdio().await?,
+    let transport = match args.transport {
+        Transport::Stdio => {
+            tracing::info!("serving over stdio");
+            server.serve_stdio().await?;
+            return Ok(());
+        }
+        Transport::Http => HttpTransport::Streamable,
+        Transport::Sse => HttpTransport::Sse,
+    };
+    let mut http = HttpOptions {
+        transport,
+        host: args.host,
+        port: args.port,
+        path: args.path,
+        ..HttpOptions::default()
+    };
+    http.allowed_hosts.extend(args.allowed_hosts);
+    http.allowed_origins.extend(args.allowed_origins);
+    if let Some(max_body) = args.max_body {
+        http.max_body = usize::try_from(max_body).context("--max-body is too large")?;
     }
+    if let Some(max_sessions) = args.max_sessions {
+        http.max_sessions = max_sessions;
+    }
+    if let Some(idle) = args.session_idle_timeout {
+        http.session_idle = idle;
+    }
+    let shown_path = match transport {
+        HttpTransport::Streamable => http.path.clone(),
+        HttpTransport::Sse => "/sse".into(),
+    };
+    server
+        .serve_http(http, shutdown_signal(), |address| {
+            tracing::info!("listening on http://{address}{shown_path}");
+        })
+        .await?;
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }
 
 async fn inspect(plugin: PathBuf, json: bool) -> anyhow::Result<()> {

@@ -239,6 +239,7 @@ impl ServerHandler for CorralServer {
             ));
         };
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default()).to_string();
+        tracing::debug!(plugin = served.plugin.name(), "calling tool `{name}`");
         let (call, notifier) = self.call_context(&context);
         let outcome = served.plugin.call_tool(name, &arguments, None, &call).await;
         drop(call);

@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod concurrency;
+mod http;
 mod interop;
 mod limits;
 mod loading;

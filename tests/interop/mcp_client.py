@@ -35,6 +35,7 @@ from typing import Any
 
 import anyio
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
@@ -190,6 +191,9 @@ async def run(args: argparse.Namespace) -> int:
     if args.url:
         server: Any = args.url
         target = args.url
+    elif args.sse:
+        server = sse_client(args.sse)
+        target = args.sse
     else:
         command = args.command
         if args.trace:
@@ -283,12 +287,13 @@ def main() -> int:
         argv, command = argv[:i], argv[i + 1:]
     p = argparse.ArgumentParser(
         description="Check an MCP server against Corral's seed examples with the official Python SDK.",
-        usage="%(prog)s [options] (--url URL | -- COMMAND [ARGS...])",
+        usage="%(prog)s [options] (--url URL | --sse URL | -- COMMAND [ARGS...])",
     )
     p.add_argument("--mode", default="default", choices=["legacy", "default", *MODERN_PROTOCOL_VERSIONS],
                    help="legacy: initialize handshake; default: the SDK's auto mode, expecting 2026-07-28")
     p.add_argument("--only", help=f"comma-separated groups to run: {','.join(GROUPS)}")
     p.add_argument("--url", help="connect over streamable HTTP instead of launching a command")
+    p.add_argument("--sse", metavar="URL", help="connect over the legacy HTTP+SSE transport (GET URL, e.g. http://127.0.0.1:8000/sse)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
     p.add_argument("--allow-fallback", action="store_true",
                    help="in default mode, accept a server that only speaks the initialize handshake")
@@ -296,8 +301,8 @@ def main() -> int:
     p.add_argument("--trace", metavar="FILE", help="log every JSON-RPC line exchanged over stdio to FILE")
     args = p.parse_args(argv)
     args.command = command
-    if bool(args.url) == bool(command):
-        p.error("give exactly one of --url or a server command after --")
+    if [bool(args.url), bool(args.sse), bool(command)].count(True) != 1:
+        p.error("give exactly one of --url, --sse or a server command after --")
     return anyio.run(run, args)
 
 

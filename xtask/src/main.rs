@@ -173,6 +173,25 @@ fn corral_release() -> anyhow::Result<PathBuf> {
     Ok(target_dir().join("release").join("corral"))
 }
 
+/// Compile the example plugins into the tests' compile cache, so that no test
+/// waits for a cold compile of a large (Python) component while a client times
+/// out on it.
+fn warm_test_cache() -> anyhow::Result<()> {
+    let corral = corral_release()?;
+    let cache = target_dir().join("test-cache");
+    for entry in std::fs::read_dir(root().join("plugins/dist"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            run(Command::new(&corral)
+                .arg("inspect")
+                .arg(&path)
+                .env("CORRAL_CACHE_DIR", &cache)
+                .stdout(std::process::Stdio::null()))?;
+        }
+    }
+    Ok(())
+}
+
 fn demo() -> anyhow::Result<()> {
     plugins()?;
     let corral = corral_release()?;
@@ -199,6 +218,7 @@ fn test() -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
     python_venv()?;
+    warm_test_cache()?;
     run(cargo().args(["test", "--release", "--workspace"]))?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())

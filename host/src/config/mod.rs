@@ -1,0 +1,251 @@
+//! `corral.toml`: the server's configuration, read in two phases like Spin's
+//! manifest → locked app.
+//!
+//! 1. **Raw** (`raw`): serde structs that mirror the file, with
+//!    `deny_unknown_fields` at every level, so a misspelt key is an error
+//!    that lists the keys allowed there.
+//! 2. **Resolved** (`resolve`): [`Config`], with defaults filled in, human
+//!    units (`64MiB`, `10s`) turned into numbers, relative paths made absolute
+//!    against the config file's directory and everything a user can get wrong
+//!    checked. Each error names the file, the line, the dotted key
+//!    (`plugins.weather.limits.memory`) and what is allowed.
+//!
+//! Limits cascade: [`Limits::default`] ← `[limits]` ← `[plugins.X].limits`.
+
+mod host_pattern;
+mod raw;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::http::HttpOptions;
+use crate::runtime::Limits;
+
+pub use host_pattern::HostPattern;
+
+/// The file name [`Config::discover`] looks for.
+pub const CONFIG_FILE_NAME: &str = "corral.toml";
+/// The whole configuration, resolved and checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    /// `[server]`, without its `http` table.
+    pub server: ServerSettings,
+    /// `[server.http]`.
+    pub http: HttpSettings,
+    /// `[limits]` over [`Limits::default`]: the limits of plugins that do not
+    /// set their own, including those found in `plugin_dirs`.
+    pub limits: Limits,
+    /// `server.plugin_dirs`, absolute: every `.wasm` in them is served with
+    /// the defaults (no grants, `limits`).
+    pub plugin_dirs: Vec<PathBuf>,
+    /// `[plugins.*]`, in the order they appear in the file.
+    pub plugins: Vec<PluginConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerSettings {
+    /// `serverInfo.name`; `None` leaves the host's default.
+    pub name: Option<String>,
+    /// Instructions for the client's model.
+    pub instructions: Option<String>,
+    /// Hide internal error details (traps, host failures) from clients.
+    pub mask_error_details: bool,
+    /// Serve only components with at least one of these tags (empty: all).
+    pub include_tags: Vec<String>,
+    /// Never serve components with any of these tags.
+    pub exclude_tags: Vec<String>,
+    /// Items per page of list results; `None`: unpaginated.
+    pub page_size: Option<usize>,
+}
+
+/// `[server.http]`: the streamable HTTP transport.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// Address to bind: an IP address or a host name.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// Path of the MCP endpoint; starts with `/`.
+    pub path: String,
+    /// Accepted `Host` headers (DNS-rebinding protection): `host` or
+    /// `host:port`, exact (checked with [`HostPattern`]'s syntax, wildcards
+    /// refused), kept as written.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` headers: `scheme://host[:port]`, port may be `*`,
+    /// or `null`.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// A session unused this long is closed.
+    pub session_idle_timeout: Duration,
+    /// Sessions open at once; more are refused.
+    pub max_sessions: usize,
+}
+
+/// The defaults are [`HttpOptions::default`]'s, so the two cannot drift.
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let options = HttpOptions::default();
+        Self {
+            host: options.host,
+            port: options.port,
+            path: options.path,
+            allowed_hosts: options.allowed_hosts,
+            allowed_origins: options.allowed_origins,
+            max_body: options.max_body,
+            session_idle_timeout: options.session_idle,
+            max_sessions: options.max_sessions,
+        }
+    }
+}
+
+/// One `[plugins.NAME]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginConfig {
+    /// The table's name (`weather` in `[plugins.weather]`).
+    pub name: String,
+    /// The component file, absolute and canonical.
+    pub path: PathBuf,
+    /// Prefix for the names of what it serves.
+    pub prefix: Option<String>,
+    /// Tags for `server.include_tags` / `server.exclude_tags`.
+    pub tags: Vec<String>,
+    /// `false`: configured but not served.
+    pub enabled: bool,
+    /// Tools, resources or prompts of this plugin not to serve.
+    pub disabled_components: Vec<String>,
+    /// Defaults ← `[limits]` ← this plugin's `limits`.
+    pub limits: Limits,
+    /// What the sandbox lets it reach.
+    pub grants: Grants,
+    /// The pinned sha256 of the file, if any.
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// What a plugin is granted beyond the default sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Grants {
+    /// Preopened directories, sorted by guest path.
+    pub dirs: Vec<DirGrant>,
+    /// Names of host environment variables passed through.
+    pub env: Vec<String>,
+    /// Hosts outgoing HTTP may reach.
+    pub allow_hosts: Vec<HostPattern>,
+}
+
+/// A preopened directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// Where the guest sees it: absolute, no `..`.
+    pub guest: String,
+    /// The host directory, absolute and canonical.
+    pub host: PathBuf,
+    /// `mode = "ro"` (the default) rather than `"rw"`.
+    pub read_only: bool,
+}
+
+/// Why `corral.toml` could not be used. Each names the file and, where there
+/// is one, the line and the dotted key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read the config file: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not TOML, or not the shape of a `corral.toml` (unknown key, wrong type).
+    #[error(
+        "{}:{line}:{column}: {}{message}",
+        file.display(),
+        key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default()
+    )]
+    Parse {
+        file: PathBuf,
+        /// 1-based.
+        line: usize,
+        /// 1-based, in characters.
+        column: usize,
+        /// The dotted key the error is at, when it is at one.
+        key: Option<String>,
+        message: String,
+    },
+    /// Well-formed but not acceptable; `message` says what is allowed.
+    #[error(
+        "{}{}: {key}: {message}",
+        file.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default()
+    )]
+    Invalid {
+        file: PathBuf,
+        /// 1-based line of the key, when known.
+        line: Option<usize>,
+        /// Dotted path, e.g. `plugins.weather.limits.memory`.
+        key: String,
+        message: String,
+    },
+    /// A plugin file does not have the pinned digest.
+    #[error(
+        "plugin `{plugin}` ({}) has sha256 {actual} but is pinned to {expected}; if this build is trusted, set `plugins.{plugin}.sha256 = \"{actual}\"` in the config, otherwise restore the pinned file",
+        path.display()
+    )]
+    Digest {
+        plugin: String,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl Config {
+    /// Read and resolve a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Resolve config text; `file` names it in errors and relative paths are
+    /// resolved against its directory.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        resolve::parse(text, file)
+    }
+
+    /// `corral.toml` in `cwd`, if there is one.
+    pub fn discover(cwd: &Path) -> Option<PathBuf> {
+        let candidate = cwd.join(CONFIG_FILE_NAME);
+        candidate.is_file().then_some(candidate)
+    }
+}
+
+impl PluginConfig {
+    /// Check `bytes` (the plugin file's content) against the `sha256` pin;
+    /// always passes without a pin.
+    pub fn verify_sha256(&self, bytes: &[u8]) -> Result<(), ConfigError> {
+        let Some(expected) = self.sha256 else {
+            return Ok(());
+        };
+        let actual: [u8; 32] = Sha256::digest(bytes).into();
+        if actual == expected {
+            return Ok(());
+        }
+        Err(ConfigError::Digest {
+            plugin: self.name.clone(),
+            path: self.path.clone(),
+            expected: hex(&expected),
+            actual: hex(&actual),
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,684 @@
+//! Phase 2: raw → [`Config`]. Fills in defaults, converts units, resolves
+//! paths against the config file's directory and checks everything, naming
+//! the file, line and dotted key in every error.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::host_pattern::is_host_name;
+use super::raw::{Num, RawConfig, RawDir, RawHttp, RawLimits, RawPlugin, RawServer};
+use super::{
+    Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings, PluginConfig, ServerSettings,
+};
+use crate::runtime::Limits;
+use crate::runtime::limits::{EPOCH_TICK, MAX_MEMORY_CEILING};
+use crate::units::{parse_duration, parse_size};
+
+pub(super) fn parse(text: &str, file: &Path) -> Result<Config> {
+    let locator = Locator { text, root: None };
+    let doc = DeTable::parse(text).map_err(|e| locator.parse_error(file, &e))?;
+    let locator = Locator {
+        text,
+        root: Some(doc.get_ref().clone()),
+    };
+    let raw = RawConfig::deserialize(toml::de::Deserializer::from(doc))
+        .map_err(|e| locator.parse_error(file, &e))?;
+    let base = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = std::path::absolute(&base).unwrap_or(base);
+    Resolver {
+        file,
+        base,
+        locator,
+    }
+    .config(raw)
+}
+
+/// Finds lines and keys in the parsed document.
+struct Locator<'a> {
+    text: &'a str,
+    root: Option<DeTable<'a>>,
+}
+
+impl Locator<'_> {
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let mut end = offset.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &self.text[..end];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        (line, column)
+    }
+
+    fn parse_error(&self, file: &Path, error: &toml::de::Error) -> ConfigError {
+        let offset = error.span().map_or(0, |span| span.start);
+        let (line, column) = self.line_column(offset);
+        let key = self.root.as_ref().and_then(|root| {
+            let mut best = None;
+            key_at(root, offset, &mut Vec::new(), &mut best);
+            best.map(|(_, path)| render_key(&path))
+        });
+        let message = match &self.root {
+            None => format!("invalid TOML: {}", error.message().trim_end()),
+            Some(_) => error.message().trim_end().to_owned(),
+        };
+        ConfigError::Parse {
+            file: file.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        }
+    }
+
+    /// The line of the deepest key of `path` present in the file, or of item
+    /// `index` of the array there.
+    fn line_of(&self, path: &[&str], index: Option<usize>) -> Option<usize> {
+        let mut table = self.root.as_ref()?;
+        let mut offset = None;
+        for (depth, segment) in path.iter().enumerate() {
+            let Some((key, value)) = table.get_key_value(*segment) else {
+                break;
+            };
+            offset = Some(key.span().start);
+            match value.get_ref() {
+                DeValue::Table(inner) => table = inner,
+                DeValue::Array(items) if depth + 1 == path.len() => {
+                    if let Some(item) = index.and_then(|i| items.get(i)) {
+                        offset = Some(item.span().start);
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        offset.map(|o| self.line_column(o).0)
+    }
+
+    /// Names of the entries of the table at `key`, in the file's order.
+    fn order(&self, key: &str) -> Vec<String> {
+        let Some(DeValue::Table(table)) = self
+            .root
+            .as_ref()
+            .and_then(|root| root.get(key))
+            .map(Spanned::get_ref)
+        else {
+            return Vec::new();
+        };
+        let mut keys: Vec<_> = table.keys().collect();
+        keys.sort_by_key(|k| k.span().start);
+        keys.into_iter().map(|k| k.get_ref().to_string()).collect()
+    }
+}
+
+/// The deepest key path whose key (preferred) or value span holds `offset`.
+fn key_at(
+    table: &DeTable<'_>,
+    offset: usize,
+    path: &mut Vec<String>,
+    best: &mut Option<(bool, Vec<String>)>,
+) {
+    for (key, value) in table.iter() {
+        path.push(key.get_ref().to_string());
+        let on_key = key.span().contains(&offset);
+        let in_value = value.span().contains(&offset);
+        if on_key || in_value {
+            let better = match best {
+                None => true,
+                Some((best_on_key, best_path)) => {
+                    (on_key && !*best_on_key)
+                        || (on_key == *best_on_key && path.len() > best_path.len())
+                }
+            };
+            if better {
+                *best = Some((on_key, path.clone()));
+            }
+        }
+        match value.get_ref() {
+            DeValue::Table(inner) => key_at(inner, offset, path, best),
+            DeValue::Array(items) => {
+                for item in items.iter() {
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        key_at(inner, offset, path, best);
+                    }
+                }
+            }
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// `plugins.weather.dirs."/data".mode`: bare segments where TOML allows.
+fn render_key<S: AsRef<str>>(path: &[S]) -> String {
+    path.iter()
+        .map(|s| {
+            let s = s.as_ref();
+            if is_name(s) {
+                s.to_owned()
+            } else {
+                format!("{s:?}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// `[A-Za-z0-9_-]+`: plugin names, prefixes, bare TOML keys.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+struct Resolver<'a> {
+    file: &'a Path,
+    base: PathBuf,
+    locator: Locator<'a>,
+}
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+impl Resolver<'_> {
+    fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
+        self.invalid_item(key, None, message)
+    }
+
+    fn invalid_item(
+        &self,
+        key: &[&str],
+        index: Option<usize>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            line: self.locator.line_of(key, index),
+            key: render_key(key),
+            message: message.into(),
+        }
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config> {
+        let server = self.server(&raw.server)?;
+        let http = self.http(&raw.server.http)?;
+        let plugin_dirs = raw
+            .server
+            .plugin_dirs
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| self.existing(&["server", "plugin_dirs"], Some(i), dir, true))
+            .collect::<Result<_>>()?;
+        let limits = self.limits(&Limits::default(), &raw.limits, &["limits"])?;
+        let mut by_name = raw.plugins;
+        let mut plugins = Vec::with_capacity(by_name.len());
+        let mut seen: HashMap<PathBuf, String> = HashMap::new();
+        for name in self.locator.order("plugins") {
+            let Some(raw) = by_name.remove(&name) else {
+                continue;
+            };
+            let plugin = self.plugin(&name, &raw, &limits)?;
+            if let Some(first) = seen.insert(plugin.path.clone(), name.clone()) {
+                return Err(self.invalid(
+                    &["plugins", &name, "path"],
+                    format!(
+                        "{} is already served by `plugins.{first}`; serve each file once (remove one of the two tables)",
+                        plugin.path.display()
+                    ),
+                ));
+            }
+            plugins.push(plugin);
+        }
+        Ok(Config {
+            server,
+            http,
+            limits,
+            plugin_dirs,
+            plugins,
+        })
+    }
+
+    fn server(&self, raw: &RawServer) -> Result<ServerSettings> {
+        if raw.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(self.invalid(
+                &["server", "name"],
+                "is empty; give the server a name, or leave the key out for the default",
+            ));
+        }
+        self.words(&["server", "include_tags"], &raw.include_tags)?;
+        self.words(&["server", "exclude_tags"], &raw.exclude_tags)?;
+        let page_size = raw
+            .page_size
+            .as_ref()
+            .map(|v| self.count(&["server", "page_size"], v, 1))
+            .transpose()?;
+        Ok(ServerSettings {
+            name: raw.name.clone(),
+            instructions: raw.instructions.clone(),
+            mask_error_details: raw.mask_error_details,
+            include_tags: raw.include_tags.clone(),
+            exclude_tags: raw.exclude_tags.clone(),
+            page_size: page_size.map(to_usize),
+        })
+    }
+
+    fn http(&self, raw: &RawHttp) -> Result<HttpSettings> {
+        let mut http = HttpSettings::default();
+        let key = |field| ["server", "http", field];
+        if let Some(host) = &raw.host {
+            if host.parse::<IpAddr>().is_err() && !is_host_name(host) {
+                return Err(self.invalid(
+                    &key("host"),
+                    format!("{host:?} is neither an IP address nor a host name; use e.g. \"127.0.0.1\", \"0.0.0.0\" or \"localhost\""),
+                ));
+            }
+            http.host = host.clone();
+        }
+        if let Some(port) = &raw.port {
+            let n = self.count(&key("port"), port, 0)?;
+            http.port = u16::try_from(n).map_err(|_| {
+                self.invalid(
+                    &key("port"),
+                    format!("{n} is not a port; use 0 to 65535 (0 picks a free port)"),
+                )
+            })?;
+        }
+        if let Some(path) = &raw.path {
+            if !path.starts_with('/')
+                || path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+            {
+                return Err(self.invalid(
+                    &key("path"),
+                    format!("{path:?} is not a URL path; it must start with `/` and have no spaces, `?` or `#`, e.g. \"/mcp\""),
+                ));
+            }
+            http.path = path.clone();
+        }
+        if let Some(hosts) = &raw.allowed_hosts {
+            for (i, host) in hosts.iter().enumerate() {
+                check_allowed_host(host)
+                    .map_err(|m| self.invalid_item(&key("allowed_hosts"), Some(i), m))?;
+            }
+            http.allowed_hosts = hosts.clone();
+        }
+        if let Some(origins) = &raw.allowed_origins {
+            for (i, origin) in origins.iter().enumerate() {
+                check_origin(origin)
+                    .map_err(|m| self.invalid_item(&key("allowed_origins"), Some(i), m))?;
+            }
+            http.allowed_origins = origins.clone();
+        }
+        if let Some(v) = &raw.max_body {
+            http.max_body = to_usize(self.size(&key("max_body"), v, 1)?);
+        }
+        if let Some(v) = &raw.session_idle_timeout {
+            http.session_idle_timeout =
+                self.duration(&key("session_idle_timeout"), v, Duration::from_secs(1))?;
+        }
+        if let Some(v) = &raw.max_sessions {
+            http.max_sessions = to_usize(self.count(&key("max_sessions"), v, 1)?);
+        }
+        Ok(http)
+    }
+
+    /// `base` overridden by what `raw` sets; `at` is the table's key.
+    fn limits(&self, base: &Limits, raw: &RawLimits, at: &[&str]) -> Result<Limits> {
+        let key = |field: &'static str| [at, &[field][..]].concat();
+        let mut limits = base.clone();
+        if let Some(v) = &raw.fuel {
+            limits.fuel = self.count(&key("fuel"), v, 1)?;
+        }
+        if let Some(v) = &raw.memory {
+            let memory = self.size(&key("memory"), v, 1)?;
+            if memory > MAX_MEMORY_CEILING {
+                return Err(self.invalid(
+                    &key("memory"),
+                    format!(
+                        "{v} is above the ceiling of {} (the size of a memory slot); use at most \"{}\"",
+                        crate::runtime::human_size(MAX_MEMORY_CEILING),
+                        crate::runtime::human_size(MAX_MEMORY_CEILING).replace(' ', "")
+                    ),
+                ));
+            }
+            limits.memory = memory;
+        }
+        if let Some(v) = &raw.timeout {
+            limits.timeout = self.duration(&key("timeout"), v, EPOCH_TICK)?;
+        }
+        if let Some(v) = &raw.max_output {
+            limits.max_output = self.size(&key("max_output"), v, 1)?;
+        }
+        if let Some(v) = &raw.concurrency {
+            limits.concurrency = to_usize(self.count(&key("concurrency"), v, 1)?);
+        }
+        if let Some(v) = &raw.queue {
+            limits.queue = to_usize(self.count(&key("queue"), v, 0)?);
+        }
+        Ok(limits)
+    }
+
+    fn plugin(&self, name: &str, raw: &RawPlugin, defaults: &Limits) -> Result<PluginConfig> {
+        let at = ["plugins", name];
+        let key = |field: &'static str| ["plugins", name, field];
+        if !is_name(name) {
+            return Err(self.invalid(
+                &at,
+                "plugin names may use only letters, digits, `_` and `-`; rename the table",
+            ));
+        }
+        let Some(path) = &raw.path else {
+            return Err(self.invalid(
+                &at,
+                "has no `path`; add `path = \"plugins/NAME.wasm\"` (relative to the config file's directory)",
+            ));
+        };
+        let path = self.existing(&key("path"), None, path, false)?;
+        if let Some(prefix) = &raw.prefix
+            && !is_name(prefix)
+        {
+            return Err(self.invalid(
+                &key("prefix"),
+                format!("{prefix:?} is not a prefix; use only letters, digits, `_` and `-` (e.g. \"weather\")"),
+            ));
+        }
+        self.words(&key("tags"), &raw.tags)?;
+        self.words(&key("disabled_components"), &raw.disabled_components)?;
+        for (i, var) in raw.env.iter().enumerate() {
+            if !is_env_name(var) {
+                return Err(self.invalid_item(
+                    &key("env"),
+                    Some(i),
+                    format!("{var:?} is not an environment variable name; use letters, digits and `_`, not starting with a digit (e.g. \"WEATHER_API_KEY\")"),
+                ));
+            }
+        }
+        let dirs = raw
+            .dirs
+            .iter()
+            .map(|(guest, dir)| self.dir(name, guest, dir))
+            .collect::<Result<_>>()?;
+        let sha256 = raw
+            .sha256
+            .as_ref()
+            .map(|pin| {
+                parse_sha256(pin).ok_or_else(|| {
+                    self.invalid(
+                        &key("sha256"),
+                        format!("{pin:?} is not a sha256 digest; write 64 hex characters, as printed by `sha256sum {}`", path.display()),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(PluginConfig {
+            name: name.to_owned(),
+            prefix: raw.prefix.clone(),
+            tags: raw.tags.clone(),
+            enabled: raw.enabled.unwrap_or(true),
+            disabled_components: raw.disabled_components.clone(),
+            limits: self.limits(defaults, &raw.limits, &["plugins", name, "limits"])?,
+            grants: Grants {
+                dirs,
+                env: raw.env.clone(),
+                allow_hosts: self.host_patterns(&key("allow_hosts"), &raw.allow_hosts)?,
+            },
+            sha256,
+            path,
+        })
+    }
+
+    fn dir(&self, plugin: &str, guest: &str, raw: &RawDir) -> Result<DirGrant> {
+        let at = ["plugins", plugin, "dirs", guest];
+        let guest_ok = guest.starts_with('/')
+            && !guest.contains(['\\', '\0'])
+            && Path::new(guest)
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        if !guest_ok {
+            return Err(self.invalid(
+                &at,
+                format!("{guest:?} is not an absolute guest path; write it as the plugin sees it, starting with `/` and without `.` or `..` (e.g. \"/data\")"),
+            ));
+        }
+        let Some(host) = &raw.host else {
+            return Err(self.invalid(
+                &at,
+                "has no `host`; add `host = \"./data\"`, the directory to grant (relative to the config file's directory)",
+            ));
+        };
+        let host_key = [&at[..], &["host"]].concat();
+        let host = self.existing(&host_key, None, host, true)?;
+        let read_only = match raw.mode.as_deref() {
+            None | Some("ro") => true,
+            Some("rw") => false,
+            Some(other) => {
+                return Err(self.invalid(
+                    &[&at[..], &["mode"]].concat(),
+                    format!("{other:?} is not a mode; use \"ro\" (read-only, the default) or \"rw\" (read-write)"),
+                ));
+            }
+        };
+        let guest = match guest.trim_end_matches('/') {
+            "" => "/".to_owned(),
+            trimmed => trimmed.to_owned(),
+        };
+        Ok(DirGrant {
+            guest,
+            host,
+            read_only,
+        })
+    }
+
+    /// `text` resolved against the config file's directory; it must exist and
+    /// be a directory (`dir`) or a file. Returns it canonical.
+    fn existing(
+        &self,
+        key: &[&str],
+        index: Option<usize>,
+        text: &str,
+        dir: bool,
+    ) -> Result<PathBuf> {
+        let what = if dir { "directory" } else { "file" };
+        if text.is_empty() {
+            return Err(self.invalid_item(key, index, format!("is empty; name a {what}")));
+        }
+        let joined = self.base.join(text);
+        let relative = if Path::new(text).is_absolute() {
+            String::new()
+        } else {
+            format!(
+                "; relative paths start from {}, the config file's directory",
+                self.base.display()
+            )
+        };
+        let canonical = match joined.canonicalize() {
+            Ok(path) => path,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(self.invalid_item(
+                    key,
+                    index,
+                    format!(
+                        "{text:?} does not exist (looked for {}{relative})",
+                        joined.display()
+                    ),
+                ));
+            }
+            Err(error) => {
+                return Err(self.invalid_item(
+                    key,
+                    index,
+                    format!(
+                        "{text:?}: cannot use {}: {error}{relative}",
+                        joined.display()
+                    ),
+                ));
+            }
+        };
+        if canonical.is_dir() != dir {
+            let fix = if dir {
+                "name a directory".to_owned()
+            } else {
+                "name a .wasm file (list directories in `server.plugin_dirs`)".to_owned()
+            };
+            return Err(self.invalid_item(
+                key,
+                index,
+                format!("{text:?} ({}) is not a {what}; {fix}", canonical.display()),
+            ));
+        }
+        Ok(canonical)
+    }
+
+    fn host_patterns(&self, key: &[&str], patterns: &[String]) -> Result<Vec<HostPattern>> {
+        patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| HostPattern::parse(p).map_err(|m| self.invalid_item(key, Some(i), m)))
+            .collect()
+    }
+
+    /// Tags and component names: non-empty, no surrounding spaces.
+    fn words(&self, key: &[&str], words: &[String]) -> Result<()> {
+        match words.iter().position(|w| w.is_empty() || w.trim() != w) {
+            Some(i) => Err(self.invalid_item(
+                key,
+                Some(i),
+                format!(
+                    "{:?} is empty or has surrounding spaces; remove it or trim it",
+                    words[i]
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A whole number, at least `min`.
+    fn count(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
+        let fix = format!("write a whole number of at least {min}, without quotes");
+        match value {
+            Num::Int(n) if u64::try_from(*n).is_ok_and(|n| n >= min) => Ok(*n as u64),
+            Num::Int(n) => Err(self.invalid(key, format!("{n} is too small; {fix}"))),
+            Num::Float(_) => Err(self.invalid(key, format!("{value} is not whole; {fix}"))),
+            Num::Text(_) => Err(self.invalid(key, format!("{value} is a string; {fix}"))),
+        }
+    }
+
+    /// A size in bytes (a number, or a string with a unit), at least `min`.
+    fn size(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
+        let fix = "use a size such as \"64MiB\", \"512KiB\" or a number of bytes";
+        let bytes = match value {
+            Num::Int(n) => u64::try_from(*n)
+                .map_err(|_| self.invalid(key, format!("{n} is negative; {fix}")))?,
+            Num::Float(_) => {
+                return Err(self.invalid(
+                    key,
+                    format!("{value} is not a whole number of bytes; {fix}"),
+                ));
+            }
+            Num::Text(text) => parse_size(text).map_err(|m| self.invalid(key, m))?,
+        };
+        if bytes < min {
+            return Err(self.invalid(
+                key,
+                format!("{value} is too small; {fix} of at least {min}"),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// A duration with a unit, at least `min`.
+    fn duration(&self, key: &[&str], value: &Num, min: Duration) -> Result<Duration> {
+        let duration = match value {
+            Num::Text(text) => parse_duration(text).map_err(|m| self.invalid(key, m))?,
+            Num::Int(_) | Num::Float(_) => {
+                return Err(self.invalid(
+                    key,
+                    format!("{value} has no unit; write a string with one, e.g. \"{value}s\" (units: ms, s, m, h)"),
+                ));
+            }
+        };
+        if duration < min {
+            return Err(self.invalid(
+                key,
+                format!(
+                    "{value} is too short; use at least {}",
+                    crate::runtime::human_duration(min)
+                ),
+            ));
+        }
+        Ok(duration)
+    }
+}
+
+/// A `Host` header value to accept: `host` or `host:port`, no wildcard.
+fn check_allowed_host(host: &str) -> std::result::Result<(), String> {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    }
+    let pattern = HostPattern::parse(host)?;
+    if pattern.is_wildcard() {
+        return Err(format!(
+            "{host:?}: wildcards are not supported here; list each host name (with an optional `:port`)"
+        ));
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port]` with `port` a number or `*`, or `null`.
+fn check_origin(origin: &str) -> std::result::Result<(), String> {
+    if origin == "null" {
+        return Ok(());
+    }
+    let fix = "write `scheme://host` with an optional `:port` or `:*`, e.g. \"http://localhost:*\"";
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(format!("{origin:?} has no scheme; {fix}"));
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok {
+        return Err(format!("{origin:?}: `{scheme}` is not a scheme; {fix}"));
+    }
+    if rest.contains('/') {
+        return Err(format!("{origin:?} has a path; an origin has none: {fix}"));
+    }
+    match HostPattern::parse(rest.strip_suffix(":*").unwrap_or(rest)) {
+        Ok(pattern) if pattern.is_wildcard() => Err(format!(
+            "{origin:?}: wildcard hosts are not supported in origins; list each origin"
+        )),
+        Ok(_) => Ok(()),
+        Err(m) => Err(format!("{origin:?} is not an origin ({m}); {fix}")),
+    }
+}
+
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}

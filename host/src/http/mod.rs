@@ -1,0 +1,365 @@
+//! MCP over HTTP: Streamable HTTP (one endpoint, both protocol eras, through
+//! rmcp's tower service) and the legacy HTTP+SSE transport, behind a guard
+//! that validates `Host` and `Origin` (DNS rebinding) and bounds bodies.
+
+mod sessions;
+mod sse;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+pub use sessions::BoundedSessions;
+pub use sse::SSE_QUEUE;
+
+use crate::server::{CorralServer, ServeError};
+
+/// Default largest request body.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+/// Default number of live sessions (Streamable HTTP and legacy SSE each).
+pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+/// Default idle time after which a Streamable HTTP session is closed.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
+/// How long a shutdown waits for calls in flight before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Which HTTP transport to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpTransport {
+    /// Streamable HTTP at `path` (MCP 2025-03-26 and later, both eras).
+    Streamable,
+    /// Legacy HTTP+SSE: `GET /sse` and `POST /messages` (MCP 2024-11-05).
+    Sse,
+}
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub transport: HttpTransport,
+    /// Address to bind; loopback by default.
+    pub host: String,
+    /// Port to bind; 0 picks a free one (the log says which).
+    pub port: u16,
+    /// The Streamable HTTP endpoint path.
+    pub path: String,
+    /// Accepted `Host` header values (`name` or `name:port`).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` values (`scheme://host[:port|:*]`); requests without
+    /// an Origin (non-browser clients) are accepted.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Most live sessions; the least recently used is closed past it.
+    pub max_sessions: usize,
+    /// Idle time after which a session is closed.
+    pub session_idle: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            transport: HttpTransport::Streamable,
+            host: "127.0.0.1".into(),
+            port: 8000,
+            path: "/mcp".into(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+                "https://localhost:*".into(),
+                "https://127.0.0.1:*".into(),
+                "https://[::1]:*".into(),
+            ],
+            max_body: DEFAULT_MAX_BODY,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle: DEFAULT_SESSION_IDLE,
+        }
+    }
+}
+
+impl CorralServer {
+    /// The Streamable HTTP endpoint as a tower service, to mount in an axum
+    /// app (`Router::new().nest_service("/mcp", server.mcp_service(&options, ct))`).
+    /// Cancelling `shutdown` closes its sessions.
+    pub fn mcp_service(
+        &self,
+        options: &HttpOptions,
+        shutdown: CancellationToken,
+    ) -> StreamableHttpService<CorralServer, BoundedSessions> {
+        let config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(options.allowed_hosts.clone())
+            .with_allowed_origins(options.allowed_origins.clone())
+            .with_max_request_body_bytes(options.max_body)
+            .with_cancellation_token(shutdown);
+        let server = self.clone();
+        StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(BoundedSessions::new(
+                options.max_sessions,
+                options.session_idle,
+            )),
+            config,
+        )
+    }
+
+    /// A router serving MCP as `options` say, behind the Host/Origin guard and
+    /// the body limit.
+    pub fn http_router(&self, options: &HttpOptions, shutdown: CancellationToken) -> Router {
+        let router = match options.transport {
+            HttpTransport::Streamable => {
+                Router::new().route_service(&options.path, self.mcp_service(options, shutdown))
+            }
+            HttpTransport::Sse => {
+                let state = Arc::new(sse::SseState::new(
+                    self.clone(),
+                    "/messages".into(),
+                    options.max_sessions,
+                    shutdown,
+                ));
+                Router::new()
+                    .route("/sse", axum::routing::get(sse::open))
+                    .route("/messages", axum::routing::post(sse::post))
+                    .with_state(state)
+            }
+        };
+        router.layer(DefaultBodyLimit::max(options.max_body)).layer(
+            axum::middleware::from_fn_with_state(Arc::new(Guard::new(options)), guard),
+        )
+    }
+
+    /// Listen and serve until `shutdown` resolves; then stop accepting, let
+    /// calls in flight finish (for at most [`SHUTDOWN_GRACE`]) and return.
+    /// `on_listening` is told the bound address.
+    pub async fn serve_http(
+        self,
+        options: HttpOptions,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        on_listening: impl FnOnce(SocketAddr),
+    ) -> Result<(), ServeError> {
+        let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
+            .await
+            .map_err(|e| {
+                ServeError::Start(format!(
+                    "cannot listen on {}:{}: {e}",
+                    options.host, options.port
+                ))
+            })?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| ServeError::Start(e.to_string()))?;
+        let sessions = CancellationToken::new();
+        let in_flight = Arc::new(InFlight::default());
+        let app = self.http_router(&options, sessions.clone()).layer(
+            axum::middleware::from_fn_with_state(in_flight.clone(), track),
+        );
+        on_listening(address);
+        // On the signal: stop accepting at once; let requests in flight finish
+        // (bounded), then close the sessions so their streams end.
+        let closing = sessions.clone();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; waiting for calls in flight");
+            tokio::spawn(async move {
+                if tokio::time::timeout(SHUTDOWN_GRACE, in_flight.idle())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("calls still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+                }
+                closing.cancel();
+            });
+        };
+        let serve = axum::serve(listener, app).with_graceful_shutdown(graceful);
+        tokio::select! {
+            result = serve => result.map_err(|e| ServeError::Session(e.to_string())),
+            _ = async {
+                sessions.cancelled().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the sessions closed; stopping anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Counts requests whose response has not been fully sent. Standalone GET
+/// streams (which never end on their own) are not counted.
+#[derive(Default)]
+struct InFlight {
+    running: AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+struct Running(Arc<InFlight>);
+
+impl InFlight {
+    async fn idle(&self) {
+        loop {
+            let changed = self.changed.notified();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
+}
+
+/// Hold a [`Running`] mark until the response body is fully sent (or dropped).
+async fn track(State(in_flight): State<Arc<InFlight>>, request: Request, next: Next) -> Response {
+    if request.method() == Method::GET {
+        return next.run(request).await;
+    }
+    in_flight.running.fetch_add(1, Ordering::SeqCst);
+    let mark = Running(in_flight);
+    let (parts, body) = next.run(request).await.into_parts();
+    let body = futures::stream::unfold(
+        (body.into_data_stream(), mark),
+        |(mut body, mark)| async move { body.next().await.map(|chunk| (chunk, (body, mark))) },
+    );
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// The allow-lists for `Host` and `Origin`.
+struct Guard {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+}
+
+impl Guard {
+    fn new(options: &HttpOptions) -> Self {
+        Self {
+            hosts: options
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            origins: options
+                .allowed_origins
+                .iter()
+                .map(|o| o.to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let name = strip_port(&host);
+        self.hosts.iter().any(|allowed| {
+            *allowed == host || *allowed == name || strip_port(allowed) == name && allowed == &host
+        })
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.to_ascii_lowercase();
+        self.origins.iter().any(|allowed| {
+            if let Some(prefix) = allowed.strip_suffix(":*") {
+                origin == prefix
+                    || origin
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .is_some_and(|port| {
+                            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                        })
+            } else {
+                origin == *allowed
+            }
+        })
+    }
+}
+
+/// `example.com:8080` → `example.com`; `[::1]:80` → `::1`.
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    }
+}
+
+async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    match host {
+        Some(host) if guard.host_allowed(host) => {}
+        Some(host) => {
+            tracing::warn!(host, "refused a request for a Host that is not allowed");
+            return (
+                StatusCode::FORBIDDEN,
+                format!("Host `{host}` is not allowed (DNS rebinding protection); allow it with --allowed-host"),
+            )
+                .into_response();
+        }
+        None => return (StatusCode::BAD_REQUEST, "missing Host header").into_response(),
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !guard.origin_allowed(origin) {
+            tracing::warn!(
+                origin,
+                "refused a request from an Origin that is not allowed"
+            );
+            return (
+                StatusCode::FORBIDDEN,
+                format!("Origin `{origin}` is not allowed; allow it with --allowed-origin"),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_match_with_or_without_port() {
+        let guard = Guard::new(&HttpOptions::default());
+        assert!(guard.host_allowed("127.0.0.1:8000"));
+        assert!(guard.host_allowed("LOCALHOST"));
+        assert!(guard.host_allowed("[::1]:8000"));
+        assert!(!guard.host_allowed("evil.example"));
+        assert!(!guard.host_allowed("evil.example:8000"));
+        assert!(!guard.host_allowed("localhost.evil.example"));
+    }
+
+    #[test]
+    fn origins_match_scheme_host_and_port() {
+        let guard = Guard::new(&HttpOptions::default());
+        assert!(guard.origin_allowed("http://localhost:3000"));
+        assert!(guard.origin_allowed("http://127.0.0.1"));
+        assert!(!guard.origin_allowed("http://evil.example"));
+        assert!(!guard.origin_allowed("http://localhost.evil.example"));
+        assert!(!guard.origin_allowed("http://localhost:3000@evil.example"));
+        assert!(!guard.origin_allowed("null"));
+    }
+}

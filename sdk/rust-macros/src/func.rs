@@ -14,6 +14,26 @@ pub struct Param {
     pub default: Option<Expr>,
     /// The span of the parameter, for errors.
     pub span: proc_macro2::Span,
+    /// A `&Call` parameter: the call's context, not an argument.
+    pub context: bool,
+}
+
+/// Whether `ty` is `&Call` (or `&path::to::Call`): the call's context.
+fn is_context_type(ty: &Type) -> bool {
+    let Type::Reference(r) = ty else {
+        return false;
+    };
+    if r.mutability.is_some() {
+        return false;
+    }
+    match &*r.elem {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Call" && s.arguments.is_none()),
+        _ => false,
+    }
 }
 
 impl Param {
@@ -29,6 +49,7 @@ impl Param {
 pub struct Func {
     /// The function, with the parameter attributes the macro consumed removed.
     pub item: ItemFn,
+    /// Every parameter, the context (if any) included.
     pub params: Vec<Param>,
     pub docs: Docs,
     /// The return type (`()` when none is written).
@@ -74,11 +95,13 @@ pub fn analyze(mut item: ItemFn, what: &str) -> syn::Result<Func> {
                 ));
             }
         };
+        let context = is_context_type(&pt.ty);
         match &*pt.ty {
+            Type::Reference(_) if context => {}
             Type::Reference(r) => {
                 return Err(syn::Error::new(
                     r.span(),
-                    "parameters must be owned types (e.g. `String` instead of `&str`)",
+                    "parameters must be owned types (e.g. `String` instead of `&str`); the one reference allowed is `&Call`, the call's context",
                 ));
             }
             Type::ImplTrait(t) => {
@@ -102,12 +125,25 @@ pub fn analyze(mut item: ItemFn, what: &str) -> syn::Result<Func> {
             }
         }
         pt.attrs = kept;
+        if context && default.is_some() {
+            return Err(syn::Error::new(
+                pt.span(),
+                "the `&Call` context cannot have a `#[default]`",
+            ));
+        }
         params.push(Param {
             name,
             ty: (*pt.ty).clone(),
             default,
             span: pt.span(),
+            context,
         });
+    }
+    if let Some(second) = params.iter().filter(|p| p.context).nth(1) {
+        return Err(syn::Error::new(
+            second.span,
+            "only one `&Call` context parameter is allowed",
+        ));
     }
     let ret = match &item.sig.output {
         ReturnType::Default => quote!(()),
@@ -123,7 +159,7 @@ pub fn analyze(mut item: ItemFn, what: &str) -> syn::Result<Func> {
     };
     let docs = docs::split(docs::doc_string(&item.attrs).as_deref());
     for (i, p) in params.iter().enumerate() {
-        if params[..i].iter().any(|q| q.name == p.name) {
+        if !p.context && params[..i].iter().any(|q| !q.context && q.name == p.name) {
             return Err(syn::Error::new(p.span, "duplicate parameter name"));
         }
     }
@@ -133,6 +169,13 @@ pub fn analyze(mut item: ItemFn, what: &str) -> syn::Result<Func> {
         docs,
         ret,
     })
+}
+
+impl Func {
+    /// The parameters that are arguments (everything but the context).
+    pub fn arguments(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| !p.context)
+    }
 }
 
 /// `Some("...")` or `None`.
@@ -185,6 +228,29 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_context() {
+        let item: ItemFn = syn::parse_quote! {
+            fn f(a: u8, ctx: &Call, b: String) {}
+        };
+        let f = analyze(item, "tool").unwrap();
+        let flags: Vec<_> = f.params.iter().map(|p| p.context).collect();
+        assert_eq!(flags, [false, true, false]);
+        let names: Vec<_> = f.arguments().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let item: ItemFn = syn::parse_quote! {
+            fn f<'a>(ctx: &'a corral_sdk::Call) {}
+        };
+        assert!(
+            analyze(item, "tool").is_err(),
+            "generic lifetimes stay rejected"
+        );
+        let item: ItemFn = syn::parse_quote! {
+            fn f(ctx: &::corral_sdk::Call) {}
+        };
+        assert!(analyze(item, "tool").unwrap().params[0].context);
+    }
+
+    #[test]
     fn rejects_bad_signatures() {
         let err = |item: ItemFn| analyze(item, "tool").err().unwrap().to_string();
         assert!(
@@ -222,6 +288,24 @@ mod tests {
                 fn f() -> impl Sized {}
             ))
             .contains("impl Trait")
+        );
+        assert!(
+            err(syn::parse_quote!(
+                fn f(a: &Call, b: &Call) {}
+            ))
+            .contains("only one")
+        );
+        assert!(
+            err(syn::parse_quote!(
+                fn f(a: &mut Call) {}
+            ))
+            .contains("owned")
+        );
+        assert!(
+            err(syn::parse_quote!(
+                fn f(#[default(x)] a: &Call) {}
+            ))
+            .contains("context")
         );
     }
 }

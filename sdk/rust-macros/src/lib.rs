@@ -94,6 +94,23 @@ fn name_of(options: &Options, func: &Func) -> String {
         .unwrap_or_else(|| func.item.sig.ident.unraw().to_string())
 }
 
+/// The arguments to call the function with: the parsed argument variables,
+/// and `__corral_call` in the context's place.
+fn call_args(func: &Func, args: &[syn::Ident]) -> Vec<TokenStream2> {
+    let mut args = args.iter();
+    func.params
+        .iter()
+        .map(|p| {
+            if p.context {
+                quote!(__corral_call)
+            } else {
+                let a = args.next().expect("one variable per argument");
+                quote!(#a)
+            }
+        })
+        .collect()
+}
+
 fn description_of(options: &Options, func: &Func) -> Option<String> {
     options
         .description
@@ -121,11 +138,12 @@ fn tool_handler(options: &Options, func: &Func) -> TokenStream2 {
         None => quote!(::core::option::Option::None),
     };
     let ret = &func.ret;
-    let names: Vec<&str> = func.params.iter().map(|p| p.name.as_str()).collect();
-    let args = arg_idents(func.params.len());
+    let names: Vec<&str> = func.arguments().map(|p| p.name.as_str()).collect();
+    let args = arg_idents(names.len());
+    let call = call_args(func, &args);
     let mut properties = Vec::new();
     let mut takes = Vec::new();
-    for (p, arg) in func.params.iter().zip(&args) {
+    for (p, arg) in func.arguments().zip(&args) {
         let (pname, ty) = (&p.name, &p.ty);
         let pdesc = opt_str(func.docs.argument(pname));
         match &p.default {
@@ -140,26 +158,38 @@ fn tool_handler(options: &Options, func: &Func) -> TokenStream2 {
             }
         }
     }
+    let schema = match &options.input_schema {
+        Some(expr) => quote! {
+            let __corral_schema: ::corral_sdk::serde_json::Value = #expr;
+        },
+        None => quote! {
+            let __corral_schema = ::corral_sdk::__private::ObjectSchema::new(true)
+                #(#properties)*
+                .build();
+        },
+    };
     quote! {
         impl ::corral_sdk::__private::ToolHandler for #ident {
             const NAME: &'static str = #name;
 
             fn definition() -> ::corral_sdk::Tool {
-                let __corral_schema = ::corral_sdk::__private::ObjectSchema::new(true)
-                    #(#properties)*
-                    .build();
+                #schema
                 ::corral_sdk::__private::tool::<#ret>(
                     #name, #title, #description, __corral_schema, #annotations, &[#(#tags),*],
                 )
             }
 
-            fn call(
+            fn call_with(
                 __corral_arguments: &str,
-            ) -> ::core::result::Result<::corral_sdk::ToolResult, ::corral_sdk::Error> {
+                __corral_call: &::corral_sdk::Call,
+            ) -> ::core::result::Result<
+                ::corral_sdk::Outcome<::corral_sdk::ToolResult>,
+                ::corral_sdk::Error,
+            > {
                 let mut __corral_args =
                     ::corral_sdk::__private::ToolArgs::parse(__corral_arguments, &[#(#names),*])?;
                 #(#takes)*
-                ::corral_sdk::__private::tool_result::<#ret>(#ident(#(#args),*))
+                ::corral_sdk::__private::tool_outcome::<#ret>(#ident(#(#call),*))
             }
         }
     }
@@ -175,7 +205,7 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
     };
     let variables =
         template::variables(&uri.value()).map_err(|e| syn::Error::new(uri.span(), e))?;
-    for p in &func.params {
+    for p in func.arguments() {
         if !variables.contains(&p.name) && p.default.is_none() && !p.is_syntactic_option() {
             let msg = if variables.is_empty() {
                 format!(
@@ -193,7 +223,7 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
         }
     }
     for v in &variables {
-        if !func.params.iter().any(|p| &p.name == v) {
+        if !func.arguments().any(|p| &p.name == v) {
             return Err(syn::Error::new(
                 uri.span(),
                 format!("URI template variable `{v}` has no matching function parameter"),
@@ -206,8 +236,9 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
     let mime = opt_str(options.mime_type.as_ref().map(|m| m.value()).as_deref());
     let tags = &options.tags;
     let ret = &func.ret;
-    let args = arg_idents(func.params.len());
-    let takes = func.params.iter().zip(&args).map(|(p, arg)| {
+    let args = arg_idents(func.arguments().count());
+    let call = call_args(func, &args);
+    let takes = func.arguments().zip(&args).map(|(p, arg)| {
         let (pname, ty) = (&p.name, &p.ty);
         match &p.default {
             Some(d) => {
@@ -231,16 +262,17 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
                 }
             }
 
-            fn read(
+            fn read_with(
                 __corral_uri: &str,
                 mut __corral_params: ::corral_sdk::__private::StrArgs,
+                __corral_call: &::corral_sdk::Call,
             ) -> ::core::result::Result<
-                ::std::vec::Vec<::corral_sdk::ResourceContents>,
+                ::corral_sdk::Outcome<::std::vec::Vec<::corral_sdk::ResourceContents>>,
                 ::corral_sdk::Error,
             > {
                 #(#takes)*
-                ::corral_sdk::__private::resource_contents::<#ret>(
-                    #ident(#(#args),*),
+                ::corral_sdk::__private::resource_outcome::<#ret>(
+                    #ident(#(#call),*),
                     __corral_uri,
                     ::corral_sdk::__private::mime_type::<#ret>(#mime),
                 )
@@ -256,11 +288,12 @@ fn prompt_handler(options: &Options, func: &Func) -> TokenStream2 {
     let description = opt_str(description_of(options, func).as_deref());
     let tags = &options.tags;
     let ret = &func.ret;
-    let names: Vec<&str> = func.params.iter().map(|p| p.name.as_str()).collect();
-    let args = arg_idents(func.params.len());
+    let names: Vec<&str> = func.arguments().map(|p| p.name.as_str()).collect();
+    let args = arg_idents(names.len());
+    let call = call_args(func, &args);
     let mut arguments = Vec::new();
     let mut takes = Vec::new();
-    for (p, arg) in func.params.iter().zip(&args) {
+    for (p, arg) in func.arguments().zip(&args) {
         let (pname, ty) = (&p.name, &p.ty);
         let pdesc = opt_str(func.docs.argument(pname));
         match &p.default {
@@ -287,13 +320,17 @@ fn prompt_handler(options: &Options, func: &Func) -> TokenStream2 {
                 )
             }
 
-            fn get(
+            fn get_with(
                 __corral_arguments: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-            ) -> ::core::result::Result<::corral_sdk::PromptResult, ::corral_sdk::Error> {
+                __corral_call: &::corral_sdk::Call,
+            ) -> ::core::result::Result<
+                ::corral_sdk::Outcome<::corral_sdk::PromptResult>,
+                ::corral_sdk::Error,
+            > {
                 let mut __corral_args =
                     ::corral_sdk::__private::StrArgs::new(__corral_arguments, &[#(#names),*])?;
                 #(#takes)*
-                ::corral_sdk::__private::prompt_result::<#ret>(#ident(#(#args),*), #description)
+                ::corral_sdk::__private::prompt_outcome::<#ret>(#ident(#(#call),*), #description)
             }
         }
     }

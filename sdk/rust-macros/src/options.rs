@@ -15,7 +15,7 @@ impl Kind {
     fn allows(self, key: &str) -> bool {
         match key {
             "name" | "title" | "description" | "tags" => true,
-            "annotations" => self == Kind::Tool,
+            "annotations" | "input_schema" => self == Kind::Tool,
             "mime_type" => self == Kind::Resource,
             _ => false,
         }
@@ -23,7 +23,9 @@ impl Kind {
 
     fn keys(self) -> &'static str {
         match self {
-            Kind::Tool => "`name`, `title`, `description`, `tags`, `annotations(...)`",
+            Kind::Tool => {
+                "`name`, `title`, `description`, `tags`, `annotations(...)`, `input_schema`"
+            }
             Kind::Resource => "`name`, `title`, `description`, `mime_type`, `tags`",
             Kind::Prompt => "`name`, `title`, `description`, `tags`",
         }
@@ -47,6 +49,8 @@ pub struct Options {
     pub mime_type: Option<LitStr>,
     pub tags: Vec<LitStr>,
     pub annotations: Option<Annotations>,
+    /// An expression giving the input schema, replacing the generated one.
+    pub input_schema: Option<syn::Expr>,
 }
 
 struct Tags(Vec<LitStr>);
@@ -90,6 +94,7 @@ impl Options {
                     "description" => options.description = Some(meta.value()?.parse()?),
                     "mime_type" => options.mime_type = Some(meta.value()?.parse()?),
                     "tags" => options.tags = meta.value()?.parse::<Tags>()?.0,
+                    "input_schema" => options.input_schema = Some(meta.value()?.parse()?),
                     "annotations" => {
                         let mut a = Annotations::default();
                         meta.parse_nested_meta(|m| {
@@ -155,6 +160,13 @@ mod tests {
             }
         );
         assert!(Options::parse(Kind::Tool, quote!()).unwrap().name.is_none());
+        let o = Options::parse(
+            Kind::Tool,
+            quote!(input_schema = json!({"type": "object"}), name = "x"),
+        )
+        .unwrap();
+        assert!(o.input_schema.is_some());
+        assert_eq!(o.name.unwrap().value(), "x");
     }
 
     #[test]
@@ -176,5 +188,6 @@ mod tests {
         assert!(err(Kind::Prompt, quote!(mime_type = "x")).starts_with("unknown option"));
         assert!(err(Kind::Tool, quote!("uri")).starts_with("unexpected string"));
         assert!(err(Kind::Tool, quote!(annotations(fast))).starts_with("unknown annotation"));
+        assert!(err(Kind::Prompt, quote!(input_schema = x())).starts_with("unknown option"));
     }
 }

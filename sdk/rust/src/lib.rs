@@ -45,7 +45,10 @@
 //!   parameters.
 //! * Options: `name = "..."`, `title = "..."`, `description = "..."`,
 //!   `tags = ["..."]`, `annotations(read_only, destructive, idempotent,
-//!   open_world)` (each `= true/false`, bare means `true`).
+//!   open_world)` (each `= true/false`, bare means `true`), and
+//!   `input_schema = EXPR` (a `serde_json::Value` replacing the generated
+//!   schema, for keywords the parameters cannot express; arguments are still
+//!   read by parameter name, so keep the two in step).
 //! * The return type implements [`IntoToolResult`]: `String` is text;
 //!   numbers, `bool`, `Vec<T>`, maps and derived types are structured content
 //!   (non-objects wrapped as `{"result": ...}`); [`ToolResult`] or
@@ -97,12 +100,95 @@
 //! message), a [`Message`] or `Vec<Message>`. Options: `name`, `title`,
 //! `description`, `tags`.
 //!
+//! ## Asking the client: elicitation, sampling, roots
+//!
+//! Calls are stateless, so a handler does not wait for the client: it
+//! returns a request for input, and the host calls it again with the
+//! answers. Give the function a `ctx: &Call` parameter (it is not an
+//! argument and not in the schema) and return `Result<T, InputRequired>`:
+//! [`Call::elicit`], [`Call::sample`] and [`Call::roots`] give the answer if
+//! the client sent it, else the request asking for it, so `?` does the rest.
+//!
+//! ```
+//! use corral_sdk::prelude::*;
+//!
+//! /// Books a table, asking who for and checking the client's roots.
+//! #[tool]
+//! fn book(ctx: &Call, seats: u8) -> Result<String, Interrupt> {
+//!     if seats == 0 {
+//!         return Err(ToolError::new("at least one seat").into());
+//!     }
+//!     // Everything missing is asked for in one round.
+//!     let (who, roots) = (
+//!         ctx.elicit("who", "Whose name is the booking in?",
+//!             json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})),
+//!         ctx.roots("roots"),
+//!     )
+//!         .gather()?;
+//!     let Some(name) = who.get::<String>("name") else {
+//!         return Ok("Booking cancelled.".into()); // declined or cancelled
+//!     };
+//!     Ok(format!("{seats} seats for {name} ({} roots)", roots.len()))
+//! }
+//!
+//! /// Summarises `text` with the client's model.
+//! #[tool]
+//! fn summarise(ctx: &Call, text: String) -> Result<String, InputRequired> {
+//!     let answer = ctx.sample("summary", format!("Summarise: {text}"), 200)?;
+//!     Ok(answer.text().unwrap_or("(no text)").to_owned())
+//! }
+//!
+//! corral_sdk::export!(tools: [book, summarise]);
+//! ```
+//!
+//! * The answers: [`ElicitResult`] (`accepted()`, `get::<T>("field")`,
+//!   `content_as::<T>()`), [`SampleResult`] (`text()`), [`Root`]s.
+//!   [`Call::response`] parses any answer by key; a missing or malformed
+//!   answer is `None`, so the handler simply asks again.
+//! * Build requests by hand with [`InputRequired::new`]`().elicit(..)
+//!   .sample(..).roots(..).state(..)`; several at once go out in one round.
+//! * Later rounds get only the answers to the latest round's requests. To
+//!   remember earlier answers, put them in the `state`
+//!   ([`InputRequired::state`], [`InputRequired::state_json`]) and read it
+//!   back with [`Call::state`] / [`Call::state_json`]; the host protects it
+//!   from tampering.
+//! * Return types: `Result<T, InputRequired>`, `Result<T, Interrupt>` (may
+//!   also fail; `?` converts [`ToolError`], [`Error`], messages) or
+//!   [`Outcome<T>`]. Resources and prompts take `ctx: &Call` the same way.
+//! * In unit tests, call the handler's `call_with(args, &call)` (or
+//!   `read_with` / `get_with`) with [`Call::default`] or [`Call::answering`].
+//!
 //! ## `export!`
 //!
 //! `corral_sdk::export!(tools: [..], resources: [..], prompts: [..], completions: f);`
 //! with every part optional (in this order). The component always exports all
 //! four interfaces; the unused ones list nothing. `completions` names a
-//! `fn(&CompletionRef, &str, &str) -> Vec<String>`.
+//! `fn(&CompletionRef, &str, &str) -> Vec<String>` (reference, argument
+//! name, partial value) returning suggestions for `completion/complete`:
+//!
+//! ```
+//! use corral_sdk::CompletionRef;
+//! use corral_sdk::prelude::*;
+//!
+//! /// Plans a trip.
+//! #[prompt]
+//! fn trip(city: String) -> String {
+//!     format!("Plan a trip to {city}")
+//! }
+//!
+//! fn complete(reference: &CompletionRef, argument: &str, value: &str) -> Vec<String> {
+//!     match (reference, argument) {
+//!         (CompletionRef::Prompt(p), "city") if p == "trip" => ["Paris", "Porto", "Prague"]
+//!             .into_iter()
+//!             .filter(|c| c.to_lowercase().starts_with(&value.to_lowercase()))
+//!             .map(String::from)
+//!             .collect(),
+//!         _ => Vec::new(),
+//!     }
+//! }
+//!
+//! corral_sdk::export!(prompts: [trip], completions: complete);
+//! ```
 //!
 //! ## During a call
 //!
@@ -126,20 +212,25 @@ pub mod bindings {
 
 mod args;
 pub mod context;
+pub mod input;
 mod output;
 mod plugin;
 mod schema;
 pub mod template;
 
 pub use bindings::corral::mcp::types::{
-    Blob, Content, Error, Input, InputRequired, PromptMessage, ResourceBody, ResourceContents,
-    ResourceLink, Role,
+    Blob, Content, ElicitRequest, Error, Input, InputRequest, InputRequired, PromptMessage,
+    ResourceBody, ResourceContents, ResourceLink, Role, SampleRequest,
 };
 pub use bindings::exports::corral::mcp::completions::Reference as CompletionRef;
 pub use bindings::exports::corral::mcp::prompts::{Prompt, PromptArgument, PromptResult};
 pub use bindings::exports::corral::mcp::resources::{ResourceInfo, ResourceTemplate};
 pub use bindings::exports::corral::mcp::tools::{Annotations, Tool, ToolResult};
 pub use corral_sdk_macros::{Schema, prompt, resource, tool};
+pub use input::{
+    Call, ElicitAction, ElicitResult, Gather, Interrupt, IntoInterrupt, Outcome, Root, RootsResult,
+    SampleResult,
+};
 pub use output::{
     IntoError, IntoMessages, IntoResourceContents, IntoToolResult, Message, ToolError,
 };
@@ -151,7 +242,8 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::context;
     pub use crate::{
-        Content, Error, Message, Schema, ToolError, ToolResult, prompt, resource, tool,
+        Call, Content, ElicitResult, Error, Gather, InputRequired, Interrupt, Message, Outcome,
+        SampleResult, Schema, ToolError, ToolResult, prompt, resource, tool,
     };
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::{Value, json};
@@ -164,6 +256,8 @@ pub mod __private {
 }
 
 /// Exports the plugin: `export!(tools: [..], resources: [..], prompts: [..], completions: f)`.
+///
+/// `completions` names a `fn(&CompletionRef, &str, &str) -> Vec<String>`.
 ///
 /// Every part is optional but they come in this order. Use it once per
 /// plugin, at the crate's top level.

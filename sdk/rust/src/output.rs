@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::input::{Interrupt, IntoInterrupt, Outcome};
 use crate::schema::{StructuredOutput, is_object_schema, output_schema};
 use crate::{
     Blob, Content, Error, PromptMessage, ResourceBody, ResourceContents, Role, ToolResult,
@@ -236,15 +237,26 @@ impl PromptMessage {
 /// * `serde_json::Value`: the JSON text; objects also as structured content.
 /// * [`ToolResult`], `Vec<Content>`, [`Content`]: as they are.
 /// * `()`: no content.
-/// * `Result<T, E>` with `E:` [`IntoError`]: `Ok` as `T`, `Err` as an error.
+/// * `Result<T, E>` with `E:` [`IntoInterrupt`] (an [`IntoError`] type,
+///   [`InputRequired`](crate::InputRequired) or [`Interrupt`]): `Ok` as `T`,
+///   `Err` as an error or a request for input.
+/// * [`Outcome<T>`]: `T`, or a request for input.
 pub trait IntoToolResult {
     /// The output schema, if the result is structured.
     fn output_schema() -> Option<Value> {
         None
     }
 
-    /// Converts the value.
+    /// Converts the value; a request for input is an `internal` error here.
     fn into_tool_result(self) -> Result<ToolResult, Error>;
+
+    /// Converts the value, keeping a request for input.
+    fn into_tool_outcome(self) -> Result<Outcome<ToolResult>, Error>
+    where
+        Self: Sized,
+    {
+        self.into_tool_result().map(Outcome::Complete)
+    }
 }
 
 impl<T: StructuredOutput + Serialize> IntoToolResult for T {
@@ -316,13 +328,45 @@ impl IntoToolResult for Vec<Content> {
     }
 }
 
-impl<T: IntoToolResult, E: IntoError> IntoToolResult for Result<T, E> {
+/// The error of a `Result` whose error half may ask for input.
+fn stopped<T>(e: impl IntoInterrupt) -> Result<Outcome<T>, Error> {
+    match e.into_interrupt() {
+        Interrupt::NeedsInput(request) => Ok(Outcome::NeedsInput(request)),
+        Interrupt::Failed(error) => Err(error),
+    }
+}
+
+impl<T: IntoToolResult, E: IntoInterrupt> IntoToolResult for Result<T, E> {
     fn output_schema() -> Option<Value> {
         T::output_schema()
     }
 
     fn into_tool_result(self) -> Result<ToolResult, Error> {
-        self.map_err(IntoError::into_error)?.into_tool_result()
+        self.into_tool_outcome()?.into_result()
+    }
+
+    fn into_tool_outcome(self) -> Result<Outcome<ToolResult>, Error> {
+        match self {
+            Ok(t) => t.into_tool_outcome(),
+            Err(e) => stopped(e),
+        }
+    }
+}
+
+impl<T: IntoToolResult> IntoToolResult for Outcome<T> {
+    fn output_schema() -> Option<Value> {
+        T::output_schema()
+    }
+
+    fn into_tool_result(self) -> Result<ToolResult, Error> {
+        self.into_tool_outcome()?.into_result()
+    }
+
+    fn into_tool_outcome(self) -> Result<Outcome<ToolResult>, Error> {
+        match self {
+            Outcome::Complete(t) => t.into_tool_outcome(),
+            Outcome::NeedsInput(request) => Ok(Outcome::NeedsInput(request)),
+        }
     }
 }
 
@@ -338,19 +382,32 @@ const JSON_MIME: &str = "application/json";
 /// * `serde_json::Value`, `#[derive(Schema)]` types and other
 ///   [`StructuredOutput`] types: JSON text (`application/json`).
 /// * [`ResourceContents`], `Vec<ResourceContents>`: as they are.
-/// * `Result<T, E>` with `E:` [`IntoError`].
+/// * `Result<T, E>` with `E:` [`IntoInterrupt`], [`Outcome<T>`].
 pub trait IntoResourceContents {
     /// The media type used when the resource does not name one.
     fn default_mime_type() -> Option<&'static str> {
         None
     }
 
-    /// Converts the value; `mime_type` is the resource's media type.
+    /// Converts the value; `mime_type` is the resource's media type. A
+    /// request for input is an `internal` error here.
     fn into_contents(
         self,
         uri: &str,
         mime_type: Option<&str>,
     ) -> Result<Vec<ResourceContents>, Error>;
+
+    /// Converts the value, keeping a request for input.
+    fn into_contents_outcome(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Outcome<Vec<ResourceContents>>, Error>
+    where
+        Self: Sized,
+    {
+        self.into_contents(uri, mime_type).map(Outcome::Complete)
+    }
 }
 
 fn one(uri: &str, mime_type: Option<&str>, body: ResourceBody) -> Vec<ResourceContents> {
@@ -443,7 +500,7 @@ impl IntoResourceContents for Vec<ResourceContents> {
     }
 }
 
-impl<T: IntoResourceContents, E: IntoError> IntoResourceContents for Result<T, E> {
+impl<T: IntoResourceContents, E: IntoInterrupt> IntoResourceContents for Result<T, E> {
     fn default_mime_type() -> Option<&'static str> {
         T::default_mime_type()
     }
@@ -453,8 +510,43 @@ impl<T: IntoResourceContents, E: IntoError> IntoResourceContents for Result<T, E
         uri: &str,
         mime_type: Option<&str>,
     ) -> Result<Vec<ResourceContents>, Error> {
-        self.map_err(IntoError::into_error)?
-            .into_contents(uri, mime_type)
+        self.into_contents_outcome(uri, mime_type)?.into_result()
+    }
+
+    fn into_contents_outcome(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Outcome<Vec<ResourceContents>>, Error> {
+        match self {
+            Ok(t) => t.into_contents_outcome(uri, mime_type),
+            Err(e) => stopped(e),
+        }
+    }
+}
+
+impl<T: IntoResourceContents> IntoResourceContents for Outcome<T> {
+    fn default_mime_type() -> Option<&'static str> {
+        T::default_mime_type()
+    }
+
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Vec<ResourceContents>, Error> {
+        self.into_contents_outcome(uri, mime_type)?.into_result()
+    }
+
+    fn into_contents_outcome(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<Outcome<Vec<ResourceContents>>, Error> {
+        match self {
+            Outcome::Complete(t) => t.into_contents_outcome(uri, mime_type),
+            Outcome::NeedsInput(request) => Ok(Outcome::NeedsInput(request)),
+        }
     }
 }
 
@@ -462,10 +554,19 @@ impl<T: IntoResourceContents, E: IntoError> IntoResourceContents for Result<T, E
 // Prompt return values
 
 /// What a prompt may return: `String`/`&str` (one user message), a
-/// [`Message`], `Vec<Message>`, or `Result<T, E>` with `E:` [`IntoError`].
+/// [`Message`], `Vec<Message>`, `Result<T, E>` with `E:` [`IntoInterrupt`],
+/// or [`Outcome<T>`].
 pub trait IntoMessages {
-    /// Converts the value.
+    /// Converts the value; a request for input is an `internal` error here.
     fn into_messages(self) -> Result<Vec<PromptMessage>, Error>;
+
+    /// Converts the value, keeping a request for input.
+    fn into_messages_outcome(self) -> Result<Outcome<Vec<PromptMessage>>, Error>
+    where
+        Self: Sized,
+    {
+        self.into_messages().map(Outcome::Complete)
+    }
 }
 
 impl IntoMessages for String {
@@ -492,9 +593,29 @@ impl IntoMessages for Vec<PromptMessage> {
     }
 }
 
-impl<T: IntoMessages, E: IntoError> IntoMessages for Result<T, E> {
+impl<T: IntoMessages, E: IntoInterrupt> IntoMessages for Result<T, E> {
     fn into_messages(self) -> Result<Vec<PromptMessage>, Error> {
-        self.map_err(IntoError::into_error)?.into_messages()
+        self.into_messages_outcome()?.into_result()
+    }
+
+    fn into_messages_outcome(self) -> Result<Outcome<Vec<PromptMessage>>, Error> {
+        match self {
+            Ok(t) => t.into_messages_outcome(),
+            Err(e) => stopped(e),
+        }
+    }
+}
+
+impl<T: IntoMessages> IntoMessages for Outcome<T> {
+    fn into_messages(self) -> Result<Vec<PromptMessage>, Error> {
+        self.into_messages_outcome()?.into_result()
+    }
+
+    fn into_messages_outcome(self) -> Result<Outcome<Vec<PromptMessage>>, Error> {
+        match self {
+            Outcome::Complete(t) => t.into_messages_outcome(),
+            Outcome::NeedsInput(request) => Ok(Outcome::NeedsInput(request)),
+        }
     }
 }
 
@@ -586,6 +707,73 @@ mod tests {
         assert_eq!(c[0].body, ResourceBody::Text("[1,2]".into()));
         let c = json!({"a": 1}).into_contents("a://b", None).unwrap();
         assert_eq!(c[0].body, ResourceBody::Text(r#"{"a":1}"#.into()));
+    }
+
+    #[test]
+    fn input_requests() {
+        use crate::InputRequired;
+        let ask = || InputRequired::new().roots("r");
+        let r: Result<String, InputRequired> = Err(ask());
+        assert_eq!(
+            r.clone().into_tool_outcome(),
+            Ok(Outcome::NeedsInput(ask()))
+        );
+        assert!(matches!(r.into_tool_result(), Err(Error::Internal(_))));
+        let r: Result<String, Interrupt> = Err(Interrupt::Failed(Error::NotFound("x".into())));
+        assert_eq!(r.into_tool_outcome(), Err(Error::NotFound("x".into())));
+        let r: Result<String, Interrupt> = Ok("hi".into());
+        assert_eq!(
+            r.into_tool_outcome(),
+            Ok(Outcome::Complete(ToolResult::text("hi")))
+        );
+        assert_eq!(
+            Result::<f64, InputRequired>::output_schema(),
+            f64::output_schema()
+        );
+        assert_eq!(Outcome::<f64>::output_schema(), f64::output_schema());
+        let o: Outcome<String> = ask().into();
+        assert_eq!(o.into_tool_outcome(), Ok(Outcome::NeedsInput(ask())));
+        let o = Outcome::Complete("x");
+        assert_eq!(o.into_tool_result(), Ok(ToolResult::text("x")));
+        // A plain value never asks.
+        assert_eq!(
+            "x".into_tool_outcome(),
+            Ok(Outcome::Complete(ToolResult::text("x")))
+        );
+
+        let r: Result<String, InputRequired> = Err(ask());
+        assert_eq!(
+            r.into_contents_outcome("a://b", None),
+            Ok(Outcome::NeedsInput(ask()))
+        );
+        let o: Outcome<String> = Outcome::Complete("t".into());
+        assert_eq!(
+            o.into_contents_outcome("a://b", None)
+                .unwrap()
+                .into_result()
+                .unwrap()[0]
+                .body,
+            ResourceBody::Text("t".into())
+        );
+        assert_eq!(
+            Outcome::<Vec<u8>>::default_mime_type(),
+            Some("application/octet-stream")
+        );
+        assert!(matches!(
+            Outcome::<String>::NeedsInput(ask()).into_contents("a://b", None),
+            Err(Error::Internal(_))
+        ));
+
+        let r: Result<String, InputRequired> = Err(ask());
+        assert_eq!(r.into_messages_outcome(), Ok(Outcome::NeedsInput(ask())));
+        let r: Result<String, Interrupt> = Err("no".into());
+        assert_eq!(r.into_messages(), Err(Error::ToolError("no".into())));
+        let o: Outcome<&str> = Outcome::Complete("m");
+        assert_eq!(o.into_messages(), Ok(vec![Message::user("m")]));
+        assert_eq!(
+            Outcome::<&str>::NeedsInput(ask()).into_messages_outcome(),
+            Ok(Outcome::NeedsInput(ask()))
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
 use crate::output::{IntoMessages, IntoResourceContents, IntoToolResult};
 use crate::{
-    Annotations, CompletionRef, Error, Input, Prompt, PromptArgument, PromptResult,
+    Annotations, Call, CompletionRef, Error, Input, Outcome, Prompt, PromptArgument, PromptResult,
     ResourceContents, ResourceInfo, ResourceTemplate, Tool, ToolResult,
 };
 
@@ -17,8 +17,13 @@ pub trait ToolHandler {
     const NAME: &'static str;
     /// The tool's description.
     fn definition() -> Tool;
-    /// Runs the tool with its arguments as JSON text.
-    fn call(arguments: &str) -> Result<ToolResult, Error>;
+    /// Runs the tool with its arguments as JSON text, within `call`.
+    fn call_with(arguments: &str, call: &Call) -> Result<Outcome<ToolResult>, Error>;
+    /// Runs the tool with its arguments as JSON text, without input from the
+    /// client (a request for input is an `internal` error).
+    fn call(arguments: &str) -> Result<ToolResult, Error> {
+        Self::call_with(arguments, &Call::default())?.into_result()
+    }
 }
 
 /// A function marked `#[resource]`.
@@ -29,8 +34,17 @@ pub trait ResourceHandler {
     const VARIABLES: &'static [&'static str];
     /// The resource's description (`uri` is the URI or the template).
     fn describe() -> ResourceDescriptor;
-    /// Reads the resource; `params` holds the template's variables.
-    fn read(uri: &str, params: StrArgs) -> Result<Vec<ResourceContents>, Error>;
+    /// Reads the resource within `call`; `params` holds the template's
+    /// variables.
+    fn read_with(
+        uri: &str,
+        params: StrArgs,
+        call: &Call,
+    ) -> Result<Outcome<Vec<ResourceContents>>, Error>;
+    /// Reads the resource without input from the client.
+    fn read(uri: &str, params: StrArgs) -> Result<Vec<ResourceContents>, Error> {
+        Self::read_with(uri, params, &Call::default())?.into_result()
+    }
 }
 
 /// A function marked `#[prompt]`.
@@ -39,8 +53,15 @@ pub trait PromptHandler {
     const NAME: &'static str;
     /// The prompt's description.
     fn definition() -> Prompt;
-    /// Renders the prompt.
-    fn get(arguments: Vec<(String, String)>) -> Result<PromptResult, Error>;
+    /// Renders the prompt within `call`.
+    fn get_with(
+        arguments: Vec<(String, String)>,
+        call: &Call,
+    ) -> Result<Outcome<PromptResult>, Error>;
+    /// Renders the prompt without input from the client.
+    fn get(arguments: Vec<(String, String)>) -> Result<PromptResult, Error> {
+        Self::get_with(arguments, &Call::default())?.into_result()
+    }
 }
 
 /// What a resource or template says about itself.
@@ -53,11 +74,14 @@ pub struct ResourceDescriptor {
     pub tags: &'static [&'static str],
 }
 
+/// Runs a tool: `(arguments, call)`.
+pub type CallToolFn = fn(&str, &Call) -> Result<Outcome<ToolResult>, Error>;
+
 /// One `#[tool]` in `export!`.
 pub struct ToolEntry {
     pub name: &'static str,
     pub definition: fn() -> Tool,
-    pub call: fn(&str) -> Result<ToolResult, Error>,
+    pub call: CallToolFn,
 }
 
 impl ToolEntry {
@@ -65,17 +89,20 @@ impl ToolEntry {
         Self {
             name: T::NAME,
             definition: T::definition,
-            call: T::call,
+            call: T::call_with,
         }
     }
 }
+
+/// Reads a resource: `(uri, params, call)`.
+pub type ReadResourceFn = fn(&str, StrArgs, &Call) -> Result<Outcome<Vec<ResourceContents>>, Error>;
 
 /// One `#[resource]` in `export!`.
 pub struct ResourceEntry {
     pub uri: &'static str,
     pub variables: &'static [&'static str],
     pub describe: fn() -> ResourceDescriptor,
-    pub read: fn(&str, StrArgs) -> Result<Vec<ResourceContents>, Error>,
+    pub read: ReadResourceFn,
 }
 
 impl ResourceEntry {
@@ -84,7 +111,7 @@ impl ResourceEntry {
             uri: T::URI,
             variables: T::VARIABLES,
             describe: T::describe,
-            read: T::read,
+            read: T::read_with,
         }
     }
 
@@ -93,8 +120,8 @@ impl ResourceEntry {
     }
 }
 
-/// Renders a prompt from its string arguments.
-pub type GetPromptFn = fn(Vec<(String, String)>) -> Result<PromptResult, Error>;
+/// Renders a prompt from its string arguments, within a call.
+pub type GetPromptFn = fn(Vec<(String, String)>, &Call) -> Result<Outcome<PromptResult>, Error>;
 
 /// One `#[prompt]` in `export!`.
 pub struct PromptEntry {
@@ -108,7 +135,7 @@ impl PromptEntry {
         Self {
             name: T::NAME,
             definition: T::definition,
-            get: T::get,
+            get: T::get_with,
         }
     }
 }
@@ -183,6 +210,11 @@ pub fn tool_result<R: IntoToolResult>(value: R) -> Result<ToolResult, Error> {
     value.into_tool_result()
 }
 
+/// Converts a tool's return value, keeping a request for input.
+pub fn tool_outcome<R: IntoToolResult>(value: R) -> Result<Outcome<ToolResult>, Error> {
+    value.into_tool_outcome()
+}
+
 /// The media type of a resource: the attribute's, else the return type's.
 pub fn mime_type<R: IntoResourceContents>(explicit: Option<&'static str>) -> Option<&'static str> {
     explicit.or_else(R::default_mime_type)
@@ -195,6 +227,15 @@ pub fn resource_contents<R: IntoResourceContents>(
     mime_type: Option<&str>,
 ) -> Result<Vec<ResourceContents>, Error> {
     value.into_contents(uri, mime_type)
+}
+
+/// Converts a resource's return value, keeping a request for input.
+pub fn resource_outcome<R: IntoResourceContents>(
+    value: R,
+    uri: &str,
+    mime_type: Option<&str>,
+) -> Result<Outcome<Vec<ResourceContents>>, Error> {
+    value.into_contents_outcome(uri, mime_type)
 }
 
 /// One prompt argument.
@@ -233,6 +274,17 @@ pub fn prompt_result<R: IntoMessages>(
         description: description.map(str::to_owned),
         messages: value.into_messages()?,
     })
+}
+
+/// Converts a prompt's return value, keeping a request for input.
+pub fn prompt_outcome<R: IntoMessages>(
+    value: R,
+    description: Option<&str>,
+) -> Result<Outcome<PromptResult>, Error> {
+    Ok(value.into_messages_outcome()?.map(|messages| PromptResult {
+        description: description.map(str::to_owned),
+        messages,
+    }))
 }
 
 // ---------------------------------------------------------------------------
@@ -290,9 +342,10 @@ pub fn read_resource(
     entries: &[ResourceEntry],
     uri: &str,
     params: Vec<(String, String)>,
-) -> Result<Vec<ResourceContents>, Error> {
+    call: &Call,
+) -> Result<Outcome<Vec<ResourceContents>>, Error> {
     if let Some(e) = entries.iter().find(|e| !e.is_template() && e.uri == uri) {
-        return (e.read)(uri, StrArgs::lenient(Vec::new()));
+        return (e.read)(uri, StrArgs::lenient(Vec::new()), call);
     }
     let templates = || entries.iter().filter(|e| e.is_template());
     let matched: Vec<_> = templates()
@@ -308,12 +361,12 @@ pub fn read_resource(
         } else {
             vars.clone()
         };
-        return (e.read)(uri, StrArgs::lenient(vars));
+        return (e.read)(uri, StrArgs::lenient(vars), call);
     }
     if !params.is_empty()
         && let Some(e) = templates().find(|e| same_names(e.variables, &params))
     {
-        return (e.read)(uri, StrArgs::lenient(params));
+        return (e.read)(uri, StrArgs::lenient(params), call);
     }
     Err(Error::NotFound(format!("unknown resource `{uri}`")))
 }
@@ -342,14 +395,17 @@ impl<P: Plugin> tools::Guest for P {
     fn call_tool(
         name: String,
         arguments: String,
-        _input: Option<Input>,
+        input: Option<Input>,
     ) -> Result<tools::Outcome, Error> {
         install_panic_hook();
         let tool = P::TOOLS
             .iter()
             .find(|t| t.name == name)
             .ok_or_else(|| Error::NotFound(format!("unknown tool `{name}`")))?;
-        (tool.call)(&arguments).map(tools::Outcome::Complete)
+        Ok(match (tool.call)(&arguments, &Call::new(input))? {
+            Outcome::Complete(result) => tools::Outcome::Complete(result),
+            Outcome::NeedsInput(request) => tools::Outcome::NeedsInput(request),
+        })
     }
 }
 
@@ -367,10 +423,15 @@ impl<P: Plugin> resources::Guest for P {
     fn read_resource(
         uri: String,
         params: Vec<(String, String)>,
-        _input: Option<Input>,
+        input: Option<Input>,
     ) -> Result<resources::ReadOutcome, Error> {
         install_panic_hook();
-        read_resource(P::RESOURCES, &uri, params).map(resources::ReadOutcome::Complete)
+        Ok(
+            match read_resource(P::RESOURCES, &uri, params, &Call::new(input))? {
+                Outcome::Complete(contents) => resources::ReadOutcome::Complete(contents),
+                Outcome::NeedsInput(request) => resources::ReadOutcome::NeedsInput(request),
+            },
+        )
     }
 }
 
@@ -383,14 +444,17 @@ impl<P: Plugin> prompts::Guest for P {
     fn get_prompt(
         name: String,
         arguments: Vec<(String, String)>,
-        _input: Option<Input>,
+        input: Option<Input>,
     ) -> Result<prompts::GetOutcome, Error> {
         install_panic_hook();
         let prompt = P::PROMPTS
             .iter()
             .find(|p| p.name == name)
             .ok_or_else(|| Error::NotFound(format!("unknown prompt `{name}`")))?;
-        (prompt.get)(arguments).map(prompts::GetOutcome::Complete)
+        Ok(match (prompt.get)(arguments, &Call::new(input))? {
+            Outcome::Complete(result) => prompts::GetOutcome::Complete(result),
+            Outcome::NeedsInput(request) => prompts::GetOutcome::NeedsInput(request),
+        })
     }
 }
 

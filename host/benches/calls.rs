@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use corral::{CallContext, Limits, Runtime, WasmPlugin};
+use corral::{CallContext, Limits, PluginConfig, Runtime, WasmPlugin};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -52,7 +52,8 @@ fn row(name: &str, n: usize, s: &Stats) {
 
 async fn in_process(runtime: &Runtime, plugin: &str, tool: &str, args: &str, n: usize) -> Stats {
     let path = root().join("plugins/dist").join(format!("{plugin}.wasm"));
-    let plugin = WasmPlugin::load(runtime, &path, Limits::default())
+    let spec = PluginConfig::for_file(&path, Limits::default());
+    let plugin = WasmPlugin::load(runtime, &spec)
         .await
         .unwrap_or_else(|e| panic!("{e} (run `cargo xtask plugins`)"));
     let ctx = CallContext::default();

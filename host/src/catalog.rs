@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use crate::config::{Config, PluginConfig};
 use crate::error::LoadError;
 use crate::model::{PromptDef, ResourceDef, TemplateDef, ToolDef};
 use crate::plugin::WasmPlugin;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::Runtime;
 use crate::uri_template::UriTemplate;
 
 /// One served item and the plugin behind it.
@@ -182,18 +183,24 @@ pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(files)
 }
 
-/// Load every plugin in `paths` (files, or directories of `.wasm` files).
-/// A plugin that fails to load is reported in the returned errors; the
-/// others are served.
-pub async fn load(
-    runtime: &Runtime,
-    paths: &[PathBuf],
-    limits: &Limits,
-) -> (Catalog, Vec<LoadError>) {
-    let mut catalog = Catalog::default();
+/// What to load: the plugins `config` lists (enabled ones), then every
+/// `.wasm` file in `paths` and in `config.plugin_dirs` (directories, or files)
+/// that no entry names, with the default limits and no grants. A directory
+/// that cannot be read is reported.
+pub fn plugin_specs(paths: &[PathBuf], config: &Config) -> (Vec<PluginConfig>, Vec<LoadError>) {
+    let mut specs: Vec<PluginConfig> = Vec::new();
     let mut errors = Vec::new();
+    let mut configured = Vec::new();
+    for plugin in &config.plugins {
+        configured.push(canonical(&plugin.path));
+        if plugin.enabled {
+            specs.push(plugin.clone());
+        } else {
+            tracing::info!(plugin = %plugin.name, "disabled in the config; not loaded");
+        }
+    }
     let mut files = Vec::new();
-    for path in paths {
+    for path in paths.iter().chain(&config.plugin_dirs) {
         if path.is_dir() {
             match plugin_files(path) {
                 Ok(found) => files.extend(found),
@@ -204,7 +211,27 @@ pub async fn load(
         }
     }
     for file in files {
-        let loaded = WasmPlugin::load(runtime, &file, limits.clone()).await;
+        let key = canonical(&file);
+        if configured.contains(&key) {
+            continue;
+        }
+        configured.push(key);
+        specs.push(PluginConfig::for_file(&file, config.limits.clone()));
+    }
+    (specs, errors)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// Load every plugin in `specs`. A plugin that fails to load is reported in
+/// the returned errors; the others are served.
+pub async fn load(runtime: &Runtime, specs: &[PluginConfig]) -> (Catalog, Vec<LoadError>) {
+    let mut catalog = Catalog::default();
+    let mut errors = Vec::new();
+    for spec in specs {
+        let loaded = WasmPlugin::load(runtime, spec).await;
         match loaded.and_then(|plugin| catalog.add(plugin)) {
             Ok(()) => {}
             Err(e) => errors.push(e),

@@ -91,6 +91,8 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: refused: {reason}", path.display())]
+    Pin { path: PathBuf, reason: String },
     #[error("{path}: not a WebAssembly file")]
     NotWasm { path: PathBuf },
     #[error(
@@ -120,6 +122,25 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl LoadError {
+    /// The plugin file (or directory) the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            LoadError::Read { path, .. }
+            | LoadError::Pin { path, .. }
+            | LoadError::NotWasm { path }
+            | LoadError::CoreModule { path }
+            | LoadError::Invalid { path, .. }
+            | LoadError::WrongWorld { path, .. }
+            | LoadError::Link { path, .. }
+            | LoadError::Listing { path, .. }
+            | LoadError::BadListing { path, .. }
+            | LoadError::Collision { path, .. }
+            | LoadError::Dir { path, .. } => path,
+        }
+    }
 }
 
 /// Why the runtime could not start.

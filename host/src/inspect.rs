@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::config::PluginConfig;
 use crate::error::LoadError;
 use crate::model::Listing;
 use crate::plugin::{WasmPlugin, compile};
@@ -54,14 +55,17 @@ pub fn import_policy(name: &str) -> &'static str {
             "linked, but no directories are granted"
         }
         i if i.starts_with("wasi:sockets/") => "linked, but every address and lookup is refused",
-        i if i.starts_with("wasi:http/") => "not available: outgoing HTTP is not supported yet",
+        i if i.starts_with("wasi:http/") => {
+            "linked, but only hosts in an allow_hosts grant are reachable"
+        }
         _ => "unknown: the plugin will not load",
     }
 }
 
 /// Inspect the plugin at `path`.
 pub async fn inspect(runtime: &Runtime, path: &Path) -> Result<Inspection, LoadError> {
-    let component = compile(runtime, path).await?;
+    let spec = PluginConfig::for_file(path, Limits::default());
+    let component = compile(runtime, path, None).await?;
     let ty = component.component_type();
     let exports = ty
         .exports(runtime.engine())
@@ -75,7 +79,7 @@ pub async fn inspect(runtime: &Runtime, path: &Path) -> Result<Inspection, LoadE
         })
         .collect();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let listing = WasmPlugin::from_component(runtime, path, component, Limits::default())
+    let listing = WasmPlugin::from_component(runtime, &spec, component)
         .await
         .map(|p| p.listing().clone());
     Ok(Inspection {

@@ -18,13 +18,14 @@
 //! ```no_run
 //! use std::path::PathBuf;
 //!
-//! use corral::{CorralServer, Limits, Runtime, ServerOptions};
+//! use corral::{Config, CorralServer, Runtime, ServerOptions};
 //!
 //! #[tokio::main]
 //! async fn main() -> anyhow::Result<()> {
 //!     let runtime = Runtime::new()?;
-//!     let (catalog, errors) =
-//!         corral::load(&runtime, &[PathBuf::from("plugins/dist")], &Limits::default()).await;
+//!     // Every .wasm in the directory, with default limits and no grants.
+//!     let (specs, _) = corral::plugin_specs(&[PathBuf::from("plugins/dist")], &Config::default());
+//!     let (catalog, errors) = corral::load(&runtime, &specs).await;
 //!     for error in &errors {
 //!         eprintln!("skipped: {error}");
 //!     }
@@ -38,11 +39,12 @@
 //! ## Calling a plugin directly
 //!
 //! ```no_run
-//! use corral::{CallContext, Limits, Outcome, Runtime, WasmPlugin};
+//! use corral::{CallContext, Limits, Outcome, PluginConfig, Runtime, WasmPlugin};
 //!
 //! # async fn example() -> anyhow::Result<()> {
 //! let runtime = Runtime::new()?;
-//! let plugin = WasmPlugin::load(&runtime, "plugins/dist/calculator-rust.wasm".as_ref(), Limits::default()).await?;
+//! let spec = PluginConfig::for_file("plugins/dist/calculator-rust.wasm".as_ref(), Limits::default());
+//! let plugin = WasmPlugin::load(&runtime, &spec).await?;
 //! let outcome = plugin
 //!     .call_tool("multiply", r#"{"a": 6, "b": 7}"#, None, &CallContext::default())
 //!     .await?;
@@ -67,7 +69,9 @@ mod server;
 mod units;
 mod uri_template;
 
-pub use catalog::{Catalog, ResolvedResource, Served, ServedTemplate, load, plugin_files};
+pub use catalog::{
+    Catalog, ResolvedResource, Served, ServedTemplate, load, plugin_files, plugin_specs,
+};
 pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,
     PluginConfig, ServerSettings,

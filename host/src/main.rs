@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use corral::{CorralServer, HttpOptions, HttpTransport, Limits, Runtime, ServerOptions};
+use corral::{Config, CorralServer, HttpOptions, HttpTransport, Limits, Runtime, ServerOptions};
 use tracing_subscriber::EnvFilter;
 
 /// Serve sandboxed WebAssembly plugins as MCP tools, resources and prompts.
@@ -50,21 +50,23 @@ enum Transport {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Plugin directories or .wasm files.
-    #[arg(required = true)]
+    /// Plugin directories or .wasm files (besides those the config lists).
     paths: Vec<PathBuf>,
+    /// The config file; default: ./corral.toml if it exists.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// How clients connect.
     #[arg(long, value_enum, default_value = "stdio")]
     transport: Transport,
-    /// Address to listen on (http and sse transports).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to listen on; 0 picks a free port (http and sse transports).
-    #[arg(long, default_value_t = 8000)]
-    port: u16,
-    /// Path of the Streamable HTTP endpoint.
-    #[arg(long, default_value = "/mcp")]
-    path: String,
+    /// Address to listen on (http and sse transports) [default: 127.0.0.1].
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on; 0 picks a free port [default: 8000].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Path of the Streamable HTTP endpoint [default: /mcp].
+    #[arg(long)]
+    path: Option<String>,
     /// A Host header value to accept besides the loopback names (repeatable).
     #[arg(long = "allowed-host")]
     allowed_hosts: Vec<String>,
@@ -81,9 +83,9 @@ struct ServeArgs {
     /// Idle time after which an HTTP session is closed, e.g. 5m.
     #[arg(long, value_parser = parse_duration)]
     session_idle_timeout: Option<Duration>,
-    /// Server name reported to clients.
-    #[arg(long, default_value = "corral")]
-    name: String,
+    /// Server name reported to clients [default: corral].
+    #[arg(long)]
+    name: Option<String>,
     /// Instructions for the client's model.
     #[arg(long)]
     instructions: Option<String>,
@@ -112,6 +114,9 @@ struct LimitArgs {
     /// Calls of one plugin in flight at once (32).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// Calls of one plugin waiting for a slot; more are refused as busy (256).
+    #[arg(long)]
+    queue: Option<usize>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -123,8 +128,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl LimitArgs {
-    fn resolve(&self) -> anyhow::Result<Limits> {
-        let mut limits = Limits::default();
+    /// Apply the flags given on the command line over `limits`.
+    fn apply(&self, limits: &mut Limits) -> anyhow::Result<()> {
         if let Some(fuel) = self.fuel {
             limits.fuel = fuel;
         }
@@ -150,7 +155,10 @@ impl LimitArgs {
             }
             limits.concurrency = concurrency;
         }
-        Ok(limits)
+        if let Some(queue) = self.queue {
+            limits.queue = queue;
+        }
+        Ok(())
     }
 }
 
@@ -168,13 +176,61 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The config named by `--config`, else ./corral.toml if present, else
+/// defaults; with the file it came from.
+fn load_config(explicit: Option<&PathBuf>) -> anyhow::Result<(Config, Option<PathBuf>)> {
+    if let Some(path) = explicit {
+        return Ok((Config::load(path)?, Some(path.clone())));
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    match Config::discover(&cwd) {
+        Some(path) => {
+            tracing::info!("using {}", path.display());
+            Ok((Config::load(&path)?, Some(path)))
+        }
+        None => Ok((Config::default(), None)),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let limits = args.limits.resolve()?;
+    let (mut config, config_file) = load_config(args.config.as_ref())?;
+    args.limits.apply(&mut config.limits)?;
+    for plugin in &mut config.plugins {
+        args.limits.apply(&mut plugin.limits)?;
+    }
+    if args.paths.is_empty() && config.plugins.is_empty() && config.plugin_dirs.is_empty() {
+        bail!(
+            "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME] tables or server.plugin_dirs"
+        );
+    }
     let runtime = Runtime::new()?;
     let started = std::time::Instant::now();
-    let (catalog, errors) = corral::load(&runtime, &args.paths, &limits).await;
+    let (specs, mut errors) = corral::plugin_specs(&args.paths, &config);
+    let (catalog, load_errors) = corral::load(&runtime, &specs).await;
+    errors.extend(load_errors);
+    // A plugin the config names explicitly must load: that is an operator's
+    // mistake to fix, not a file to skip.
+    let configured: Vec<(String, PathBuf)> = config
+        .plugins
+        .iter()
+        .filter(|p| p.enabled)
+        .map(|p| (p.name.clone(), p.path.clone()))
+        .collect();
+    let mut fatal = Vec::new();
     for error in &errors {
-        tracing::error!("plugin not loaded: {error}");
+        match configured.iter().find(|(_, path)| path == error.path()) {
+            Some((name, _)) => fatal.push(format!(
+                "plugin `{name}` of {} did not load: {error}",
+                config_file
+                    .as_deref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_else(|| "the config".into())
+            )),
+            None => tracing::error!("plugin not loaded: {error}"),
+        }
+    }
+    if !fatal.is_empty() {
+        bail!("{}", fatal.join("\n"));
     }
     let plugins = catalog.plugins().len();
     tracing::info!(
@@ -187,11 +243,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         catalog.prompts().count(),
         errors.len(),
     );
+    let defaults = ServerOptions::default();
     let options = ServerOptions {
-        name: args.name,
-        instructions: args.instructions,
-        mask_error_details: args.mask_error_details,
-        ..ServerOptions::default()
+        name: args
+            .name
+            .or(config.server.name.clone())
+            .unwrap_or(defaults.name.clone()),
+        instructions: args.instructions.or(config.server.instructions.clone()),
+        mask_error_details: args.mask_error_details || config.server.mask_error_details,
+        ..defaults
     };
     let server = CorralServer::new(catalog, options);
     let transport = match args.transport {
@@ -203,23 +263,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Transport::Http => HttpTransport::Streamable,
         Transport::Sse => HttpTransport::Sse,
     };
+    let settings = config.http;
     let mut http = HttpOptions {
         transport,
-        host: args.host,
-        port: args.port,
-        path: args.path,
-        ..HttpOptions::default()
+        host: args.host.unwrap_or(settings.host),
+        port: args.port.unwrap_or(settings.port),
+        path: args.path.unwrap_or(settings.path),
+        allowed_hosts: settings.allowed_hosts,
+        allowed_origins: settings.allowed_origins,
+        max_body: settings.max_body,
+        max_sessions: args.max_sessions.unwrap_or(settings.max_sessions),
+        session_idle: args
+            .session_idle_timeout
+            .unwrap_or(settings.session_idle_timeout),
     };
     http.allowed_hosts.extend(args.allowed_hosts);
     http.allowed_origins.extend(args.allowed_origins);
     if let Some(max_body) = args.max_body {
         http.max_body = usize::try_from(max_body).context("--max-body is too large")?;
-    }
-    if let Some(max_sessions) = args.max_sessions {
-        http.max_sessions = max_sessions;
-    }
-    if let Some(idle) = args.session_idle_timeout {
-        http.session_idle = idle;
     }
     let shown_path = match transport {
         HttpTransport::Streamable => http.path.clone(),

@@ -84,3 +84,64 @@ fn plugin_logs_and_progress_reach_the_client() {
     assert_eq!(progress[2]["params"]["progress"], 3.0);
     assert_eq!(progress[2]["params"]["total"], 3.0);
 }
+
+/// Send `n` calls to `slow` at once; returns how many succeeded and the
+/// texts of the failures.
+fn flood(server: &mut Server, n: usize, ms: u32) -> (usize, Vec<String>) {
+    let ids: Vec<u64> = (0..n)
+        .map(|_| {
+            server.send(
+                "tools/call",
+                json!({"name": "slow", "arguments": {"ms": ms}}),
+            )
+        })
+        .collect();
+    let mut ok = 0;
+    let mut failures = Vec::new();
+    for id in ids {
+        let response = server.wait(id);
+        let result = &response["result"];
+        if result.get("isError").is_none() && text(result) == "slow done" {
+            ok += 1;
+        } else {
+            failures.push(text(result).to_owned());
+        }
+    }
+    (ok, failures)
+}
+
+#[test]
+fn two_hundred_calls_to_a_plugin_limited_to_four_all_complete() {
+    let timing = test_plugin("timing");
+    let mut server = Server::start(&[timing.to_str().unwrap(), "--concurrency", "4"]);
+    let (ok, failures) = flood(&mut server, 200, 20);
+    assert_eq!(ok, 200, "{failures:?}");
+    let echo = server.call_tool("fast", json!({}));
+    assert_eq!(text(&echo), "fast done");
+}
+
+#[test]
+fn calls_past_the_queue_are_refused_as_busy() {
+    let timing = test_plugin("timing");
+    let mut server = Server::start(&[
+        timing.to_str().unwrap(),
+        "--concurrency",
+        "4",
+        "--queue",
+        "10",
+    ]);
+    let (ok, failures) = flood(&mut server, 200, 200);
+    // Every call is answered: at least the 4 running and 10 queued succeed,
+    // the rest are refused with a message naming the limit.
+    assert_eq!(ok + failures.len(), 200);
+    assert!(ok >= 14, "only {ok} succeeded");
+    assert!(!failures.is_empty(), "nothing was refused");
+    for failure in &failures {
+        assert!(
+            failure.contains("busy") && failure.contains("concurrency limit"),
+            "{failure}"
+        );
+    }
+    let after = server.call_tool("fast", json!({}));
+    assert_eq!(text(&after), "fast done");
+}

@@ -54,9 +54,11 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = target_dir()
             .join("test-scratch")
-            .join(format!("{name}-{}", std::process::id()));
+            .join(format!("{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -93,7 +95,12 @@ pub struct Server {
 impl Server {
     /// Start `corral serve ARGS...` and initialize a 2025-11-25 session.
     pub fn start(args: &[&str]) -> Server {
-        let mut server = Server::spawn(args);
+        Server::start_with(args, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn_with(args, env);
         let init = server.request(
             "initialize",
             json!({
@@ -111,10 +118,11 @@ impl Server {
     }
 
     /// Start `corral serve ARGS...` without initializing.
-    pub fn spawn(args: &[&str]) -> Server {
+    fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = corral()
             .arg("serve")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -227,6 +235,10 @@ impl Server {
             .get("result")
             .cloned()
             .unwrap_or_else(|| panic!("tools/call {name} failed: {response}"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stderr_text(&self) -> String {

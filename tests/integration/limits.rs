@@ -40,9 +40,21 @@ fn assert_contained(server: &mut Server, tool: &str, arguments: Value, expected:
     assert_eq!(text(&echo), "still here");
 }
 
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
 #[test]
 fn every_limit_is_named_and_the_host_keeps_serving() {
     let mut server = hostile_server(&[]);
+    server.call_tool("echo", json!({"message": "warm up"}));
+    let baseline = rss_kib(server.pid());
     let cases: &[(&str, Value, &str)] = &[
         (
             "spin",
@@ -62,6 +74,12 @@ fn every_limit_is_named_and_the_host_keeps_serving() {
     for (tool, arguments, expected) in cases {
         assert_contained(&mut server, tool, arguments.clone(), expected);
     }
+    // Memory goes back: the pool returns a finished call's memory.
+    let after = rss_kib(server.pid());
+    assert!(
+        after < baseline + 16 * 1024,
+        "RSS went from {baseline} KiB to {after} KiB"
+    );
     server.shutdown();
 }
 

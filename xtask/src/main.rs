@@ -20,7 +20,7 @@ const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rus
 /// Python example plugins in `plugins/`: (directory, WIT world).
 const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).
-const TEST_PLUGINS: &[&str] = &["hostile", "timing", "everything"];
+const TEST_PLUGINS: &[&str] = &["hostile", "timing", "everything", "grants", "conformance"];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn root() -> PathBuf {

@@ -227,6 +227,25 @@ impl Config {
 }
 
 impl PluginConfig {
+    /// A plugin file with no config entry: named after its file stem, the
+    /// given limits, no prefix, no tags, no grants, no pin.
+    pub fn for_file(path: &Path, limits: Limits) -> Self {
+        Self {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "plugin".into()),
+            path: path.to_owned(),
+            prefix: None,
+            tags: Vec::new(),
+            enabled: true,
+            disabled_components: Vec::new(),
+            limits,
+            grants: Grants::default(),
+            sha256: None,
+        }
+    }
+
     /// Check `bytes` (the plugin file's content) against the `sha256` pin;
     /// always passes without a pin.
     pub fn verify_sha256(&self, bytes: &[u8]) -> Result<(), ConfigError> {

@@ -14,10 +14,11 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
 use crate::model::{Input, Listing, Outcome, PromptResult, ResourceContents, ToolResult};
 use crate::runtime::limits::WASM_STACK;
-use crate::runtime::{CallContext, Limits, Runtime, State};
+use crate::runtime::{CallContext, Limits, Runtime, Sandbox, State};
 
 use convert::OutputSize;
 
@@ -48,6 +49,7 @@ pub struct WasmPlugin {
     pre: InstancePre<State>,
     exports: Exports,
     limits: Limits,
+    sandbox: Sandbox,
     gate: Gate,
     listing: Listing,
 }
@@ -79,14 +81,25 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Compile a component in a blocking thread (large components take
-/// seconds), or take it from the compile cache.
-pub(crate) async fn compile(runtime: &Runtime, path: &Path) -> Result<Component, LoadError> {
+/// seconds), or take it from the compile cache. With a `spec` whose
+/// `sha256` is pinned, anything else is refused before it is compiled.
+pub(crate) async fn compile(
+    runtime: &Runtime,
+    path: &Path,
+    spec: Option<&PluginConfig>,
+) -> Result<Component, LoadError> {
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|source| LoadError::Read {
             path: path.to_owned(),
             source,
         })?;
+    if let Some(spec) = spec {
+        spec.verify_sha256(&bytes).map_err(|e| LoadError::Pin {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    }
     check_header(path, &bytes)?;
     let engine = runtime.engine().clone();
     let cache_dir = cache::default_dir();
@@ -119,19 +132,21 @@ pub(crate) async fn compile(runtime: &Runtime, path: &Path) -> Result<Component,
 }
 
 impl WasmPlugin {
-    /// Compile, link and list a plugin. The plugin's name is the file stem.
-    pub async fn load(runtime: &Runtime, path: &Path, limits: Limits) -> Result<Self, LoadError> {
-        let component = compile(runtime, path).await?;
-        Self::from_component(runtime, path, component, limits).await
+    /// Compile, link and list the plugin `spec` describes (its file, limits
+    /// and grants; [`PluginConfig::for_file`] gives the defaults).
+    pub async fn load(runtime: &Runtime, spec: &PluginConfig) -> Result<Self, LoadError> {
+        let component = compile(runtime, &spec.path, Some(spec)).await?;
+        Self::from_component(runtime, spec, component).await
     }
 
-    /// Link and list an already compiled component loaded from `path`.
+    /// Link and list an already compiled component.
     pub(crate) async fn from_component(
         runtime: &Runtime,
-        path: &Path,
+        spec: &PluginConfig,
         component: Component,
-        limits: Limits,
     ) -> Result<Self, LoadError> {
+        let path = spec.path.as_path();
+        let limits = spec.limits.clone();
         let link_error = |reason: String| LoadError::Link {
             path: path.to_owned(),
             reason,
@@ -174,12 +189,9 @@ impl WasmPlugin {
                 },
             });
         }
-        let name: Arc<str> = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "plugin".into())
-            .into();
+        let name: Arc<str> = spec.name.as_str().into();
         let mut plugin = WasmPlugin {
+            sandbox: Sandbox::new(name.clone(), &spec.grants),
             gate: Gate::new(limits.concurrency, limits.queue),
             name,
             path: path.to_owned(),
@@ -192,7 +204,7 @@ impl WasmPlugin {
         Ok(plugin)
     }
 
-    /// The plugin's name (its file stem).
+    /// The plugin's name (its `[plugins.NAME]` or its file stem).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -409,10 +421,14 @@ impl WasmPlugin {
             permit = self.gate.admit(&self.name) => permit?,
             _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
         };
-        let mut store = Store::new(
-            self.pre.engine(),
-            State::new(self.name.clone(), self.limits.memory, ctx.clone()),
-        );
+        let state = State::new(
+            self.name.clone(),
+            self.limits.memory,
+            ctx.clone(),
+            &self.sandbox,
+        )
+        .map_err(CallError::Host)?;
+        let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         store
             .set_fuel(self.limits.fuel)

@@ -7,6 +7,7 @@
 //! instantiation cheap and returns memory to a clean state after each call.
 
 mod context;
+mod http;
 pub(crate) mod limits;
 pub(crate) mod state;
 mod stdio;
@@ -22,7 +23,7 @@ use crate::error::RuntimeError;
 use crate::model::LogLevel;
 
 pub use limits::{Limits, human_duration, human_size};
-pub(crate) use state::State;
+pub(crate) use state::{Sandbox, State};
 
 /// Receives what a plugin reports during a call (log messages, progress).
 /// Implementations must not block: they are called from inside the guest.
@@ -66,13 +67,16 @@ impl Drop for Inner {
 
 impl Runtime {
     /// An engine with fuel metering, epoch interruption and the pooling
-    /// allocator, and a linker with WASI (default deny) and `corral:mcp/context`.
+    /// allocator, and a linker with WASI and WASI HTTP (default deny) and
+    /// `corral:mcp/context`.
     pub fn new() -> Result<Self, RuntimeError> {
         let engine =
             Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking WASI HTTP: {e:#}")))?;
         crate::bindings::corral::mcp::context::add_to_linker::<State, HasSelf<State>>(
             &mut linker,
             |state| state,

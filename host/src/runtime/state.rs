@@ -4,11 +4,43 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::CallContext;
+use super::http::HttpPolicy;
 use super::limits::CallLimiter;
 use super::stdio::{GuestStdio, Stream};
+use crate::config::{DirGrant, Grants};
+
+/// What one plugin's calls may reach beyond the default sandbox, prepared
+/// once at load from its grants.
+#[derive(Debug, Clone)]
+pub(crate) struct Sandbox {
+    dirs: Vec<DirGrant>,
+    env: Vec<(String, String)>,
+    http: HttpPolicy,
+}
+
+impl Sandbox {
+    /// Environment variables are read now, once: a call sees the values the
+    /// host had when the plugin was loaded.
+    pub(crate) fn new(plugin: Arc<str>, grants: &Grants) -> Self {
+        let env = grants
+            .env
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+            .collect();
+        Self {
+            dirs: grants.dirs.clone(),
+            env,
+            http: HttpPolicy {
+                plugin,
+                allow: grants.allow_hosts.clone().into(),
+            },
+        }
+    }
+}
 
 /// Per-call store data. A fresh one for every call; nothing is shared between calls.
 pub(crate) struct State {
@@ -22,22 +54,51 @@ pub(crate) struct State {
     /// Log messages dropped because the call sent too many.
     pub(crate) logs_dropped: u32,
     stderr: GuestStdio,
+    http: WasiHttpCtx,
+    http_policy: HttpPolicy,
 }
 
 impl State {
     /// Default deny: clocks and random only. No filesystem, no environment,
     /// no arguments, no network (every socket address is refused and name
     /// lookups are off); stdin is closed; stdout and stderr go to the host log.
-    pub(crate) fn new(plugin: Arc<str>, memory_cap: u64, call: CallContext) -> Self {
+    /// Then the plugin's grants: preopened directories, named environment
+    /// variables, outgoing HTTP to allowed hosts.
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        memory_cap: u64,
+        call: CallContext,
+        sandbox: &Sandbox,
+    ) -> Result<Self, String> {
         let stderr = GuestStdio::new(plugin.clone(), Stream::Stderr);
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(GuestStdio::new(plugin.clone(), Stream::Stdout))
             .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
-            .allow_udp(false)
-            .build();
-        Self {
+            .allow_udp(false);
+        for (name, value) in &sandbox.env {
+            builder.env(name, value);
+        }
+        for dir in &sandbox.dirs {
+            let perms = if dir.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            builder
+                .preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| {
+                    format!(
+                        "cannot open the granted directory {} (for {}): {e:#}",
+                        dir.host.display(),
+                        dir.guest
+                    )
+                })?;
+        }
+        let wasi = builder.build();
+        Ok(Self {
             wasi,
             table: ResourceTable::new(),
             limiter: CallLimiter::new(memory_cap),
@@ -46,7 +107,9 @@ impl State {
             logs_sent: 0,
             logs_dropped: 0,
             stderr,
-        }
+            http: WasiHttpCtx::new(),
+            http_policy: sandbox.http.clone(),
+        })
     }
 
     /// What the guest last wrote to stderr (a panic message, usually).
@@ -60,6 +123,16 @@ impl WasiView for State {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http_policy,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }

@@ -1,0 +1,100 @@
+//! The host side of `wasi:http/outgoing-handler`: outgoing HTTP, allowed
+//! only to the hosts a plugin's `allow_hosts` grant names. Everything else
+//! is refused with `HTTP-request-denied` before any connection is made.
+
+use std::sync::Arc;
+
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
+
+use crate::config::HostPattern;
+
+type Sent = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
+>;
+
+/// Which hosts one plugin may reach over HTTP.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpPolicy {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) allow: Arc<[HostPattern]>,
+}
+
+impl HttpPolicy {
+    fn allows(&self, uri: &http::Uri) -> bool {
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        self.allow.iter().any(|p| p.matches(host, port))
+    }
+}
+
+impl WasiHttpHooks for HttpPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Sent {
+        drop(fut);
+        if !self.allows(request.uri()) {
+            tracing::warn!(
+                plugin = %self.plugin,
+                uri = %request.uri(),
+                "outgoing HTTP refused: the host is not in the plugin's allow_hosts grant"
+            );
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        tracing::debug!(plugin = %self.plugin, uri = %request.uri(), "outgoing HTTP");
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(patterns: &[&str]) -> HttpPolicy {
+        HttpPolicy {
+            plugin: "p".into(),
+            allow: patterns
+                .iter()
+                .map(|p| HostPattern::parse(p).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_listed_hosts_and_ports_are_allowed() {
+        let p = policy(&["api.weather.gov", "*.example.com", "127.0.0.1:8080"]);
+        let allows = |uri: &str| p.allows(&uri.parse().unwrap());
+        assert!(allows("https://api.weather.gov/points"));
+        assert!(allows("https://sub.example.com/"));
+        assert!(!allows("https://example.com/"));
+        assert!(allows("http://127.0.0.1:8080/x"));
+        assert!(!allows("http://127.0.0.1:8081/x"));
+        assert!(!allows("http://localhost:8080/x"));
+        assert!(!allows("https://evil.example/"));
+        assert!(!policy(&[]).allows(&"https://api.weather.gov/".parse().unwrap()));
+    }
+}

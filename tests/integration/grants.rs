@@ -1,0 +1,236 @@
+//! Capability grants from corral.toml: each works when granted and stays
+//! confined; everything not granted is denied.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, TempDir, corral, test_plugin, text};
+
+/// A one-page HTTP server on 127.0.0.1 for the allowed-host test; answers
+/// `count` requests, then stops.
+fn local_http_server(count: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            );
+        }
+    });
+    port
+}
+
+struct Fixture {
+    _dir: TempDir,
+    root: std::path::PathBuf,
+    server: Server,
+    http_port: u16,
+}
+
+fn fixture() -> Fixture {
+    let dir = TempDir::new("grants");
+    let root = dir.0.clone();
+    std::fs::create_dir_all(root.join("data/sub")).unwrap();
+    std::fs::create_dir_all(root.join("scratch")).unwrap();
+    std::fs::write(root.join("data/hello.txt"), "hello from data").unwrap();
+    std::fs::write(root.join("secret.txt"), "outside every grant").unwrap();
+    std::os::unix::fs::symlink(root.join("secret.txt"), root.join("data/link-out")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("data/passwd")).unwrap();
+    let http_port = local_http_server(2);
+    let config = format!(
+        r#"
+[plugins.grants]
+path = "{plugin}"
+env = ["CORRAL_TEST_GRANTED"]
+allow_hosts = ["127.0.0.1:{http_port}"]
+
+[plugins.grants.dirs]
+"/data" = {{ host = "data", mode = "ro" }}
+"/scratch" = {{ host = "scratch", mode = "rw" }}
+"#,
+        plugin = test_plugin("grants").display()
+    );
+    std::fs::write(root.join("corral.toml"), config).unwrap();
+    let config_path = root.join("corral.toml");
+    let server = Server::start_with(
+        &["--config", config_path.to_str().unwrap()],
+        &[
+            ("CORRAL_TEST_GRANTED", "granted-value"),
+            ("CORRAL_TEST_SECRET", "must-not-leak"),
+        ],
+    );
+    Fixture {
+        _dir: dir,
+        root,
+        server,
+        http_port,
+    }
+}
+
+fn denied(server: &mut Server, tool: &str, arguments: Value) -> String {
+    let result = server.call_tool(tool, arguments.clone());
+    assert_eq!(
+        result["isError"], true,
+        "{tool} {arguments} was allowed: {result}"
+    );
+    text(&result).to_owned()
+}
+
+#[test]
+fn filesystem_grants_are_confined() {
+    let mut fixture = fixture();
+    let root = fixture.root.clone();
+    let server = &mut fixture.server;
+    let read = server.call_tool("read_file", json!({"path": "/data/hello.txt"}));
+    assert_eq!(text(&read), "hello from data");
+
+    for path in [
+        "/etc/passwd",
+        "/data/../secret.txt",
+        "/data/../../../../etc/passwd",
+        "/data/link-out",
+        "/data/passwd",
+        "secret.txt",
+    ] {
+        denied(server, "read_file", json!({"path": path}));
+    }
+    denied(
+        server,
+        "write_file",
+        json!({"path": "/data/new.txt", "contents": "x"}),
+    );
+    assert!(!root.join("data/new.txt").exists());
+
+    let wrote = server.call_tool(
+        "write_file",
+        json!({"path": "/scratch/out.txt", "contents": "written by the plugin"}),
+    );
+    assert_eq!(text(&wrote), "wrote 21 bytes", "{wrote}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("scratch/out.txt")).unwrap(),
+        "written by the plugin"
+    );
+    denied(
+        server,
+        "write_file",
+        json!({"path": "/scratch/../escaped.txt", "contents": "x"}),
+    );
+    assert!(!root.join("escaped.txt").exists());
+}
+
+#[test]
+fn only_granted_environment_variables_are_visible() {
+    let mut fixture = fixture();
+    let server = &mut fixture.server;
+    let granted = server.call_tool("read_env", json!({"name": "CORRAL_TEST_GRANTED"}));
+    assert_eq!(text(&granted), "granted-value");
+    let secret = denied(server, "read_env", json!({"name": "CORRAL_TEST_SECRET"}));
+    assert!(secret.contains("not set"), "{secret}");
+    let all = server.call_tool("list_env", json!({}));
+    assert_eq!(
+        all["structuredContent"]["result"],
+        json!(["CORRAL_TEST_GRANTED"])
+    );
+}
+
+#[test]
+fn outgoing_http_reaches_only_allowed_hosts() {
+    let mut fixture = fixture();
+    let http_port = fixture.http_port;
+    let server = &mut fixture.server;
+    let allowed = server.call_tool(
+        "http_get",
+        json!({"url": format!("http://127.0.0.1:{http_port}/page")}),
+    );
+    assert_eq!(text(&allowed), "200 hello", "{allowed}");
+    for url in [
+        format!("http://127.0.0.1:{}/", http_port + 1),
+        format!("http://localhost:{http_port}/"),
+        "https://example.com/".to_owned(),
+    ] {
+        let message = denied(server, "http_get", json!({"url": url}));
+        assert!(message.contains("HttpRequestDenied"), "{message}");
+    }
+    assert!(
+        server
+            .stderr_text()
+            .contains("not in the plugin's allow_hosts grant")
+    );
+}
+
+#[test]
+fn sockets_and_dns_are_never_granted() {
+    let mut fixture = fixture();
+    let http_port = fixture.http_port;
+    let server = &mut fixture.server;
+    denied(
+        server,
+        "tcp_connect",
+        json!({"addr": format!("127.0.0.1:{http_port}")}),
+    );
+    denied(server, "resolve", json!({"host": "localhost"}));
+}
+
+#[test]
+fn without_grants_nothing_is_reachable() {
+    let plugin = test_plugin("grants");
+    let mut server = Server::start(&[plugin.to_str().unwrap()]);
+    denied(&mut server, "read_file", json!({"path": "/data/hello.txt"}));
+    denied(&mut server, "list_dir", json!({"path": "/"}));
+    let env = server.call_tool("list_env", json!({}));
+    assert_eq!(env["structuredContent"]["result"], json!([]));
+    let message = denied(
+        &mut server,
+        "http_get",
+        json!({"url": "http://127.0.0.1:9/"}),
+    );
+    assert!(message.contains("HttpRequestDenied"), "{message}");
+}
+
+fn config_error(config: &str, expected: &[&str]) {
+    let dir = TempDir::new("bad-config");
+    let path = dir.0.join("corral.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = corral()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "accepted:\n{config}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("corral.toml"), "names the file: {stderr}");
+    for fragment in expected {
+        assert!(
+            stderr.contains(fragment),
+            "expected {fragment:?} in: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn config_errors_name_the_file_key_and_fix() {
+    let plugin = test_plugin("grants");
+    let plugin = plugin.display();
+    config_error("[server]\nnmae = \"x\"\n", &["nmae", "name"]);
+    config_error(
+        "[limits]\nmemory = \"64 parsecs\"\n",
+        &["limits.memory", "MiB"],
+    );
+    config_error(
+        "[plugins.p]\npath = \"missing.wasm\"\n",
+        &["plugins.p.path", "missing.wasm"],
+    );
+    config_error(
+        &format!(
+            "[plugins.p]\npath = \"{plugin}\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ),
+        &["sha256", "pinned", "plugins.p.sha256"],
+    );
+}

@@ -23,6 +23,8 @@ pub struct ImportPolicy {
 /// The result of inspecting a plugin.
 #[derive(Debug)]
 pub struct Inspection {
+    /// Its config entry (`[plugins.NAME]`), if the config has one.
+    pub config: Option<PluginConfig>,
     /// Every export of the component.
     pub exports: Vec<String>,
     /// Every import, with how the sandbox treats it.
@@ -44,7 +46,7 @@ pub fn import_policy(name: &str) -> &'static str {
         "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "provided",
         "wasi:cli/stdout" | "wasi:cli/stderr" => "provided: captured into the host log",
         "wasi:cli/stdin" => "provided: always empty",
-        "wasi:cli/environment" => "provided: no variables, no arguments",
+        "wasi:cli/environment" => "provided: no arguments; variables only by an `env` grant",
         "wasi:cli/exit" => "provided: ends the call with an error",
         "wasi:cli/terminal-input"
         | "wasi:cli/terminal-output"
@@ -52,7 +54,7 @@ pub fn import_policy(name: &str) -> &'static str {
         | "wasi:cli/terminal-stdout"
         | "wasi:cli/terminal-stderr" => "provided: never a terminal",
         "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
-            "linked, but no directories are granted"
+            "linked; directories only by a `dirs` grant"
         }
         i if i.starts_with("wasi:sockets/") => "linked, but every address and lookup is refused",
         i if i.starts_with("wasi:http/") => {
@@ -62,9 +64,16 @@ pub fn import_policy(name: &str) -> &'static str {
     }
 }
 
-/// Inspect the plugin at `path`.
-pub async fn inspect(runtime: &Runtime, path: &Path) -> Result<Inspection, LoadError> {
-    let spec = PluginConfig::for_file(path, Limits::default());
+/// Inspect the plugin at `path`; `config` is its config entry, if any (its
+/// limits and grants are then used, and shown).
+pub async fn inspect(
+    runtime: &Runtime,
+    path: &Path,
+    config: Option<&PluginConfig>,
+) -> Result<Inspection, LoadError> {
+    let spec = config
+        .cloned()
+        .unwrap_or_else(|| PluginConfig::for_file(path, Limits::default()));
     let component = compile(runtime, path, None).await?;
     let ty = component.component_type();
     let exports = ty
@@ -83,6 +92,7 @@ pub async fn inspect(runtime: &Runtime, path: &Path) -> Result<Inspection, LoadE
         .await
         .map(|p| p.listing().clone());
     Ok(Inspection {
+        config: config.cloned(),
         exports,
         imports,
         listing,
@@ -102,8 +112,17 @@ impl Inspection {
             }),
             Err(e) => json!({ "error": e.to_string() }),
         };
+        let grants = self.config.as_ref().map(|c| {
+            json!({
+                "plugin": c.name,
+                "dirs": c.grants.dirs.iter().map(|d| json!({"guest": d.guest, "host": d.host, "read_only": d.read_only})).collect::<Vec<_>>(),
+                "env": c.grants.env,
+                "allow_hosts": c.grants.allow_hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            })
+        });
         json!({
             "size": self.size,
+            "grants": grants,
             "exports": self.exports,
             "imports": self.imports.iter().map(|i| json!({"name": i.name, "policy": i.policy})).collect::<Vec<_>>(),
             "serves": listing,
@@ -122,6 +141,34 @@ impl Inspection {
         let _ = writeln!(out, "imports:");
         for i in &self.imports {
             let _ = writeln!(out, "  {:<40} {}", i.name, i.policy);
+        }
+        let _ = writeln!(out, "grants:");
+        match &self.config {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  none (no [plugins.NAME] entry for this file in the config)"
+                );
+            }
+            Some(c) => {
+                let _ = writeln!(out, "  from [plugins.{}]", c.name);
+                for d in &c.grants.dirs {
+                    let mode = if d.read_only { "ro" } else { "rw" };
+                    let _ = writeln!(out, "  dir   {} = {} ({mode})", d.guest, d.host.display());
+                }
+                for e in &c.grants.env {
+                    let _ = writeln!(out, "  env   {e}");
+                }
+                for h in &c.grants.allow_hosts {
+                    let _ = writeln!(out, "  http  {h}");
+                }
+                if c.grants.dirs.is_empty()
+                    && c.grants.env.is_empty()
+                    && c.grants.allow_hosts.is_empty()
+                {
+                    let _ = writeln!(out, "  none");
+                }
+            }
         }
         match &self.listing {
             Ok(l) => {

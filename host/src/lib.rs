@@ -96,6 +96,9 @@ pub use runtime::limits::{
 pub use runtime::{
     CallContext, CallObserver, Limits, POOL_INSTANCES, Runtime, human_duration, human_size,
 };
-pub use server::{CorralServer, MAX_QUEUED_NOTIFICATIONS, ServeError, ServerOptions};
+pub use server::{
+    CorralServer, MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL, ServeError,
+    ServerOptions,
+};
 pub use units::{parse_duration, parse_size};
 pub use uri_template::UriTemplate;

@@ -26,13 +26,16 @@ struct Cli {
 enum Command {
     /// Serve the plugins in PATHs (directories of .wasm files, or files).
     Serve(ServeArgs),
-    /// Show what a plugin exports, imports and serves.
+    /// Show what a plugin exports, imports and serves, and its grants.
     Inspect {
         /// The plugin (.wasm component).
         plugin: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// The config file; default: ./corral.toml if it exists.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Print the version.
     Version,
@@ -318,9 +321,12 @@ async fn shutdown_signal() {
     }
 }
 
-async fn inspect(plugin: PathBuf, json: bool) -> anyhow::Result<()> {
+async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let (config, _) = load_config(config.as_ref())?;
+    let canonical = plugin.canonicalize().unwrap_or_else(|_| plugin.clone());
+    let entry = config.plugins.iter().find(|p| p.path == canonical);
     let runtime = Runtime::new()?;
-    let inspection = corral::inspect(&runtime, &plugin).await?;
+    let inspection = corral::inspect(&runtime, &plugin, entry).await?;
     if json {
         println!("{:#}", inspection.to_json());
     } else {
@@ -351,7 +357,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
-            Command::Inspect { plugin, json } => inspect(plugin, json).await,
+            Command::Inspect {
+                plugin,
+                json,
+                config,
+            } => inspect(plugin, json, config).await,
             Command::Version => {
                 println!("corral {}", env!("CARGO_PKG_VERSION"));
                 Ok(())

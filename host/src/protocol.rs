@@ -10,16 +10,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::ErrorData;
 use rmcp::model::{
-    CallToolResult, GetPromptResult, LoggingLevel, Prompt, ReadResourceResult, Resource,
-    ResourceTemplate, Tool,
+    CallToolResult, CompleteResult, CompletionInfo, CreateMessageRequestParams,
+    ElicitRequestParams, GetPromptResult, InputRequest as McpInputRequest, LoggingLevel, Prompt,
+    ReadResourceResult, Resource, ResourceTemplate, Tool,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::{CallError, GuestError};
 use crate::model::{
-    Content, Icon, LogLevel, PromptDef, PromptResult, ResourceBody, ResourceContents, ResourceDef,
-    Role, TemplateDef, ToolDef, ToolResult,
+    Content, Icon, InputRequest, LogLevel, PromptDef, PromptMessage, PromptResult, ResourceBody,
+    ResourceContents, ResourceDef, Role, TemplateDef, ToolDef, ToolResult,
 };
 
 /// The message a masked internal error shows.
@@ -207,13 +208,7 @@ pub fn prompt_result(result: &PromptResult) -> Result<GetPromptResult, ErrorData
     let messages: Vec<Value> = result
         .messages
         .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({ "role": role, "content": content_json(&m.content) })
-        })
+        .map(|m| json!({ "role": role(m.role), "content": content_json(&m.content) }))
         .collect();
     let mut o = Map::new();
     o.insert("resultType".into(), "complete".into());
@@ -269,6 +264,83 @@ pub fn resource_not_found(uri: String) -> ErrorData {
         format!("Resource not found: {uri}"),
         Some(json!({ "uri": uri })),
     )
+}
+
+fn role(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+/// An `elicitation/create` request (form mode) for a plugin's elicit request.
+pub fn elicit_params(message: &str, schema: &Value) -> Result<ElicitRequestParams, String> {
+    serde_json::from_value(json!({
+        "mode": "form",
+        "message": message,
+        "requestedSchema": schema,
+    }))
+    .map_err(|e| format!("the plugin's elicitation schema is not one MCP accepts: {e}"))
+}
+
+/// A `sampling/createMessage` request for a plugin's sample request.
+pub fn sampling_params(
+    messages: &[PromptMessage],
+    max_tokens: u32,
+    system_prompt: Option<&str>,
+) -> Result<CreateMessageRequestParams, String> {
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| json!({ "role": role(m.role), "content": content_json(&m.content) }))
+        .collect();
+    let mut o = Map::new();
+    o.insert("messages".into(), messages.into());
+    o.insert("maxTokens".into(), max_tokens.into());
+    if let Some(system) = system_prompt {
+        o.insert("systemPrompt".into(), system.into());
+    }
+    serde_json::from_value(Value::Object(o))
+        .map_err(|e| format!("the plugin's sampling request is not one MCP accepts: {e}"))
+}
+
+/// A completion answer: at most 100 values, with the total and whether
+/// there were more.
+pub fn completion(mut values: Vec<String>) -> CompleteResult {
+    let total = values.len();
+    values.truncate(CompletionInfo::MAX_VALUES);
+    let more = total > values.len();
+    let info = CompletionInfo::with_pagination(values, u32::try_from(total).ok(), more)
+        .unwrap_or_default();
+    CompleteResult::new(info)
+}
+
+/// One entry of an `input_required` result's `inputRequests` (2026-07-28).
+pub fn input_request(request: &InputRequest) -> Result<McpInputRequest, String> {
+    let (method, params) = match request {
+        InputRequest::Elicit {
+            message,
+            requested_schema,
+        } => (
+            "elicitation/create",
+            json!({ "mode": "form", "message": message, "requestedSchema": requested_schema }),
+        ),
+        InputRequest::Sample {
+            messages,
+            max_tokens,
+            system_prompt,
+        } => (
+            "sampling/createMessage",
+            serde_json::to_value(sampling_params(
+                messages,
+                *max_tokens,
+                system_prompt.as_deref(),
+            )?)
+            .map_err(|e| e.to_string())?,
+        ),
+        InputRequest::Roots => ("roots/list", json!({})),
+    };
+    serde_json::from_value(json!({ "method": method, "params": params }))
+        .map_err(|e| format!("the plugin's input request is not one MCP accepts: {e}"))
 }
 
 /// A prompt name that nothing serves.

@@ -73,8 +73,14 @@ fn inspect_of_a_non_plugin_fails_with_the_reason() {
 }
 
 #[test]
-fn serve_without_paths_explains_usage() {
-    let out = corral().arg("serve").output().unwrap();
+fn serve_with_nothing_to_serve_explains_what_to_give() {
+    // Run where there is no corral.toml to discover.
+    let dir = TempDir::new("empty-cwd");
+    let out = corral().arg("serve").current_dir(&dir.0).output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PATHS"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothing to serve") && stderr.contains("corral.toml"),
+        "{stderr}"
+    );
 }

@@ -234,3 +234,51 @@ fn config_errors_name_the_file_key_and_fix() {
         &["sha256", "pinned", "plugins.p.sha256"],
     );
 }
+
+#[test]
+fn inspect_shows_the_grants_a_plugin_has() {
+    let fixture = fixture();
+    let out = corral()
+        .args(["inspect", "--json", "--config"])
+        .arg(fixture.root.join("corral.toml"))
+        .arg(test_plugin("grants"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let grants = &report["grants"];
+    assert_eq!(grants["plugin"], "grants");
+    assert_eq!(grants["env"], json!(["CORRAL_TEST_GRANTED"]));
+    assert_eq!(
+        grants["allow_hosts"],
+        json!([format!("127.0.0.1:{}", fixture.http_port)])
+    );
+    let dirs: Vec<&str> = grants["dirs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["guest"].as_str().unwrap())
+        .collect();
+    assert_eq!(dirs, ["/data", "/scratch"]);
+    let http_import = report["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("wasi:http/outgoing-handler")
+        })
+        .expect("the grants plugin imports wasi:http");
+    assert!(
+        http_import["policy"]
+            .as_str()
+            .unwrap()
+            .contains("allow_hosts")
+    );
+}

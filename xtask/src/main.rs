@@ -4,7 +4,8 @@
 //! - `test-plugins`: build the test plugins into `target/test-plugins/<name>.wasm`
 //! - `demo`: build the examples and serve them over stdio
 //! - `test`: everything CI checks: fmt, clippy, plugins, unit + integration +
-//!   interop tests
+//!   interop tests, and the official MCP conformance suite
+//! - `conformance`: the conformance suite alone
 //!
 //! Installs what it needs when missing: the `wasm32-wasip2` Rust target, and a
 //! Python venv in `target/py-venv` with componentize-py and the MCP SDK.
@@ -192,6 +193,70 @@ fn warm_test_cache() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The official MCP conformance suite (needs Node 22, fetched by npx).
+const CONFORMANCE: &str = "@modelcontextprotocol/conformance@0.2.0-alpha.12";
+/// The requirement sets the server must meet.
+const REQUIREMENT_SETS: &[&str] = &["2025-11-25", "2026-07-28"];
+
+/// Run the official conformance suite against `corral serve --transport http`
+/// with the conformance fixture plugin, for every requirement set, with the
+/// strict expected-failures baseline.
+fn conformance() -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    build_rust_plugins(&["conformance"], &target_dir().join("test-plugins"))?;
+    let corral = corral_release()?;
+    let mut server = Command::new(&corral)
+        .arg("serve")
+        .arg(target_dir().join("test-plugins/conformance.wasm"))
+        .args(["--transport", "http", "--port", "0"])
+        .env("CORRAL_CACHE_DIR", target_dir().join("test-cache"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("starting corral")?;
+    let stderr = server.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log_path = target_dir().join("conformance-server.log");
+    std::thread::spawn(move || {
+        let mut log = std::fs::File::create(log_path).ok();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.trim().to_owned());
+            }
+            if let Some(log) = log.as_mut() {
+                use std::io::Write;
+                let _ = writeln!(log, "{line}");
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .context("corral did not start listening")?;
+    let result = (|| {
+        for set in REQUIREMENT_SETS {
+            run(Command::new("npx")
+                .args([
+                    "-y",
+                    "-p",
+                    "node@22",
+                    "-p",
+                    CONFORMANCE,
+                    "conformance",
+                    "server",
+                ])
+                .args(["--url", &url, "--requirements", set])
+                .arg("--expected-failures")
+                .arg(root().join("tests/conformance/expected-failures.yml"))
+                .arg("-o")
+                .arg(target_dir().join("conformance").join(set)))?;
+        }
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
 fn demo() -> anyhow::Result<()> {
     plugins()?;
     let corral = corral_release()?;
@@ -220,6 +285,7 @@ fn test() -> anyhow::Result<()> {
     python_venv()?;
     warm_test_cache()?;
     run(cargo().args(["test", "--release", "--workspace"]))?;
+    conformance()?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -231,13 +297,15 @@ fn main() -> anyhow::Result<()> {
         "test-plugins" => test_plugins(),
         "demo" => demo(),
         "test" => test(),
+        "conformance" => conformance(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <plugins|test-plugins|demo|test>\n\n\
+                "usage: cargo xtask <plugins|test-plugins|demo|test|conformance>\n\n\
                  plugins       build the example plugins into plugins/dist/\n\
                  test-plugins  build the test plugins into target/test-plugins/\n\
                  demo          build the examples and serve them over stdio\n\
-                 test          fmt, clippy, build plugins, run every test"
+                 test          fmt, clippy, build plugins, run every test\n\
+                 conformance   the official MCP conformance suite over HTTP"
             );
             std::process::exit(2);
         }

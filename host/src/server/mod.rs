@@ -4,17 +4,20 @@
 //! loaded when it started, and a reload swaps in a new one atomically.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
+mod input;
+
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Prompt, ReadResourceRequestParams,
-    ReadResourceResponse, Resource, ResourceTemplate, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, Prompt, ReadResourceRequestParams, ReadResourceResponse, Reference, Resource,
+    ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, Peer, ServerHandler, ServiceExt};
@@ -25,8 +28,12 @@ use tokio::task::JoinHandle;
 use crate::catalog::Catalog;
 use crate::error::CallError;
 use crate::model::{LogLevel, Outcome};
+use crate::plugin::CompletionRef;
+
 use crate::protocol;
 use crate::runtime::{CallContext, CallObserver};
+use input::{InputError, StateSeal};
+pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
 
 /// Notifications one call may have queued for the client before more are dropped.
 pub const MAX_QUEUED_NOTIFICATIONS: usize = 256;
@@ -99,6 +106,7 @@ impl View {
 
 struct Shared {
     view: ArcSwap<View>,
+    seal: StateSeal,
     options: ServerOptions,
     info: ServerConfig,
     /// The lowest level of plugin log messages sent to the client.
@@ -115,9 +123,11 @@ impl CorralServer {
     /// Serve `catalog` with `options`.
     pub fn new(catalog: Catalog, options: ServerOptions) -> Self {
         let capabilities = ServerCapabilities::builder()
+            .enable_completions()
             .enable_logging()
             .enable_prompts()
             .enable_resources()
+            .enable_resources_subscribe()
             .enable_tools()
             .build();
         let mut implementation = Implementation::new(options.name.clone(), options.version.clone());
@@ -129,6 +139,7 @@ impl CorralServer {
         Self {
             shared: Arc::new(Shared {
                 view: ArcSwap::from_pointee(View::new(Arc::new(catalog))),
+                seal: StateSeal::new(),
                 options,
                 info,
                 min_log_level: AtomicU8::new(LogLevel::Debug as u8),
@@ -159,10 +170,21 @@ impl CorralServer {
     }
 
     fn call_context(&self, context: &RequestContext<RoleServer>) -> (CallContext, Arc<Notifier>) {
+        // 2026-07-28 requests carry their own log level, and get no log
+        // messages without one; older sessions use logging/setLevel.
+        let min_level = if input::is_modern(context) {
+            context
+                .meta
+                .log_level()
+                .map(|level| protocol::log_level(level) as u8)
+                .unwrap_or(u8::MAX)
+        } else {
+            self.shared.min_log_level.load(Ordering::Relaxed)
+        };
         let notifier = Arc::new(Notifier {
             peer: context.peer.clone(),
             progress_token: context.meta.get_progress_token(),
-            min_level: self.shared.min_log_level.load(Ordering::Relaxed),
+            min_level,
             queue: Mutex::new(None),
         });
         let call = CallContext {
@@ -181,13 +203,6 @@ fn log_failure(kind: &str, name: &str, plugin: &str, error: &CallError) {
     }
 }
 
-fn needs_input_unsupported() -> CallError {
-    CallError::Host(
-        "the plugin asked for client input (elicitation, sampling or roots), which this server does not relay yet"
-            .into(),
-    )
-}
-
 impl ServerHandler for CorralServer {
     fn get_info(&self) -> ServerConfig {
         self.shared.info.clone()
@@ -202,6 +217,79 @@ impl ServerHandler for CorralServer {
         self.shared
             .min_log_level
             .store(level as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let view = self.shared.view.load_full();
+        let (plugin, reference) = match &request.r#ref {
+            Reference::Prompt(p) => (
+                view.catalog.prompt(&p.name).map(|s| &s.plugin),
+                CompletionRef::Prompt(p.name.clone()),
+            ),
+            Reference::Resource(r) => (
+                view.catalog.template(&r.uri).map(|t| &t.plugin),
+                CompletionRef::Template(r.uri.clone()),
+            ),
+            _ => (None, CompletionRef::Prompt(String::new())),
+        };
+        let Some(plugin) = plugin else {
+            return Err(ErrorData::invalid_params(
+                "completion for an unknown prompt or resource template",
+                None,
+            ));
+        };
+        let (call, notifier) = self.call_context(&context);
+        let values = plugin
+            .complete(
+                &reference,
+                &request.argument.name,
+                &request.argument.value,
+                &call,
+            )
+            .await;
+        drop(call);
+        notifier.flush().await;
+        match values {
+            Ok(values) => Ok(protocol::completion(values)),
+            Err(error) => {
+                log_failure("completion", &request.argument.name, plugin.name(), &error);
+                Err(protocol::request_failure(&error, self.mask(), |m| {
+                    ErrorData::invalid_params(m, None)
+                }))
+            }
+        }
+    }
+
+    /// 2026-07-28 `subscriptions/listen`: every category the client asks
+    /// for is accepted (the SDK narrows it to what is advertised). Served
+    /// items only change when the catalog is replaced.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    /// Subscriptions are accepted; served resources only change when the
+    /// catalog is replaced.
+    async fn subscribe(
+        &self,
+        _request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        _request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
         Ok(())
     }
 
@@ -241,16 +329,32 @@ impl ServerHandler for CorralServer {
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default()).to_string();
         tracing::debug!(plugin = served.plugin.name(), "calling tool `{name}`");
         let (call, notifier) = self.call_context(&context);
-        let outcome = served.plugin.call_tool(name, &arguments, None, &call).await;
+        let target = format!("tools/call {name}");
+        let first = input::returned_input(
+            &self.shared.seal,
+            &target,
+            request.input_responses.as_ref(),
+            request.request_state.as_deref(),
+        )?;
+        let plugin = &served.plugin;
+        let outcome = input::run(&context, first, |input| {
+            let (arguments, call) = (&arguments, &call);
+            Box::pin(async move {
+                plugin
+                    .call_tool(name, arguments, input.as_ref(), call)
+                    .await
+            })
+        })
+        .await;
         drop(call);
         notifier.flush().await;
-        let outcome = outcome.and_then(|o| match o {
-            Outcome::Complete(result) => Ok(result),
-            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
-        });
         match outcome {
-            Ok(result) => Ok(protocol::tool_result(&result)?.into()),
-            Err(error) => {
+            Ok(Outcome::Complete(result)) => Ok(protocol::tool_result(&result)?.into()),
+            Ok(Outcome::NeedsInput(required)) => {
+                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
+            }
+            Err(InputError::Protocol(e)) => Err(e),
+            Err(InputError::Call(error)) => {
                 log_failure("tool", name, served.plugin.name(), &error);
                 Ok(protocol::tool_failure(&error, self.mask())?.into())
             }
@@ -288,19 +392,32 @@ impl ServerHandler for CorralServer {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };
         let (call, notifier) = self.call_context(&context);
-        let outcome = resolved
-            .plugin
-            .read_resource(uri, &resolved.params, None, &call)
-            .await;
+        let target = format!("resources/read {uri}");
+        let first = input::returned_input(
+            &self.shared.seal,
+            &target,
+            request.input_responses.as_ref(),
+            request.request_state.as_deref(),
+        )?;
+        let (plugin, params) = (resolved.plugin, &resolved.params);
+        let outcome = input::run(&context, first, |input| {
+            let call = &call;
+            Box::pin(async move {
+                plugin
+                    .read_resource(uri, params, input.as_ref(), call)
+                    .await
+            })
+        })
+        .await;
         drop(call);
         notifier.flush().await;
-        let outcome = outcome.and_then(|o| match o {
-            Outcome::Complete(contents) => Ok(contents),
-            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
-        });
         match outcome {
-            Ok(contents) => Ok(protocol::read_result(&contents)?.into()),
-            Err(error) => {
+            Ok(Outcome::Complete(contents)) => Ok(protocol::read_result(&contents)?.into()),
+            Ok(Outcome::NeedsInput(required)) => {
+                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
+            }
+            Err(InputError::Protocol(e)) => Err(e),
+            Err(InputError::Call(error)) => {
                 log_failure("resource", uri, resolved.plugin.name(), &error);
                 Err(protocol::request_failure(
                     &error,
@@ -344,19 +461,32 @@ impl ServerHandler for CorralServer {
             ));
         }
         let (call, notifier) = self.call_context(&context);
-        let outcome = served
-            .plugin
-            .get_prompt(name, &arguments, None, &call)
-            .await;
+        let target = format!("prompts/get {name}");
+        let first = input::returned_input(
+            &self.shared.seal,
+            &target,
+            request.input_responses.as_ref(),
+            request.request_state.as_deref(),
+        )?;
+        let plugin = &served.plugin;
+        let outcome = input::run(&context, first, |input| {
+            let (arguments, call) = (&arguments, &call);
+            Box::pin(async move {
+                plugin
+                    .get_prompt(name, arguments, input.as_ref(), call)
+                    .await
+            })
+        })
+        .await;
         drop(call);
         notifier.flush().await;
-        let outcome = outcome.and_then(|o| match o {
-            Outcome::Complete(result) => Ok(result),
-            Outcome::NeedsInput(_) => Err(needs_input_unsupported()),
-        });
         match outcome {
-            Ok(result) => Ok(protocol::prompt_result(&result)?.into()),
-            Err(error) => {
+            Ok(Outcome::Complete(result)) => Ok(protocol::prompt_result(&result)?.into()),
+            Ok(Outcome::NeedsInput(required)) => {
+                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
+            }
+            Err(InputError::Protocol(e)) => Err(e),
+            Err(InputError::Call(error)) => {
                 log_failure("prompt", name, served.plugin.name(), &error);
                 Err(protocol::request_failure(
                     &error,

@@ -100,5 +100,6 @@ pub use server::{
     CorralServer, MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL, ServeError,
     ServerOptions,
 };
+pub use tokio_util::sync::CancellationToken;
 pub use units::{parse_duration, parse_size};
 pub use uri_template::UriTemplate;

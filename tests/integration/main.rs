@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod concurrency;
+mod embed;
 mod grants;
 mod http;
 mod interop;

@@ -1,0 +1,76 @@
+//! The library embedded in an axum app: an app route and a plugin tool
+//! answered by one server.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::routing::get;
+use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime, ServerOptions};
+use serde_json::json;
+
+use crate::harness::example;
+use crate::http::request;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_route_and_a_plugin_tool_on_one_server() {
+    let runtime = Runtime::new().unwrap();
+    let plugin: PathBuf = example("calculator-rust");
+    let (specs, _) = corral::plugin_specs(&[plugin], &Config::default());
+    let (catalog, errors) = corral::load(&runtime, &specs).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let server = CorralServer::new(catalog, ServerOptions::default());
+    let shutdown = CancellationToken::new();
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(server.http_router(&HttpOptions::default(), shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let answers = tokio::task::spawn_blocking(move || {
+        let health = request(&addr, "GET", "/health", &[], b"");
+        // A stateless 2026-07-28 call: no session, metadata in the request.
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {
+                "name": "multiply", "arguments": {"a": 6, "b": 7},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+                    "io.modelcontextprotocol/clientCapabilities": {}
+                }
+            }
+        });
+        let call = request(
+            &addr,
+            "POST",
+            "/mcp",
+            &[
+                ("Accept", "application/json, text/event-stream"),
+                ("Content-Type", "application/json"),
+                ("Mcp-Protocol-Version", "2026-07-28"),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "multiply"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        (health, call)
+    })
+    .await
+    .unwrap();
+    let (health, call) = answers;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body, "ok");
+    assert_eq!(call.status, 200, "{}", call.body);
+    let result = call
+        .messages()
+        .into_iter()
+        .find(|m| m["id"] == 1)
+        .unwrap_or_else(|| panic!("no result in {}", call.body));
+    assert_eq!(
+        result["result"]["structuredContent"]["result"], 42.0,
+        "{result}"
+    );
+    shutdown.cancel();
+    serving.abort();
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, corral, example, root, test_plugin};
+use crate::harness::{DEADLINE, corral, example, root, rss_kib, test_plugin};
 
 /// A `corral serve --transport http|sse --port 0` and the address it bound.
 pub struct HttpServer {
@@ -350,16 +350,6 @@ fn oversized_bodies_and_unknown_sessions_are_refused() {
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
     );
     assert!(tools.body.contains("multiply"), "{}", tools.body);
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
 }
 
 #[test]

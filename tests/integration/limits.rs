@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, test_plugin, text};
+use crate::harness::{Server, rss_kib, test_plugin, text};
 
 const LIMITS: &[&str] = &[
     "--fuel",
@@ -38,16 +38,6 @@ fn assert_contained(server: &mut Server, tool: &str, arguments: Value, expected:
     let echo = server.call_tool("echo", json!({"message": "still here"}));
     assert_eq!(echo.get("isError"), None, "after {tool}: {echo}");
     assert_eq!(text(&echo), "still here");
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
 }
 
 #[test]
@@ -128,4 +118,16 @@ fn masking_hides_trap_details_but_keeps_tool_errors() {
     assert!(text(&result).contains("details are in the server log"));
     let echo = server.call_tool("echo", json!({"message": "visible"}));
     assert_eq!(text(&echo), "visible");
+}
+
+#[test]
+fn a_hundred_mib_answer_is_refused_by_the_output_cap() {
+    // Memory enough to build the answer, so only the output cap can stop it.
+    let mut server = hostile_server(&["--memory", "512MiB"]);
+    assert_contained(
+        &mut server,
+        "huge_output",
+        json!({"mib": 100}),
+        "output limit of 1 MiB exceeded (the answer was 100 MiB)",
+    );
 }

@@ -151,10 +151,13 @@ impl WasmPlugin {
             path: path.to_owned(),
             reason,
         };
-        let pre = runtime
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(|e| link_error(format!("{e:#}")))?;
+        let pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
+            link_error(format!(
+                "{e:#} (Corral provides WASI 0.2 — cli, clocks, random, io, filesystem, \
+                 sockets — wasi:http and corral:mcp/context; no grant makes any other import \
+                 available: rebuild the plugin without it)"
+            ))
+        })?;
         let has = |name: &str| component.get_export_index(None, name).is_some();
         let exports = Exports {
             tools: has(TOOLS)

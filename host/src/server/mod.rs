@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InputRequiredResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
     ProgressToken, Prompt, ReadResourceRequestParams, ReadResourceResponse, Reference, Resource,
     ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
@@ -163,6 +163,25 @@ impl CorralServer {
             .await
             .map_err(|e| ServeError::Session(format!("{e:#}")))?;
         Ok(())
+    }
+
+    /// The response to a call that may have needed input: its result, an
+    /// `input_required` answer (2026-07-28), or its failure.
+    fn answer<T, R: From<InputRequiredResult>>(
+        &self,
+        target: &str,
+        outcome: Result<Outcome<T>, InputError>,
+        complete: impl FnOnce(T) -> Result<R, ErrorData>,
+        failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
+    ) -> Result<R, ErrorData> {
+        match outcome {
+            Ok(Outcome::Complete(value)) => complete(value),
+            Ok(Outcome::NeedsInput(required)) => {
+                Ok(input::input_required(&self.shared.seal, target, required)?.into())
+            }
+            Err(InputError::Protocol(e)) => Err(e),
+            Err(InputError::Call(error)) => failed(error),
+        }
     }
 
     fn mask(&self) -> bool {
@@ -348,17 +367,15 @@ impl ServerHandler for CorralServer {
         .await;
         drop(call);
         notifier.flush().await;
-        match outcome {
-            Ok(Outcome::Complete(result)) => Ok(protocol::tool_result(&result)?.into()),
-            Ok(Outcome::NeedsInput(required)) => {
-                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
-            }
-            Err(InputError::Protocol(e)) => Err(e),
-            Err(InputError::Call(error)) => {
-                log_failure("tool", name, served.plugin.name(), &error);
+        self.answer(
+            &target,
+            outcome,
+            |result| Ok(protocol::tool_result(&result)?.into()),
+            |error| {
+                log_failure("tool", name, plugin.name(), &error);
                 Ok(protocol::tool_failure(&error, self.mask())?.into())
-            }
-        }
+            },
+        )
     }
 
     async fn list_resources(
@@ -411,21 +428,19 @@ impl ServerHandler for CorralServer {
         .await;
         drop(call);
         notifier.flush().await;
-        match outcome {
-            Ok(Outcome::Complete(contents)) => Ok(protocol::read_result(&contents)?.into()),
-            Ok(Outcome::NeedsInput(required)) => {
-                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
-            }
-            Err(InputError::Protocol(e)) => Err(e),
-            Err(InputError::Call(error)) => {
-                log_failure("resource", uri, resolved.plugin.name(), &error);
+        self.answer(
+            &target,
+            outcome,
+            |contents| Ok(protocol::read_result(&contents)?.into()),
+            |error| {
+                log_failure("resource", uri, plugin.name(), &error);
                 Err(protocol::request_failure(
                     &error,
                     self.mask(),
                     protocol::resource_not_found,
                 ))
-            }
-        }
+            },
+        )
     }
 
     async fn list_prompts(
@@ -480,21 +495,19 @@ impl ServerHandler for CorralServer {
         .await;
         drop(call);
         notifier.flush().await;
-        match outcome {
-            Ok(Outcome::Complete(result)) => Ok(protocol::prompt_result(&result)?.into()),
-            Ok(Outcome::NeedsInput(required)) => {
-                Ok(input::input_required(&self.shared.seal, &target, required)?.into())
-            }
-            Err(InputError::Protocol(e)) => Err(e),
-            Err(InputError::Call(error)) => {
-                log_failure("prompt", name, served.plugin.name(), &error);
+        self.answer(
+            &target,
+            outcome,
+            |result| Ok(protocol::prompt_result(&result)?.into()),
+            |error| {
+                log_failure("prompt", name, plugin.name(), &error);
                 Err(protocol::request_failure(
                     &error,
                     self.mask(),
                     protocol::prompt_not_found,
                 ))
-            }
-        }
+            },
+        )
     }
 }
 

@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
     // Load the plugins and make the MCP server.
     let runtime = Runtime::new()?;
     let (specs, _) = corral::plugin_specs(&[PathBuf::from(plugins)], &Config::default());
-    let (catalog, errors) = corral::load(&runtime, &specs).await;
+    let (catalog, errors) = corral::load(&runtime, &specs, &Default::default()).await;
     for error in &errors {
         eprintln!("skipped: {error}");
     }

@@ -16,7 +16,10 @@ use crate::uri_template::UriTemplate;
 /// One served item and the plugin behind it.
 #[derive(Debug, Clone)]
 pub struct Served<T> {
+    /// As served: prefixed name or URI, tags merged with the plugin's config tags.
     pub def: T,
+    /// The name (or URI) the plugin itself knows it by.
+    pub original: String,
     pub plugin: Arc<WasmPlugin>,
 }
 
@@ -25,6 +28,10 @@ pub struct Served<T> {
 pub struct ServedTemplate {
     pub def: TemplateDef,
     pub template: UriTemplate,
+    /// The template as the plugin itself knows it.
+    pub original: String,
+    /// The prefix the plugin is mounted with, if any.
+    pub prefix: Option<String>,
     pub plugin: Arc<WasmPlugin>,
 }
 
@@ -32,8 +39,95 @@ pub struct ServedTemplate {
 #[derive(Debug, Clone)]
 pub struct ResolvedResource<'a> {
     pub plugin: &'a Arc<WasmPlugin>,
+    /// The URI as the plugin knows it (without the mount prefix).
+    pub uri: String,
     /// Template variables (empty for a concrete resource).
     pub params: Vec<(String, String)>,
+}
+
+/// Which components are served, by tag. Exclude wins over include; an empty
+/// include list includes everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl TagFilter {
+    /// Whether a component with `tags` is served.
+    pub fn allows(&self, tags: &[String]) -> bool {
+        !tags.iter().any(|t| self.exclude.contains(t))
+            && (self.include.is_empty() || tags.iter().any(|t| self.include.contains(t)))
+    }
+}
+
+/// How one plugin is mounted: from its config entry.
+#[derive(Debug, Clone, Default)]
+pub struct Mount {
+    /// `weather` serves `get_forecast` as `weather_get_forecast` and
+    /// `data://config` as `data://weather/config` (FastMCP's convention).
+    pub prefix: Option<String>,
+    /// Tags added to every component of the plugin.
+    pub tags: Vec<String>,
+    /// Components (by the plugin's own names or URIs) not served.
+    pub disabled: Vec<String>,
+}
+
+impl Mount {
+    /// The mount a plugin's config entry describes.
+    pub fn of(spec: &PluginConfig) -> Self {
+        Self {
+            prefix: spec.prefix.clone(),
+            tags: spec.tags.clone(),
+            disabled: spec.disabled_components.clone(),
+        }
+    }
+
+    fn name(&self, name: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{prefix}_{name}"),
+            None => name.to_owned(),
+        }
+    }
+
+    fn uri(&self, uri: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => prefix_uri(uri, prefix),
+            None => uri.to_owned(),
+        }
+    }
+
+    fn tags(&self, own: &[String]) -> Vec<String> {
+        let mut tags = own.to_vec();
+        for tag in &self.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        tags
+    }
+}
+
+/// `data://config` mounted at `weather` is `data://weather/config`.
+pub fn prefix_uri(uri: &str, prefix: &str) -> String {
+    match uri.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{prefix}/{rest}"),
+        None => format!("{prefix}/{uri}"),
+    }
+}
+
+/// The inverse of [`prefix_uri`]: `None` if `uri` is not under `prefix`.
+pub fn unprefix_uri(uri: &str, prefix: &str) -> Option<String> {
+    match uri.split_once("://") {
+        Some((scheme, rest)) => rest
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+            .map(|r| format!("{scheme}://{r}")),
+        None => uri
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+            .map(str::to_owned),
+    }
 }
 
 /// Everything being served. Lists keep the order plugins were added in.
@@ -87,6 +181,7 @@ impl Catalog {
         if let Some(served) = self.resources.get(uri) {
             return Some(ResolvedResource {
                 plugin: &served.plugin,
+                uri: served.original.clone(),
                 params: Vec::new(),
             });
         }
@@ -94,74 +189,149 @@ impl Catalog {
             .iter()
             .filter_map(|t| t.template.matches(uri).map(|params| (t, params)))
             .max_by_key(|(t, _)| t.template.specificity())
-            .map(|(t, params)| ResolvedResource {
-                plugin: &t.plugin,
-                params,
+            .and_then(|(t, params)| {
+                let uri = match &t.prefix {
+                    Some(prefix) => unprefix_uri(uri, prefix)?,
+                    None => uri.to_owned(),
+                };
+                Some(ResolvedResource {
+                    plugin: &t.plugin,
+                    uri,
+                    params,
+                })
             })
     }
 
-    /// Add a plugin's offer. Refused whole, with a message naming both
-    /// plugins, if any of its names is already served.
-    pub fn add(&mut self, plugin: WasmPlugin) -> Result<(), LoadError> {
+    /// Add a plugin's offer, mounted as `mount` says and filtered by
+    /// `filter` (a filtered-out component is simply not served). Refused
+    /// whole, with a message naming both plugins, if any served name is
+    /// already taken.
+    pub fn add(
+        &mut self,
+        plugin: WasmPlugin,
+        mount: &Mount,
+        filter: &TagFilter,
+    ) -> Result<(), LoadError> {
         let plugin = Arc::new(plugin);
         let listing = plugin.listing();
+        let wanted = |original: &str, tags: &[String]| {
+            !mount.disabled.iter().any(|d| d == original) && filter.allows(tags)
+        };
+        let mut tools = Vec::new();
+        for t in &listing.tools {
+            let tags = mount.tags(&t.tags);
+            if wanted(&t.name, &tags) {
+                let def = ToolDef {
+                    name: mount.name(&t.name),
+                    tags,
+                    ..t.clone()
+                };
+                tools.push(Served {
+                    def,
+                    original: t.name.clone(),
+                    plugin: plugin.clone(),
+                });
+            }
+        }
+        let mut resources = Vec::new();
+        for r in &listing.resources {
+            let tags = mount.tags(&r.tags);
+            if wanted(&r.uri, &tags) {
+                let def = ResourceDef {
+                    uri: mount.uri(&r.uri),
+                    tags,
+                    ..r.clone()
+                };
+                resources.push(Served {
+                    def,
+                    original: r.uri.clone(),
+                    plugin: plugin.clone(),
+                });
+            }
+        }
+        let mut templates = Vec::new();
+        for t in &listing.templates {
+            let tags = mount.tags(&t.tags);
+            if !wanted(&t.uri_template, &tags) {
+                continue;
+            }
+            let uri_template = mount.uri(&t.uri_template);
+            let template =
+                UriTemplate::parse(&uri_template).map_err(|reason| LoadError::BadListing {
+                    path: plugin.path().to_owned(),
+                    reason: format!("resource template `{uri_template}`: {reason}"),
+                })?;
+            templates.push(ServedTemplate {
+                def: TemplateDef {
+                    uri_template,
+                    tags,
+                    ..t.clone()
+                },
+                template,
+                original: t.uri_template.clone(),
+                prefix: mount.prefix.clone(),
+                plugin: plugin.clone(),
+            });
+        }
+        let mut prompts = Vec::new();
+        for p in &listing.prompts {
+            let tags = mount.tags(&p.tags);
+            if wanted(&p.name, &tags) {
+                let def = PromptDef {
+                    name: mount.name(&p.name),
+                    tags,
+                    ..p.clone()
+                };
+                prompts.push(Served {
+                    def,
+                    original: p.name.clone(),
+                    plugin: plugin.clone(),
+                });
+            }
+        }
+
         let collision = |what: &str, name: &str, other: &WasmPlugin| LoadError::Collision {
             path: plugin.path().to_owned(),
             reason: format!(
-                "{what} `{name}` is already served by plugin `{}` ({}); plugin `{}` is not loaded",
+                "{what} `{name}` is already served by plugin `{}` ({}); plugin `{}` is not loaded (give one of them a prefix)",
                 other.name(),
                 other.path().display(),
                 plugin.name()
             ),
         };
-        for t in &listing.tools {
-            if let Some(s) = self.tools.get(&t.name) {
-                return Err(collision("tool", &t.name, &s.plugin));
+        for t in &tools {
+            if let Some(s) = self.tools.get(&t.def.name) {
+                return Err(collision("tool", &t.def.name, &s.plugin));
             }
         }
-        for r in &listing.resources {
-            if let Some(s) = self.resources.get(&r.uri) {
-                return Err(collision("resource", &r.uri, &s.plugin));
+        for r in &resources {
+            if let Some(s) = self.resources.get(&r.def.uri) {
+                return Err(collision("resource", &r.def.uri, &s.plugin));
             }
         }
-        for t in &listing.templates {
-            if let Some(s) = self.template(&t.uri_template) {
-                return Err(collision("resource template", &t.uri_template, &s.plugin));
+        for t in &templates {
+            if let Some(s) = self.template(&t.def.uri_template) {
+                return Err(collision(
+                    "resource template",
+                    &t.def.uri_template,
+                    &s.plugin,
+                ));
             }
         }
-        for p in &listing.prompts {
-            if let Some(s) = self.prompts.get(&p.name) {
-                return Err(collision("prompt", &p.name, &s.plugin));
+        for p in &prompts {
+            if let Some(s) = self.prompts.get(&p.def.name) {
+                return Err(collision("prompt", &p.def.name, &s.plugin));
             }
         }
-        let mut templates = Vec::with_capacity(listing.templates.len());
-        for t in &listing.templates {
-            let template =
-                UriTemplate::parse(&t.uri_template).map_err(|reason| LoadError::BadListing {
-                    path: plugin.path().to_owned(),
-                    reason: format!("resource template `{}`: {reason}", t.uri_template),
-                })?;
-            templates.push(ServedTemplate {
-                def: t.clone(),
-                template,
-                plugin: plugin.clone(),
-            });
+        for t in tools {
+            self.tools.insert(t.def.name.clone(), t);
+        }
+        for r in resources {
+            self.resources.insert(r.def.uri.clone(), r);
         }
         self.templates.extend(templates);
-        fn served<T: Clone>(def: &T, plugin: &Arc<WasmPlugin>) -> Served<T> {
-            Served {
-                def: def.clone(),
-                plugin: plugin.clone(),
-            }
-        }
-        for t in &listing.tools {
-            self.tools.insert(t.name.clone(), served(t, &plugin));
-        }
-        for r in &listing.resources {
-            self.resources.insert(r.uri.clone(), served(r, &plugin));
-        }
-        for p in &listing.prompts {
-            self.prompts.insert(p.name.clone(), served(p, &plugin));
+        for p in prompts {
+            self.prompts.insert(p.def.name.clone(), p);
         }
         self.plugins.push(plugin);
         Ok(())
@@ -225,17 +395,56 @@ fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_owned())
 }
 
-/// Load every plugin in `specs`. A plugin that fails to load is reported in
-/// the returned errors; the others are served.
-pub async fn load(runtime: &Runtime, specs: &[PluginConfig]) -> (Catalog, Vec<LoadError>) {
+/// Load every plugin in `specs`, mounted as their config says and filtered
+/// by `filter`. A plugin that fails to load is reported in the returned
+/// errors; the others are served.
+pub async fn load(
+    runtime: &Runtime,
+    specs: &[PluginConfig],
+    filter: &TagFilter,
+) -> (Catalog, Vec<LoadError>) {
     let mut catalog = Catalog::default();
     let mut errors = Vec::new();
     for spec in specs {
         let loaded = WasmPlugin::load(runtime, spec).await;
-        match loaded.and_then(|plugin| catalog.add(plugin)) {
+        match loaded.and_then(|plugin| catalog.add(plugin, &Mount::of(spec), filter)) {
             Ok(()) => {}
             Err(e) => errors.push(e),
         }
     }
     (catalog, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclude_wins_over_include() {
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let filter = TagFilter {
+            include: tags(&["public"]),
+            exclude: tags(&["deprecated"]),
+        };
+        assert!(filter.allows(&tags(&["public", "math"])));
+        assert!(!filter.allows(&tags(&["public", "deprecated"])));
+        assert!(!filter.allows(&tags(&["math"])));
+        assert!(!filter.allows(&[]));
+        assert!(TagFilter::default().allows(&[]));
+    }
+
+    #[test]
+    fn prefixes_go_after_the_scheme() {
+        assert_eq!(
+            prefix_uri("data://config", "weather"),
+            "data://weather/config"
+        );
+        assert_eq!(
+            unprefix_uri("data://weather/config", "weather").as_deref(),
+            Some("data://config")
+        );
+        assert_eq!(unprefix_uri("data://other/config", "weather"), None);
+        assert_eq!(prefix_uri("urn:x", "w"), "w/urn:x");
+        assert_eq!(unprefix_uri("w/urn:x", "w").as_deref(), Some("urn:x"));
+    }
 }

@@ -25,7 +25,7 @@
 //!     let runtime = Runtime::new()?;
 //!     // Every .wasm in the directory, with default limits and no grants.
 //!     let (specs, _) = corral::plugin_specs(&[PathBuf::from("plugins/dist")], &Config::default());
-//!     let (catalog, errors) = corral::load(&runtime, &specs).await;
+//!     let (catalog, errors) = corral::load(&runtime, &specs, &Default::default()).await;
 //!     for error in &errors {
 //!         eprintln!("skipped: {error}");
 //!     }
@@ -70,7 +70,8 @@ mod units;
 mod uri_template;
 
 pub use catalog::{
-    Catalog, ResolvedResource, Served, ServedTemplate, load, plugin_files, plugin_specs,
+    Catalog, Mount, ResolvedResource, Served, ServedTemplate, TagFilter, load, plugin_files,
+    plugin_specs, prefix_uri, unprefix_uri,
 };
 pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,

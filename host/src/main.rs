@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use corral::{Config, CorralServer, HttpOptions, HttpTransport, Limits, Runtime, ServerOptions};
+use corral::{
+    Config, CorralServer, HttpOptions, HttpTransport, Limits, Runtime, ServerOptions, TagFilter,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Serve sandboxed WebAssembly plugins as MCP tools, resources and prompts.
@@ -95,6 +97,12 @@ struct ServeArgs {
     /// Hide internal error details (traps, host failures) from clients.
     #[arg(long)]
     mask_error_details: bool,
+    /// Serve only components with this tag (repeatable; any one suffices).
+    #[arg(long = "include-tag")]
+    include_tags: Vec<String>,
+    /// Never serve components with this tag (repeatable; wins over include).
+    #[arg(long = "exclude-tag")]
+    exclude_tags: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -209,7 +217,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = Runtime::new()?;
     let started = std::time::Instant::now();
     let (specs, mut errors) = corral::plugin_specs(&args.paths, &config);
-    let (catalog, load_errors) = corral::load(&runtime, &specs).await;
+    let mut filter = TagFilter {
+        include: config.server.include_tags.clone(),
+        exclude: config.server.exclude_tags.clone(),
+    };
+    filter.include.extend(args.include_tags.iter().cloned());
+    filter.exclude.extend(args.exclude_tags.iter().cloned());
+    let (catalog, load_errors) = corral::load(&runtime, &specs, &filter).await;
     errors.extend(load_errors);
     // A plugin the config names explicitly must load: that is an operator's
     // mistake to fix, not a file to skip.

@@ -16,7 +16,7 @@ async fn an_app_route_and_a_plugin_tool_on_one_server() {
     let runtime = Runtime::new().unwrap();
     let plugin: PathBuf = example("calculator-rust");
     let (specs, _) = corral::plugin_specs(&[plugin], &Config::default());
-    let (catalog, errors) = corral::load(&runtime, &specs).await;
+    let (catalog, errors) = corral::load(&runtime, &specs, &Default::default()).await;
     assert!(errors.is_empty(), "{errors:?}");
     let server = CorralServer::new(catalog, ServerOptions::default());
     let shutdown = CancellationToken::new();

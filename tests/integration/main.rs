@@ -12,5 +12,6 @@ mod http;
 mod interop;
 mod limits;
 mod loading;
+mod mount;
 mod sdk;
 mod seed;

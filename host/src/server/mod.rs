@@ -246,14 +246,14 @@ impl ServerHandler for CorralServer {
     ) -> Result<CompleteResult, ErrorData> {
         let view = self.shared.view.load_full();
         let (plugin, reference) = match &request.r#ref {
-            Reference::Prompt(p) => (
-                view.catalog.prompt(&p.name).map(|s| &s.plugin),
-                CompletionRef::Prompt(p.name.clone()),
-            ),
-            Reference::Resource(r) => (
-                view.catalog.template(&r.uri).map(|t| &t.plugin),
-                CompletionRef::Template(r.uri.clone()),
-            ),
+            Reference::Prompt(p) => match view.catalog.prompt(&p.name) {
+                Some(s) => (Some(&s.plugin), CompletionRef::Prompt(s.original.clone())),
+                None => (None, CompletionRef::Prompt(p.name.clone())),
+            },
+            Reference::Resource(r) => match view.catalog.template(&r.uri) {
+                Some(t) => (Some(&t.plugin), CompletionRef::Template(t.original.clone())),
+                None => (None, CompletionRef::Template(r.uri.clone())),
+            },
             _ => (None, CompletionRef::Prompt(String::new())),
         };
         let Some(plugin) = plugin else {
@@ -355,12 +355,12 @@ impl ServerHandler for CorralServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
-        let plugin = &served.plugin;
+        let (plugin, original) = (&served.plugin, served.original.as_str());
         let outcome = input::run(&context, first, |input| {
             let (arguments, call) = (&arguments, &call);
             Box::pin(async move {
                 plugin
-                    .call_tool(name, arguments, input.as_ref(), call)
+                    .call_tool(original, arguments, input.as_ref(), call)
                     .await
             })
         })
@@ -416,12 +416,12 @@ impl ServerHandler for CorralServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
-        let (plugin, params) = (resolved.plugin, &resolved.params);
+        let (plugin, params, original) = (resolved.plugin, &resolved.params, &resolved.uri);
         let outcome = input::run(&context, first, |input| {
             let call = &call;
             Box::pin(async move {
                 plugin
-                    .read_resource(uri, params, input.as_ref(), call)
+                    .read_resource(original, params, input.as_ref(), call)
                     .await
             })
         })
@@ -483,12 +483,12 @@ impl ServerHandler for CorralServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
-        let plugin = &served.plugin;
+        let (plugin, original) = (&served.plugin, served.original.as_str());
         let outcome = input::run(&context, first, |input| {
             let (arguments, call) = (&arguments, &call);
             Box::pin(async move {
                 plugin
-                    .get_prompt(name, arguments, input.as_ref(), call)
+                    .get_prompt(original, arguments, input.as_ref(), call)
                     .await
             })
         })

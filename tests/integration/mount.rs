@@ -1,0 +1,189 @@
+//! Mounting plugins: prefixes, config tags, tag filters, disabled components.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, TempDir, example, test_plugin, text};
+
+fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
+    list["result"][key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {list}"))
+        .iter()
+        .map(|i| i[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn config(dir: &TempDir, text: &str) -> String {
+    let path = dir.0.join("corral.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn prefixes_name_tools_prompts_and_resources() {
+    let dir = TempDir::new("mount-prefix");
+    let path = config(
+        &dir,
+        &format!(
+            r#"
+[plugins.calc]
+path = "{}"
+prefix = "calc"
+[plugins.profile]
+path = "{}"
+prefix = "prof"
+[plugins.prompts]
+path = "{}"
+prefix = "p"
+"#,
+            example("calculator-rust").display(),
+            example("profile-rust").display(),
+            example("prompts-rust").display()
+        ),
+    );
+    let mut server = Server::start(&["--config", &path]);
+    let tools = names(&server.request("tools/list", json!({})), "tools", "name");
+    assert_eq!(tools, ["calc_add", "calc_multiply", "calc_divide"]);
+    let product = server.call_tool("calc_multiply", json!({"a": 2, "b": 21}));
+    assert_eq!(product["structuredContent"]["result"], 42.0);
+    let unknown = server.request("tools/call", json!({"name": "multiply", "arguments": {}}));
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+
+    let resources = names(
+        &server.request("resources/list", json!({})),
+        "resources",
+        "uri",
+    );
+    assert_eq!(resources, ["data://prof/config"]);
+    let config = server.request("resources/read", json!({"uri": "data://prof/config"}));
+    assert!(
+        config["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("dark")
+    );
+    let templates = names(
+        &server.request("resources/templates/list", json!({})),
+        "resourceTemplates",
+        "uriTemplate",
+    );
+    assert_eq!(templates, ["users://prof/{user_id}/profile"]);
+    let profile = server.request("resources/read", json!({"uri": "users://prof/7/profile"}));
+    let contents = &profile["result"]["contents"][0];
+    assert!(
+        contents["text"].as_str().unwrap().contains("User 7"),
+        "{profile}"
+    );
+    let unprefixed = server.request("resources/read", json!({"uri": "data://config"}));
+    assert!(unprefixed.get("error").is_some(), "{unprefixed}");
+
+    let prompts = names(
+        &server.request("prompts/list", json!({})),
+        "prompts",
+        "name",
+    );
+    assert_eq!(prompts, ["p_analyze_data"]);
+    let prompt = server.request(
+        "prompts/get",
+        json!({"name": "p_analyze_data", "arguments": {"data_points": "[1]"}}),
+    );
+    assert!(
+        prompt["result"]["messages"][0]["content"]["text"].is_string(),
+        "{prompt}"
+    );
+}
+
+#[test]
+fn same_names_collide_without_prefixes_and_coexist_with_them() {
+    let dir = TempDir::new("mount-collide");
+    let calculator = example("calculator-rust");
+    let path = config(
+        &dir,
+        &format!(
+            "[plugins.one]\npath = \"{0}\"\nprefix = \"one\"\n[plugins.two]\npath = \"{0}\"\nprefix = \"two\"\n",
+            calculator.display()
+        ),
+    );
+    // The same file twice is one plugin path; copy it to get two.
+    let copy = dir.0.join("calculator-copy.wasm");
+    std::fs::copy(&calculator, &copy).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        &calculator.display().to_string(),
+        &copy.display().to_string(),
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut server = Server::start(&["--config", &path]);
+    let tools = names(&server.request("tools/list", json!({})), "tools", "name");
+    assert!(tools.contains(&"one_multiply".into()) && tools.contains(&"two_multiply".into()));
+}
+
+#[test]
+fn tag_filters_hide_components_as_if_unknown() {
+    let calculator = example("calculator-rust");
+    // `divide` carries the tag `math`.
+    let mut server = Server::start(&[calculator.to_str().unwrap(), "--exclude-tag", "math"]);
+    let tools = names(&server.request("tools/list", json!({})), "tools", "name");
+    assert_eq!(tools, ["add", "multiply"]);
+    let hidden = server.request(
+        "tools/call",
+        json!({"name": "divide", "arguments": {"a": 1, "b": 1}}),
+    );
+    assert_eq!(hidden["error"]["code"], -32602, "{hidden}");
+
+    let mut server = Server::start(&[calculator.to_str().unwrap(), "--include-tag", "math"]);
+    let tools = names(&server.request("tools/list", json!({})), "tools", "name");
+    assert_eq!(tools, ["divide"]);
+
+    // Exclude wins over include.
+    let mut server = Server::start(&[
+        calculator.to_str().unwrap(),
+        "--include-tag",
+        "math",
+        "--exclude-tag",
+        "math",
+    ]);
+    let tools = names(&server.request("tools/list", json!({})), "tools", "name");
+    assert!(tools.is_empty(), "{tools:?}");
+}
+
+#[test]
+fn config_tags_and_disabled_components_apply() {
+    let dir = TempDir::new("mount-tags");
+    let path = config(
+        &dir,
+        &format!(
+            r#"
+[server]
+include_tags = ["public"]
+
+[plugins.everything]
+path = "{}"
+tags = ["public"]
+disabled_components = ["red_pixel", "memo://readme"]
+
+[plugins.calc]
+path = "{}"
+"#,
+            test_plugin("everything").display(),
+            example("calculator-rust").display()
+        ),
+    );
+    let mut server = Server::start(&["--config", &path]);
+    let list = server.request("tools/list", json!({}));
+    let tools = names(&list, "tools", "name");
+    // Calculator's tools are not tagged `public`; red_pixel is disabled.
+    assert_eq!(tools, ["greet", "stats"]);
+    assert_eq!(
+        list["result"]["tools"][0]["_meta"]["corral"]["tags"],
+        json!(["public"])
+    );
+    let resources = names(
+        &server.request("resources/list", json!({})),
+        "resources",
+        "uri",
+    );
+    assert!(resources.is_empty(), "{resources:?}");
+    let greet = server.call_tool("greet", json!({"name": "Ada"}));
+    assert_eq!(text(&greet), "Hello, Ada!");
+}

@@ -97,6 +97,9 @@ struct ServeArgs {
     /// Hide internal error details (traps, host failures) from clients.
     #[arg(long)]
     mask_error_details: bool,
+    /// List pages of at most N items (default: everything at once).
+    #[arg(long)]
+    page_size: Option<usize>,
     /// Serve only components with this tag (repeatable; any one suffices).
     #[arg(long = "include-tag")]
     include_tags: Vec<String>,
@@ -268,6 +271,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(defaults.name.clone()),
         instructions: args.instructions.or(config.server.instructions.clone()),
         mask_error_details: args.mask_error_details || config.server.mask_error_details,
+        page_size: args.page_size.or(config.server.page_size),
         ..defaults
     };
     let server = CorralServer::new(catalog, options);

@@ -343,6 +343,21 @@ pub fn input_request(request: &InputRequest) -> Result<McpInputRequest, String> 
         .map_err(|e| format!("the plugin's input request is not one MCP accepts: {e}"))
 }
 
+/// An opaque list cursor for the item at `offset`.
+pub fn encode_cursor(offset: usize) -> String {
+    BASE64.encode(format!("corral:{offset}"))
+}
+
+/// The offset a cursor made by [`encode_cursor`] stands for.
+pub fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = BASE64.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("corral:")?
+        .parse()
+        .ok()
+}
+
 /// A prompt name that nothing serves.
 pub fn prompt_not_found(name: String) -> ErrorData {
     ErrorData::invalid_params(format!("Unknown prompt: {name}"), None)

@@ -215,6 +215,15 @@ impl Server {
         }
     }
 
+    /// Whether a response to `id` has arrived (without waiting).
+    pub fn has_response(&mut self, id: u64) -> bool {
+        while let Ok(response) = self.responses.try_recv() {
+            let rid = response["id"].as_u64().expect("numeric response id");
+            self.pending.insert(rid, response);
+        }
+        self.pending.contains_key(&id)
+    }
+
     /// Wait for the next response of any id; returns it.
     pub fn next_response(&mut self) -> Value {
         match self.responses.recv_timeout(DEADLINE) {

@@ -7,6 +7,7 @@ mod harness;
 mod cli;
 mod concurrency;
 mod embed;
+mod features;
 mod grants;
 mod http;
 mod interop;

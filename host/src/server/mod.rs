@@ -49,6 +49,8 @@ pub struct ServerOptions {
     pub instructions: Option<String>,
     /// Hide internal error details (traps, host failures) from clients.
     pub mask_error_details: bool,
+    /// List pages of at most this many items (`None`: everything at once).
+    pub page_size: Option<usize>,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +60,7 @@ impl Default for ServerOptions {
             version: env!("CARGO_PKG_VERSION").into(),
             instructions: None,
             mask_error_details: false,
+            page_size: None,
         }
     }
 }
@@ -182,6 +185,31 @@ impl CorralServer {
             Err(InputError::Protocol(e)) => Err(e),
             Err(InputError::Call(error)) => failed(error),
         }
+    }
+
+    /// One page of `items` from the request's cursor: the items and the
+    /// cursor of the next page, if there is one. Cursors are opaque to
+    /// clients; a bad one is an invalid-params error.
+    fn page<T: Clone>(
+        &self,
+        items: &[T],
+        request: Option<PaginatedRequestParams>,
+    ) -> Result<(Vec<T>, Option<String>), ErrorData> {
+        let cursor = request.and_then(|r| r.cursor);
+        let Some(size) = self.shared.options.page_size else {
+            return Ok((items.to_vec(), None));
+        };
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => protocol::decode_cursor(&cursor)
+                .filter(|start| *start <= items.len())
+                .ok_or_else(|| {
+                    ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None)
+                })?,
+        };
+        let end = (start + size.max(1)).min(items.len());
+        let next = (end < items.len()).then(|| protocol::encode_cursor(end));
+        Ok((items[start..end].to_vec(), next))
     }
 
     fn mask(&self) -> bool {
@@ -314,12 +342,14 @@ impl ServerHandler for CorralServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(
-            self.shared.view.load().tools.clone(),
-        ))
+        let view = self.shared.view.load();
+        let (items, next) = self.page(&view.tools, request)?;
+        let mut result = ListToolsResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -380,22 +410,26 @@ impl ServerHandler for CorralServer {
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(
-            self.shared.view.load().resources.clone(),
-        ))
+        let view = self.shared.view.load();
+        let (items, next) = self.page(&view.resources, request)?;
+        let mut result = ListResourcesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn list_resource_templates(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(ListResourceTemplatesResult::with_all_items(
-            self.shared.view.load().templates.clone(),
-        ))
+        let view = self.shared.view.load();
+        let (items, next) = self.page(&view.templates, request)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn read_resource(
@@ -445,12 +479,14 @@ impl ServerHandler for CorralServer {
 
     async fn list_prompts(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(ListPromptsResult::with_all_items(
-            self.shared.view.load().prompts.clone(),
-        ))
+        let view = self.shared.view.load();
+        let (items, next) = self.page(&view.prompts, request)?;
+        let mut result = ListPromptsResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn get_prompt(

@@ -1,0 +1,83 @@
+//! FastMCP-style server features: pagination and cancellation.
+
+use serde_json::json;
+
+use crate::harness::{Server, eventually, example, test_plugin, text};
+
+#[test]
+fn lists_are_paginated_with_opaque_cursors() {
+    let calculator = example("calculator-rust");
+    let everything = test_plugin("everything");
+    let mut server = Server::start(&[
+        calculator.to_str().unwrap(),
+        everything.to_str().unwrap(),
+        "--page-size",
+        "2",
+    ]);
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let params = match &cursor {
+            Some(c) => json!({"cursor": c}),
+            None => json!({}),
+        };
+        let page = server.request("tools/list", params);
+        let tools = page["result"]["tools"].as_array().unwrap().clone();
+        assert!(tools.len() <= 2, "{page}");
+        names.extend(tools.iter().map(|t| t["name"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match page["result"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        names,
+        ["add", "multiply", "divide", "greet", "stats", "red_pixel"],
+        "stable order, nothing lost or repeated"
+    );
+    let bad = server.request("tools/list", json!({"cursor": "not-a-cursor"}));
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+}
+
+#[test]
+fn a_cancelled_call_is_interrupted_and_the_next_call_works() {
+    let hostile = test_plugin("hostile");
+    let mut server = Server::start(&[
+        hostile.to_str().unwrap(),
+        "--timeout",
+        "60s",
+        "--log-level",
+        "info,corral=debug",
+    ]);
+    let id = server.send(
+        "tools/call",
+        json!({"name": "sleep_forever", "arguments": {}}),
+    );
+    eventually("the call to start", || {
+        server
+            .stderr_text()
+            .contains("calling tool `sleep_forever`")
+            .then_some(())
+    });
+    server.notify(
+        "notifications/cancelled",
+        json!({"requestId": id, "reason": "user gave up"}),
+    );
+    eventually("the guest to be interrupted", || {
+        server
+            .stderr_text()
+            .contains("call cancelled")
+            .then_some(())
+    });
+    let echo = server.call_tool("echo", json!({"message": "after"}));
+    assert_eq!(text(&echo), "after");
+    let pong = server.request("ping", json!({}));
+    assert_eq!(pong["result"], json!({}));
+    assert!(
+        !server.has_response(id),
+        "a cancelled call must not be answered"
+    );
+}

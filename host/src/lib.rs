@@ -68,6 +68,7 @@ mod runtime;
 mod server;
 mod units;
 mod uri_template;
+mod validation;
 
 pub use catalog::{
     Catalog, Mount, ResolvedResource, Served, ServedTemplate, TagFilter, load, plugin_files,

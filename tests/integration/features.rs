@@ -81,3 +81,33 @@ fn a_cancelled_call_is_interrupted_and_the_next_call_works() {
         "a cancelled call must not be answered"
     );
 }
+
+#[test]
+fn arguments_are_validated_by_the_host_before_any_instance_exists() {
+    let calculator = example("calculator-rust");
+    let mut server = Server::start(&[
+        calculator.to_str().unwrap(),
+        "--log-level",
+        "info,corral=debug",
+    ]);
+    let result = server.call_tool("multiply", json!({"a": "six", "c": 1}));
+    assert_eq!(result["isError"], true, "{result}");
+    let message = text(&result);
+    // Every violation, each with its JSON pointer: wrong type, missing, extra.
+    assert!(message.contains("/a: "), "{message}");
+    assert!(
+        message.contains("\"b\" is a required property"),
+        "{message}"
+    );
+    assert!(
+        message.contains("'c'") || message.contains("\"c\""),
+        "{message}"
+    );
+    assert!(
+        !server.stderr_text().contains("calling tool `multiply`"),
+        "the plugin was called"
+    );
+    let ok = server.call_tool("multiply", json!({"a": 6, "b": 7}));
+    assert_eq!(ok["structuredContent"]["result"], 42.0);
+    assert!(server.stderr_text().contains("calling tool `multiply`"));
+}

@@ -6,6 +6,7 @@
 
 mod input;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,9 +27,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::catalog::Catalog;
-use crate::error::CallError;
+use crate::error::{CallError, GuestError};
 use crate::model::{LogLevel, Outcome};
 use crate::plugin::CompletionRef;
+use crate::validation::ToolSchemas;
 
 use crate::protocol;
 use crate::runtime::{CallContext, CallObserver};
@@ -77,6 +79,8 @@ pub enum ServeError {
 /// The served view: the catalog and its listings in MCP form, made once per snapshot.
 struct View {
     catalog: Arc<Catalog>,
+    /// Compiled schemas, by served tool name.
+    schemas: HashMap<String, ToolSchemas>,
     tools: Vec<Tool>,
     resources: Vec<Resource>,
     templates: Vec<ResourceTemplate>,
@@ -98,6 +102,10 @@ impl View {
                 .collect()
         }
         Self {
+            schemas: catalog
+                .tools()
+                .map(|s| (s.def.name.clone(), ToolSchemas::compile(&s.def)))
+                .collect(),
             tools: all(catalog.tools().map(|s| &s.def), protocol::tool),
             resources: all(catalog.resources().map(|s| &s.def), protocol::resource),
             templates: all(catalog.templates().map(|s| &s.def), protocol::template),
@@ -375,7 +383,20 @@ impl ServerHandler for CorralServer {
                 None,
             ));
         };
-        let arguments = Value::Object(request.arguments.clone().unwrap_or_default()).to_string();
+        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
+        let schemas = view.schemas.get(name);
+        // Arguments are checked before any instance exists.
+        let violations = schemas
+            .map(|s| s.check_input(&arguments))
+            .unwrap_or_default();
+        if !violations.is_empty() {
+            let error = CallError::Guest(GuestError::InvalidParams(format!(
+                "tool `{name}`:\n- {}",
+                violations.join("\n- ")
+            )));
+            return Ok(protocol::tool_failure(&error, self.mask())?.into());
+        }
+        let arguments = arguments.to_string();
         tracing::debug!(plugin = served.plugin.name(), "calling tool `{name}`");
         let (call, notifier) = self.call_context(&context);
         let target = format!("tools/call {name}");
@@ -397,14 +418,29 @@ impl ServerHandler for CorralServer {
         .await;
         drop(call);
         notifier.flush().await;
+        let failed = |error: CallError| {
+            log_failure("tool", name, plugin.name(), &error);
+            Ok(protocol::tool_failure(&error, self.mask())?.into())
+        };
         self.answer(
             &target,
             outcome,
-            |result| Ok(protocol::tool_result(&result)?.into()),
-            |error| {
-                log_failure("tool", name, plugin.name(), &error);
-                Ok(protocol::tool_failure(&error, self.mask())?.into())
+            |result| {
+                // A structured result must match the declared output schema.
+                if let (Some(schemas), Some(structured), false) =
+                    (schemas, &result.structured, result.is_error)
+                {
+                    let violations = schemas.check_output(structured);
+                    if !violations.is_empty() {
+                        return failed(CallError::Malformed(format!(
+                            "the structured result does not match the tool's output schema:\n- {}",
+                            violations.join("\n- ")
+                        )));
+                    }
+                }
+                Ok(protocol::tool_result(&result)?.into())
             },
+            failed,
         )
     }
 

@@ -1,0 +1,123 @@
+//! Host-side validation of tool arguments and structured results against
+//! the tool's JSON Schemas (draft 2020-12 unless the schema says otherwise),
+//! before any instance is created. Validators are compiled once per catalog.
+
+use serde_json::Value;
+
+use crate::model::ToolDef;
+
+/// The compiled schemas of one tool.
+pub struct ToolSchemas {
+    input: Option<jsonschema::Validator>,
+    output: Option<jsonschema::Validator>,
+}
+
+impl ToolSchemas {
+    /// Compile `tool`'s schemas. A schema that does not compile is logged and
+    /// not enforced (the plugin still checks its own arguments).
+    pub fn compile(tool: &ToolDef) -> Self {
+        let compile = |what: &str, schema: &serde_json::Map<String, Value>| {
+            jsonschema::validator_for(&Value::Object(schema.clone()))
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        tool = %tool.name,
+                        "the {what} schema does not compile and is not enforced: {e}"
+                    )
+                })
+                .ok()
+        };
+        Self {
+            input: compile("input", &tool.input_schema),
+            output: tool
+                .output_schema
+                .as_ref()
+                .and_then(|s| compile("output", s)),
+        }
+    }
+
+    /// Every way `arguments` violate the input schema, each with its JSON pointer.
+    pub fn check_input(&self, arguments: &Value) -> Vec<String> {
+        violations(self.input.as_ref(), arguments)
+    }
+
+    /// Every way a structured result violates the output schema.
+    pub fn check_output(&self, structured: &Value) -> Vec<String> {
+        violations(self.output.as_ref(), structured)
+    }
+}
+
+fn violations(validator: Option<&jsonschema::Validator>, value: &Value) -> Vec<String> {
+    let Some(validator) = validator else {
+        return Vec::new();
+    };
+    validator
+        .iter_errors(value)
+        .map(|e| {
+            let pointer = e.instance_path().to_string();
+            let at = if pointer.is_empty() {
+                "/".into()
+            } else {
+                pointer
+            };
+            format!("{at}: {e}")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn tool(input: Value, output: Option<Value>) -> ToolDef {
+        ToolDef {
+            name: "t".into(),
+            title: None,
+            description: None,
+            input_schema: Arc::new(input.as_object().unwrap().clone()),
+            output_schema: output.map(|o| Arc::new(o.as_object().unwrap().clone())),
+            annotations: None,
+            tags: vec![],
+            icons: vec![],
+        }
+    }
+
+    #[test]
+    fn every_violation_is_listed_with_its_pointer() {
+        let schemas = ToolSchemas::compile(&tool(
+            json!({
+                "type": "object",
+                "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                "required": ["a", "b"],
+                "additionalProperties": false
+            }),
+            None,
+        ));
+        assert!(schemas.check_input(&json!({"a": 1, "b": 2})).is_empty());
+        let errors = schemas.check_input(&json!({"a": "six", "c": 1}));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("/a: ")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("\"b\"")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("'c'") || e.contains("\"c\"")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn structured_output_is_checked_against_the_output_schema() {
+        let schemas = ToolSchemas::compile(&tool(
+            json!({"type": "object"}),
+            Some(
+                json!({"type": "object", "properties": {"result": {"type": "number"}}, "required": ["result"]}),
+            ),
+        ));
+        assert!(schemas.check_output(&json!({"result": 1.5})).is_empty());
+        assert_eq!(schemas.check_output(&json!({"result": "x"})).len(), 1);
+    }
+}

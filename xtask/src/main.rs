@@ -174,16 +174,16 @@ fn corral_release() -> anyhow::Result<PathBuf> {
     Ok(target_dir().join("release").join("corral"))
 }
 
-/// Compile the example plugins into the tests' compile cache, so that no test
-/// waits for a cold compile of a large (Python) component while a client times
-/// out on it.
-fn warm_test_cache() -> anyhow::Result<()> {
-    let corral = corral_release()?;
+/// Compile the example plugins into the tests' compile cache with `corral`,
+/// so that no test waits for a cold compile of a large (Python) component
+/// while a client times out on it. `corral` must be the binary the tests run
+/// (the compile cache is keyed on the engine's build).
+fn warm_test_cache(corral: &Path) -> anyhow::Result<()> {
     let cache = target_dir().join("test-cache");
     for entry in std::fs::read_dir(root().join("plugins/dist"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
-            run(Command::new(&corral)
+            run(Command::new(corral)
                 .arg("inspect")
                 .arg(&path)
                 .env("CORRAL_CACHE_DIR", &cache)
@@ -202,10 +202,13 @@ const REQUIREMENT_SETS: &[&str] = &["2025-11-25", "2026-07-28"];
 /// with the conformance fixture plugin, for every requirement set, with the
 /// strict expected-failures baseline.
 fn conformance() -> anyhow::Result<()> {
-    use std::io::{BufRead, BufReader};
     build_rust_plugins(&["conformance"], &target_dir().join("test-plugins"))?;
-    let corral = corral_release()?;
-    let mut server = Command::new(&corral)
+    run_conformance(&corral_release()?)
+}
+
+fn run_conformance(corral: &Path) -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new(corral)
         .arg("serve")
         .arg(target_dir().join("test-plugins/conformance.wasm"))
         .args(["--transport", "http", "--port", "0"])
@@ -283,9 +286,13 @@ fn test() -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
     python_venv()?;
-    warm_test_cache()?;
+    // Build the tests (and the corral binary they run) once, warm the compile
+    // cache with that very binary, then test with it.
+    run(cargo().args(["test", "--release", "--workspace", "--no-run"]))?;
+    let corral = target_dir().join("release").join("corral");
+    warm_test_cache(&corral)?;
     run(cargo().args(["test", "--release", "--workspace"]))?;
-    conformance()?;
+    run_conformance(&corral)?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }

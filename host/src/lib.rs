@@ -99,8 +99,8 @@ pub use runtime::{
     CallContext, CallObserver, Limits, POOL_INSTANCES, Runtime, human_duration, human_size,
 };
 pub use server::{
-    CorralServer, MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL, ServeError,
-    ServerOptions,
+    CorralServer, MAX_INPUT_ROUNDS, MAX_LISTENERS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL,
+    ServeError, ServerOptions,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use units::{parse_duration, parse_size};

@@ -74,3 +74,54 @@ async fn an_app_route_and_a_plugin_tool_on_one_server() {
     shutdown.cancel();
     serving.abort();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replacing_the_catalog_announces_list_changed_and_serves_the_new_one() {
+    use crate::http::{open_session, session_call, standalone_events};
+    let runtime = Runtime::new().unwrap();
+    let load = |plugin: PathBuf| {
+        let runtime = runtime.clone();
+        async move {
+            let (specs, _) = corral::plugin_specs(&[plugin], &Config::default());
+            corral::load(&runtime, &specs, &Default::default()).await.0
+        }
+    };
+    let server = CorralServer::new(
+        load(example("calculator-rust")).await,
+        ServerOptions::default(),
+    );
+    let app = server.http_router(&HttpOptions::default(), CancellationToken::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (session, events) = {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            let session = open_session(&addr);
+            let events = standalone_events(&addr, &session, 1, "notifications/tools/list_changed");
+            (session, events)
+        })
+        .await
+        .unwrap()
+    };
+    server
+        .replace_catalog(load(example("profile-rust")).await)
+        .await;
+    let changed = tokio::task::spawn_blocking(move || events.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+
+    let listed = tokio::task::spawn_blocking(move || {
+        session_call(
+            &addr,
+            &session,
+            json!({"jsonrpc": "2.0", "id": 4, "method": "resources/list"}),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(listed.body.contains("data://config"), "{}", listed.body);
+    serving.abort();
+}

@@ -198,7 +198,7 @@ fn initialize_body() -> Vec<u8> {
 }
 
 /// Open a 2025-11-25 session; returns its id.
-fn open_session(addr: &str) -> String {
+pub fn open_session(addr: &str) -> String {
     let response = request(
         addr,
         "POST",
@@ -228,7 +228,7 @@ fn open_session(addr: &str) -> String {
     id
 }
 
-fn session_call(addr: &str, session: &str, body: Value) -> Response {
+pub fn session_call(addr: &str, session: &str, body: Value) -> Response {
     request(
         addr,
         "POST",
@@ -426,7 +426,7 @@ fn plugin_logs_and_progress_reach_an_http_client() {
 
 /// Read the session's standalone GET stream until `count` messages with
 /// `method` arrived; returns them.
-fn standalone_events(
+pub fn standalone_events(
     addr: &str,
     session: &str,
     count: usize,

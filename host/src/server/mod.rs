@@ -20,7 +20,9 @@ use rmcp::model::{
     ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
     SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{
+    NotificationContext, RequestContext, RoleServer, SubscriptionContext, SubscriptionSink,
+};
 use rmcp::{ErrorData, Peer, ServerHandler, ServiceExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -36,6 +38,56 @@ use crate::protocol;
 use crate::runtime::{CallContext, CallObserver};
 use input::{InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
+
+/// Most clients remembered for list_changed announcements; the oldest is
+/// forgotten past it.
+pub const MAX_LISTENERS: usize = 4096;
+
+/// A client to tell about list changes.
+#[derive(Clone)]
+enum Listener {
+    /// A 2025-11-25 session.
+    Session(Peer<RoleServer>),
+    /// A 2026-07-28 `subscriptions/listen` stream (it filters by itself),
+    /// removed when the stream ends.
+    Stream(u64, SubscriptionSink),
+}
+
+impl Listener {
+    fn is_open(&self) -> bool {
+        match self {
+            Listener::Session(peer) => !peer.is_transport_closed(),
+            Listener::Stream(..) => true,
+        }
+    }
+
+    async fn announce(&self, tools: bool, prompts: bool, resources: bool) {
+        match self {
+            Listener::Session(peer) => {
+                if tools {
+                    let _ = peer.notify_tool_list_changed().await;
+                }
+                if prompts {
+                    let _ = peer.notify_prompt_list_changed().await;
+                }
+                if resources {
+                    let _ = peer.notify_resource_list_changed().await;
+                }
+            }
+            Listener::Stream(_, sink) => {
+                if tools {
+                    let _ = sink.notify_tool_list_changed().await;
+                }
+                if prompts {
+                    let _ = sink.notify_prompt_list_changed().await;
+                }
+                if resources {
+                    let _ = sink.notify_resource_list_changed().await;
+                }
+            }
+        }
+    }
+}
 
 /// Notifications one call may have queued for the client before more are dropped.
 pub const MAX_QUEUED_NOTIFICATIONS: usize = 256;
@@ -117,6 +169,10 @@ impl View {
 
 struct Shared {
     view: ArcSwap<View>,
+    /// Who to tell when the served lists change: 2025-11-25 sessions and
+    /// 2026-07-28 `subscriptions/listen` streams. Bounded; closed ones are
+    /// pruned on every change and every new entry.
+    listeners: Mutex<Vec<Listener>>,
     seal: StateSeal,
     options: ServerOptions,
     info: ServerConfig,
@@ -137,9 +193,12 @@ impl CorralServer {
             .enable_completions()
             .enable_logging()
             .enable_prompts()
+            .enable_prompts_list_changed()
             .enable_resources()
+            .enable_resources_list_changed()
             .enable_resources_subscribe()
             .enable_tools()
+            .enable_tool_list_changed()
             .build();
         let mut implementation = Implementation::new(options.name.clone(), options.version.clone());
         implementation.title = None;
@@ -150,6 +209,7 @@ impl CorralServer {
         Self {
             shared: Arc::new(Shared {
                 view: ArcSwap::from_pointee(View::new(Arc::new(catalog))),
+                listeners: Mutex::new(Vec::new()),
                 seal: StateSeal::new(),
                 options,
                 info,
@@ -161,6 +221,43 @@ impl CorralServer {
     /// The catalog being served now.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.shared.view.load().catalog.clone()
+    }
+
+    /// Serve `catalog` from now on. Calls in flight finish on the catalog
+    /// they started with; connected clients are told which lists changed
+    /// (`notifications/*/list_changed`).
+    pub async fn replace_catalog(&self, catalog: Catalog) {
+        let new = View::new(Arc::new(catalog));
+        let old = self.shared.view.swap(Arc::new(new));
+        let new = self.shared.view.load();
+        let tools = old.tools != new.tools;
+        let prompts = old.prompts != new.prompts;
+        let resources = old.resources != new.resources || old.templates != new.templates;
+        let listeners: Vec<Listener> = {
+            let mut listeners = self
+                .shared
+                .listeners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            listeners.retain(Listener::is_open);
+            listeners.clone()
+        };
+        for listener in listeners {
+            listener.announce(tools, prompts, resources).await;
+        }
+    }
+
+    fn add_listener(&self, listener: Listener) {
+        let mut listeners = self
+            .shared
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        listeners.retain(Listener::is_open);
+        if listeners.len() >= MAX_LISTENERS {
+            listeners.remove(0);
+        }
+        listeners.push(listener);
     }
 
     /// Serve one client over this process's stdin and stdout until it leaves.
@@ -328,6 +425,25 @@ impl ServerHandler for CorralServer {
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
         Some(requested.clone())
+    }
+
+    /// Hold a 2026-07-28 listen stream open and announce list changes on it.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let key = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.add_listener(Listener::Stream(key, context.sink().clone()));
+        context.cancelled().await;
+        self.shared
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|l| !matches!(l, Listener::Stream(k, _) if *k == key));
+        Ok(())
+    }
+
+    /// Remember a 2025-11-25 session for list_changed announcements.
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.add_listener(Listener::Session(context.peer));
     }
 
     /// Subscriptions are accepted; served resources only change when the

@@ -111,3 +111,87 @@ fn arguments_are_validated_by_the_host_before_any_instance_exists() {
     assert_eq!(ok["structuredContent"]["result"], 42.0);
     assert!(server.stderr_text().contains("calling tool `multiply`"));
 }
+
+/// The served view the Python SDK feature checks expect.
+fn features_config(dir: &crate::harness::TempDir) -> String {
+    let config = format!(
+        r#"
+[server]
+page_size = 2
+exclude_tags = ["hidden"]
+mask_error_details = true
+
+[plugins.calc]
+path = "{calc}"
+prefix = "calc"
+
+[plugins.everything]
+path = "{everything}"
+disabled_components = ["red_pixel"]
+
+[plugins.hostile]
+path = "{hostile}"
+tags = ["hidden"]
+
+[plugins.timing]
+path = "{timing}"
+limits = {{ timeout = "1s" }}
+
+[plugins.profile]
+path = "{profile}"
+prefix = "prof"
+"#,
+        calc = example("calculator-rust").display(),
+        everything = test_plugin("everything").display(),
+        hostile = test_plugin("hostile").display(),
+        timing = test_plugin("timing").display(),
+        profile = example("profile-rust").display(),
+    );
+    let path = dir.0.join("corral.toml");
+    std::fs::write(&path, config).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn features_client(args: &[&str]) {
+    let python = crate::harness::root().join("target/py-venv/bin/python");
+    assert!(
+        python.exists(),
+        "run `cargo xtask test` to create target/py-venv"
+    );
+    let out = std::process::Command::new(python)
+        .arg(crate::harness::root().join("tests/interop/features_client.py"))
+        .args(args)
+        .env(
+            "CORRAL_CACHE_DIR",
+            crate::harness::root().join("target/test-cache"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "{args:?}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn python_sdk_sees_the_features_over_stdio() {
+    let dir = crate::harness::TempDir::new("features-stdio");
+    let config = features_config(&dir);
+    let corral = env!("CARGO_BIN_EXE_corral");
+    for mode in ["legacy", "default"] {
+        features_client(&["--mode", mode, "--", corral, "serve", "--config", &config]);
+    }
+}
+
+#[test]
+fn python_sdk_sees_the_features_over_http() {
+    let dir = crate::harness::TempDir::new("features-http");
+    let config = features_config(&dir);
+    let server = crate::http::HttpServer::start("http", &["--config", &config]);
+    let url = server.url("/mcp");
+    for mode in ["legacy", "default"] {
+        features_client(&["--mode", mode, "--url", &url]);
+    }
+}

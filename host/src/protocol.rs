@@ -60,6 +60,13 @@ fn icons(icons: &[Icon]) -> Option<Value> {
     })
 }
 
+/// Icons in rmcp's form (for the server's own `serverInfo.icons`).
+pub fn icons_of(list: &[Icon]) -> Vec<rmcp::model::Icon> {
+    icons(list)
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
 /// Tags travel in `_meta`, as FastMCP does (`_meta.fastmcp.tags`).
 fn tags_meta(tags: &[String]) -> Option<Value> {
     (!tags.is_empty()).then(|| json!({ "corral": { "tags": tags } }))

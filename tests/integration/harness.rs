@@ -89,6 +89,8 @@ pub struct Server {
     pub notifications: Arc<Mutex<Vec<Value>>>,
     /// Every stderr line so far.
     pub stderr: Arc<Mutex<Vec<String>>>,
+    /// The `initialize` result (after [`Server::start`]).
+    pub initialize_result: Value,
     next_id: u64,
 }
 
@@ -113,6 +115,7 @@ impl Server {
             init["result"]["protocolVersion"], "2025-11-25",
             "initialize answered {init}"
         );
+        server.initialize_result = init["result"].clone();
         server.notify("notifications/initialized", json!({}));
         server
     }
@@ -166,6 +169,7 @@ impl Server {
             pending: HashMap::new(),
             notifications,
             stderr: stderr_lines,
+            initialize_result: Value::Null,
             next_id: 1,
         }
     }

@@ -187,3 +187,37 @@ path = "{}"
     let greet = server.call_tool("greet", json!({"name": "Ada"}));
     assert_eq!(text(&greet), "Hello, Ada!");
 }
+
+#[test]
+fn server_identity_and_instructions_come_from_the_config() {
+    let dir = TempDir::new("server-identity");
+    let path = config(
+        &dir,
+        &format!(
+            r#"
+[server]
+name = "MyAssistantServer"
+title = "My Assistant"
+version = "2.1.0"
+website_url = "https://example.com"
+instructions = "Use the calculator for arithmetic."
+icons = [{{ src = "https://example.com/icon.png", mime_type = "image/png", sizes = ["48x48"] }}]
+
+[plugins.calc]
+path = "{}"
+"#,
+            example("calculator-rust").display()
+        ),
+    );
+    let mut server = Server::start(&["--config", &path]);
+    let init = server.initialize_result.clone();
+    let info = &init["serverInfo"];
+    assert_eq!(info["name"], "MyAssistantServer", "{init}");
+    assert_eq!(info["title"], "My Assistant");
+    assert_eq!(info["version"], "2.1.0");
+    assert_eq!(info["websiteUrl"], "https://example.com");
+    assert_eq!(info["icons"][0]["sizes"], json!(["48x48"]));
+    assert_eq!(init["instructions"], "Use the calculator for arithmetic.");
+    let product = server.call_tool("multiply", json!({"a": 3, "b": 3}));
+    assert_eq!(product["structuredContent"]["result"], 9.0);
+}

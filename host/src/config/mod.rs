@@ -52,6 +52,14 @@ pub struct Config {
 pub struct ServerSettings {
     /// `serverInfo.name`; `None` leaves the host's default.
     pub name: Option<String>,
+    /// `serverInfo.title`.
+    pub title: Option<String>,
+    /// `serverInfo.version` (default: Corral's version).
+    pub version: Option<String>,
+    /// `serverInfo.websiteUrl`.
+    pub website_url: Option<String>,
+    /// `serverInfo.icons`.
+    pub icons: Vec<crate::model::Icon>,
     /// Instructions for the client's model.
     pub instructions: Option<String>,
     /// Hide internal error details (traps, host failures) from clients.

@@ -20,6 +20,10 @@ pub(super) struct RawConfig {
 #[serde(default, deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawServer {
     pub name: Option<String>,
+    pub title: Option<String>,
+    pub version: Option<String>,
+    pub website_url: Option<String>,
+    pub icons: Vec<RawIcon>,
     pub instructions: Option<String>,
     pub mask_error_details: bool,
     pub include_tags: Vec<String>,
@@ -27,6 +31,15 @@ pub(super) struct RawServer {
     pub plugin_dirs: Vec<String>,
     pub page_size: Option<Num>,
     pub http: RawHttp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIcon {
+    pub src: String,
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub sizes: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -271,6 +271,18 @@ impl Resolver<'_> {
             .transpose()?;
         Ok(ServerSettings {
             name: raw.name.clone(),
+            title: raw.title.clone(),
+            version: raw.version.clone(),
+            website_url: raw.website_url.clone(),
+            icons: raw
+                .icons
+                .iter()
+                .map(|i| crate::model::Icon {
+                    src: i.src.clone(),
+                    mime_type: i.mime_type.clone(),
+                    sizes: i.sizes.clone(),
+                })
+                .collect(),
             instructions: raw.instructions.clone(),
             mask_error_details: raw.mask_error_details,
             include_tags: raw.include_tags.clone(),

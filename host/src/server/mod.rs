@@ -99,6 +99,12 @@ pub struct ServerOptions {
     pub name: String,
     /// `serverInfo.version`.
     pub version: String,
+    /// `serverInfo.title`.
+    pub title: Option<String>,
+    /// `serverInfo.websiteUrl`.
+    pub website_url: Option<String>,
+    /// `serverInfo.icons`.
+    pub icons: Vec<crate::model::Icon>,
     /// Instructions for the client's model.
     pub instructions: Option<String>,
     /// Hide internal error details (traps, host failures) from clients.
@@ -112,6 +118,9 @@ impl Default for ServerOptions {
         Self {
             name: "corral".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            title: None,
+            website_url: None,
+            icons: Vec::new(),
             instructions: None,
             mask_error_details: false,
             page_size: None,
@@ -201,7 +210,15 @@ impl CorralServer {
             .enable_tool_list_changed()
             .build();
         let mut implementation = Implementation::new(options.name.clone(), options.version.clone());
-        implementation.title = None;
+        if let Some(title) = &options.title {
+            implementation = implementation.with_title(title.clone());
+        }
+        if let Some(url) = &options.website_url {
+            implementation = implementation.with_website_url(url.clone());
+        }
+        if !options.icons.is_empty() {
+            implementation = implementation.with_icons(protocol::icons_of(&options.icons));
+        }
         let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
         if let Some(instructions) = &options.instructions {
             info = info.with_instructions(instructions.clone());

@@ -104,6 +104,7 @@ sha256 = "{WEATHER_SHA}"
             include_tags: vec!["public".into()],
             exclude_tags: vec!["deprecated".into()],
             page_size: Some(50),
+            ..ServerSettings::default()
         }
     );
     let http = &config.http;

@@ -268,19 +268,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         name: args
             .name
             .or(config.server.name.clone())
-            .unwrap_or(defaults.name.clone()),
-        version: config
-            .server
-            .version
-            .clone()
-            .unwrap_or(defaults.version.clone()),
+            .unwrap_or(defaults.name),
+        version: config.server.version.clone().unwrap_or(defaults.version),
         title: config.server.title.clone(),
         website_url: config.server.website_url.clone(),
         icons: config.server.icons.clone(),
         instructions: args.instructions.or(config.server.instructions.clone()),
         mask_error_details: args.mask_error_details || config.server.mask_error_details,
         page_size: args.page_size.or(config.server.page_size),
-        ..defaults
     };
     let server = CorralServer::new(catalog, options);
     let transport = match args.transport {

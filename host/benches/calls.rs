@@ -70,6 +70,34 @@ async fn in_process(runtime: &Runtime, plugin: &str, tool: &str, args: &str, n: 
     stats(samples)
 }
 
+/// Time from cancelling a running call to its return, for a guest spinning in
+/// compute (`spin`: stopped at the next epoch yield) and one blocked in a
+/// WASI sleep (`sleep_forever`: its future is dropped).
+async fn cancellation(runtime: &Runtime, tool: &str, n: usize) -> Stats {
+    let path = root().join("target/test-plugins/hostile.wasm");
+    let spec = PluginConfig::for_file(&path, Limits::default());
+    let plugin = std::sync::Arc::new(
+        WasmPlugin::load(runtime, &spec)
+            .await
+            .unwrap_or_else(|e| panic!("{e} (run `cargo xtask test-plugins`)")),
+    );
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ctx = CallContext::default();
+        let cancel = ctx.cancel.clone();
+        let (plugin, tool) = (plugin.clone(), tool.to_owned());
+        // The call runs in its own task; the cancel comes from this one.
+        let call = tokio::spawn(async move { plugin.call_tool(&tool, "{}", None, &ctx).await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let cancelled_at = Instant::now();
+        cancel.cancel();
+        let outcome = call.await.expect("the call task");
+        samples.push(cancelled_at.elapsed());
+        assert!(outcome.is_err(), "a cancelled call must fail");
+    }
+    stats(samples)
+}
+
 fn over_stdio(n: usize) -> Stats {
     let corral = root().join("target/release/corral");
     let mut child = Command::new(&corral)
@@ -140,6 +168,10 @@ fn main() {
         )
         .await;
         row("in-process: mean (Python)", python_calls, &s);
+        let s = cancellation(&runtime, "spin", 50).await;
+        row("cancel -> return: spinning guest", 50, &s);
+        let s = cancellation(&runtime, "sleep_forever", 50).await;
+        row("cancel -> return: guest blocked in WASI", 50, &s);
     });
     let s = over_stdio(n);
     row("stdio round trip: multiply (real binary)", n, &s);

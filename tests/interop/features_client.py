@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -116,7 +117,8 @@ async def run(args: argparse.Namespace) -> int:
     if args.url:
         server: Any = args.url
     else:
-        params = StdioServerParameters(command=args.command[0], args=args.command[1:])
+        # The SDK passes only a minimal environment by default; keep ours.
+        params = StdioServerParameters(command=args.command[0], args=args.command[1:], env=dict(os.environ))
         server = stdio_client(params)
     mode = {"legacy": "legacy", "default": "auto"}[args.mode]
     passed = 0

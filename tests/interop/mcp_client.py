@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import math
 import subprocess
 import sys
@@ -198,7 +199,9 @@ async def run(args: argparse.Namespace) -> int:
         command = args.command
         if args.trace:
             command = [sys.executable, __file__, "--_proxy", args.trace, "--", *command]
-        params = StdioServerParameters(command=command[0], args=command[1:])
+        # The SDK passes only a minimal environment by default; keep ours
+        # (CORRAL_CACHE_DIR, RUST_LOG, ...).
+        params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
         errlog = open(args.server_stderr, "w") if args.server_stderr else sys.stderr
         server = stdio_client(params, errlog=errlog)
         target = " ".join(args.command)

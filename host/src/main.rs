@@ -276,6 +276,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         instructions: args.instructions.or(config.server.instructions.clone()),
         mask_error_details: args.mask_error_details || config.server.mask_error_details,
         page_size: args.page_size.or(config.server.page_size),
+        // `corral serve` never changes its lists (hot reload will).
+        list_changed: false,
     };
     let server = CorralServer::new(catalog, options);
     let transport = match args.transport {

@@ -88,7 +88,10 @@ async fn replacing_the_catalog_announces_list_changed_and_serves_the_new_one() {
     };
     let server = CorralServer::new(
         load(example("calculator-rust")).await,
-        ServerOptions::default(),
+        ServerOptions {
+            list_changed: true,
+            ..ServerOptions::default()
+        },
     );
     let app = server.http_router(&HttpOptions::default(), CancellationToken::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

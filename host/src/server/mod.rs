@@ -111,6 +111,10 @@ pub struct ServerOptions {
     pub mask_error_details: bool,
     /// List pages of at most this many items (`None`: everything at once).
     pub page_size: Option<usize>,
+    /// Advertise `listChanged` and announce changes made with
+    /// [`CorralServer::replace_catalog`]. Off when the served lists never
+    /// change (a server advertises only what it does).
+    pub list_changed: bool,
 }
 
 impl Default for ServerOptions {
@@ -124,6 +128,7 @@ impl Default for ServerOptions {
             instructions: None,
             mask_error_details: false,
             page_size: None,
+            list_changed: false,
         }
     }
 }
@@ -198,17 +203,31 @@ pub struct CorralServer {
 impl CorralServer {
     /// Serve `catalog` with `options`.
     pub fn new(catalog: Catalog, options: ServerOptions) -> Self {
-        let capabilities = ServerCapabilities::builder()
+        let mut capabilities = ServerCapabilities::builder()
             .enable_completions()
             .enable_logging()
             .enable_prompts()
-            .enable_prompts_list_changed()
             .enable_resources()
-            .enable_resources_list_changed()
             .enable_resources_subscribe()
             .enable_tools()
-            .enable_tool_list_changed()
             .build();
+        if options.list_changed {
+            let changing = ServerCapabilities::builder()
+                .enable_prompts()
+                .enable_prompts_list_changed()
+                .enable_resources()
+                .enable_resources_list_changed()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build();
+            capabilities.prompts = changing.prompts;
+            capabilities.tools = changing.tools;
+            if let (Some(resources), Some(changed)) =
+                (&mut capabilities.resources, changing.resources)
+            {
+                resources.list_changed = changed.list_changed;
+            }
+        }
         let mut implementation = Implementation::new(options.name.clone(), options.version.clone());
         if let Some(title) = &options.title {
             implementation = implementation.with_title(title.clone());
@@ -241,11 +260,14 @@ impl CorralServer {
     }
 
     /// Serve `catalog` from now on. Calls in flight finish on the catalog
-    /// they started with; connected clients are told which lists changed
-    /// (`notifications/*/list_changed`).
+    /// they started with; with [`ServerOptions::list_changed`] on, connected
+    /// clients are told which lists changed (`notifications/*/list_changed`).
     pub async fn replace_catalog(&self, catalog: Catalog) {
         let new = View::new(Arc::new(catalog));
         let old = self.shared.view.swap(Arc::new(new));
+        if !self.shared.options.list_changed {
+            return;
+        }
         let new = self.shared.view.load();
         let tools = old.tools != new.tools;
         let prompts = old.prompts != new.prompts;

@@ -84,3 +84,23 @@ fn serve_with_nothing_to_serve_explains_what_to_give() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_client_that_leaves_before_initializing_ends_serve_cleanly() {
+    let out = corral()
+        .arg("serve")
+        .arg(example("calculator-rust"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("stdin closed before a session started"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout carries only protocol messages"
+    );
+}

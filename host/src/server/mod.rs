@@ -301,10 +301,15 @@ impl CorralServer {
 
     /// Serve one client over this process's stdin and stdout until it leaves.
     pub async fn serve_stdio(self) -> Result<(), ServeError> {
-        let running = self
-            .serve(rmcp::transport::stdio())
-            .await
-            .map_err(|e| ServeError::Start(format!("{e:#}")))?;
+        let running = match self.serve(rmcp::transport::stdio()).await {
+            Ok(running) => running,
+            // The client left before starting a session: nothing went wrong.
+            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+                tracing::info!("stdin closed before a session started");
+                return Ok(());
+            }
+            Err(e) => return Err(ServeError::Start(format!("{e:#}"))),
+        };
         running
             .waiting()
             .await

@@ -11,7 +11,7 @@ use crate::error::LoadError;
 use crate::model::{PromptDef, ResourceDef, TemplateDef, ToolDef};
 use crate::plugin::WasmPlugin;
 use crate::runtime::Runtime;
-use crate::uri_template::UriTemplate;
+use corral_uri_template::UriTemplate;
 
 /// One served item and the plugin behind it.
 #[derive(Debug, Clone)]

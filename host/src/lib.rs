@@ -67,7 +67,6 @@ mod protocol;
 mod runtime;
 mod server;
 mod units;
-mod uri_template;
 mod validation;
 
 pub use catalog::{
@@ -78,6 +77,7 @@ pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,
     PluginConfig, ServerSettings,
 };
+pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use http::{
     BoundedSessions, DEFAULT_MAX_BODY, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
@@ -104,4 +104,3 @@ pub use server::{
 };
 pub use tokio_util::sync::CancellationToken;
 pub use units::{parse_duration, parse_size};
-pub use uri_template::UriTemplate;

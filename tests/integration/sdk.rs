@@ -92,6 +92,35 @@ fn templates_decode_their_variables() {
 }
 
 #[test]
+fn multi_segment_and_query_templates_bind_their_variables() {
+    let mut server = everything();
+    let templates = server.request("resources/templates/list", json!({}));
+    assert!(
+        templates["result"]["resourceTemplates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["uriTemplate"] == "docs://{+path}{?lang,limit}"),
+        "{templates}"
+    );
+    let cases = [
+        ("docs://guide/intro.md", "guide/intro.md [en]"),
+        ("docs://guide/intro.md?lang=fr", "guide/intro.md [fr]"),
+        ("docs://a/b/c?limit=3&lang=de", "a/b/c [de] first 3 lines"),
+        // Unknown query parameters are ignored, escapes decoded.
+        ("docs://a%20b?x=1", "a b [en]"),
+    ];
+    for (uri, want) in cases {
+        let read = server.request("resources/read", json!({"uri": uri}));
+        assert_eq!(read["result"]["contents"][0]["text"], want, "{uri}: {read}");
+        assert_eq!(read["result"]["contents"][0]["uri"], uri, "{read}");
+    }
+    let bad = server.request("resources/read", json!({"uri": "docs://a?limit=many"}));
+    let message = bad["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("limit"), "{bad}");
+}
+
+#[test]
 fn prompts_take_optional_arguments_and_return_several_messages() {
     let mut server = everything();
     let list = server.request("prompts/list", json!({}));

@@ -99,6 +99,13 @@ async def templates(client: Client) -> None:
     expect(file.contents[0].text == "contents of a b.txt", f"files: {file}")
     readme = await client.read_resource("memo://readme")
     expect("exports tools" in readme.contents[0].text, f"readme: {readme}")
+    # {+path} spans segments; {?lang,limit} are optional query parameters.
+    for uri, want in [
+        ("docs://guide/intro.md", "guide/intro.md [en]"),
+        ("docs://a/b?limit=3&lang=de", "a/b [de] first 3 lines"),
+    ]:
+        doc = await client.read_resource(uri)
+        expect(doc.contents[0].text == want, f"{uri}: {doc}")
 
 
 async def cancellation(client: Client) -> None:

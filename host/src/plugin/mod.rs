@@ -520,7 +520,7 @@ fn check_listing(listing: &Listing) -> Result<(), String> {
     )?;
     unique("prompt", listing.prompts.iter().map(|p| p.name.as_str()))?;
     for template in &listing.templates {
-        crate::uri_template::UriTemplate::parse(&template.uri_template)
+        corral_uri_template::UriTemplate::parse(&template.uri_template)
             .map_err(|e| format!("resource template `{}`: {e}", template.uri_template))?;
     }
     Ok(())

@@ -205,8 +205,9 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
     };
     let variables =
         template::variables(&uri.value()).map_err(|e| syn::Error::new(uri.span(), e))?;
+    let is_variable = |name: &str| variables.iter().any(|v| v.name == name);
     for p in func.arguments() {
-        if !variables.contains(&p.name) && p.default.is_none() && !p.is_syntactic_option() {
+        if !is_variable(&p.name) && p.default.is_none() && !p.is_syntactic_option() {
             let msg = if variables.is_empty() {
                 format!(
                     "parameter `{}` is not a URI template variable: a resource with a fixed URI takes no parameters (use `{{{}}}` in the URI to make it a template)",
@@ -223,13 +224,31 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
         }
     }
     for v in &variables {
-        if !func.arguments().any(|p| &p.name == v) {
+        let Some(p) = func.arguments().find(|p| p.name == v.name) else {
             return Err(syn::Error::new(
                 uri.span(),
-                format!("URI template variable `{v}` has no matching function parameter"),
+                format!(
+                    "URI template variable `{}` has no matching function parameter",
+                    v.name
+                ),
+            ));
+        };
+        if v.optional && p.default.is_none() && !p.is_syntactic_option() {
+            return Err(syn::Error::new(
+                p.span,
+                format!(
+                    "`{}` is a query variable, which a URI may leave out: make the parameter an `Option` or give it a `#[default(...)]`",
+                    v.name
+                ),
             ));
         }
     }
+    let required: Vec<&str> = variables
+        .iter()
+        .filter(|v| !v.optional)
+        .map(|v| v.name.as_str())
+        .collect();
+    let variables: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
     let name = name_of(options, func);
     let title = opt_str(options.title.as_ref().map(|t| t.value()).as_deref());
     let description = opt_str(description_of(options, func).as_deref());
@@ -251,6 +270,7 @@ fn resource_handler(options: &Options, func: &Func) -> syn::Result<TokenStream2>
         impl ::corral_sdk::__private::ResourceHandler for #ident {
             const URI: &'static str = #uri;
             const VARIABLES: &'static [&'static str] = &[#(#variables),*];
+            const REQUIRED: &'static [&'static str] = &[#(#required),*];
 
             fn describe() -> ::corral_sdk::__private::ResourceDescriptor {
                 ::corral_sdk::__private::ResourceDescriptor {

@@ -1,54 +1,73 @@
-//! The variables of a resource URI template, checked at compile time.
+//! The variables of a resource URI template, checked at compile time with
+//! the same parser the host matches URIs with.
 
-/// The variable names in `template` (`{name}` or `{name*}`), in order.
-pub fn variables(template: &str) -> Result<Vec<String>, String> {
-    let mut vars: Vec<String> = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find(['{', '}']) {
-        if rest[start..].starts_with('}') {
-            return Err("unmatched `}` in URI template".into());
-        }
-        let after = &rest[start + 1..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| "unclosed `{` in URI template".to_owned())?;
-        let expr = &after[..end];
-        let name = expr.strip_suffix('*').unwrap_or(expr);
-        if name.is_empty()
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || name.starts_with(|c: char| c.is_ascii_digit())
-        {
-            return Err(format!(
-                "unsupported URI template expression `{{{expr}}}`: use `{{name}}` or `{{name*}}`"
-            ));
-        }
-        if vars.iter().any(|v| v == name) {
-            return Err(format!("URI template variable `{name}` appears twice"));
-        }
-        vars.push(name.to_owned());
-        rest = &after[end + 1..];
+use corral_uri_template::UriTemplate;
+
+/// A template variable: its name and whether a URI may leave it out.
+#[derive(Debug)]
+pub struct Variable {
+    pub name: String,
+    pub optional: bool,
+}
+
+/// The variables of `uri`, in order; none for a fixed URI (no `{`).
+pub fn variables(uri: &str) -> Result<Vec<Variable>, String> {
+    if !uri.contains(['{', '}']) {
+        return Ok(Vec::new());
     }
-    Ok(vars)
+    let template = UriTemplate::parse(uri).map_err(|e| format!("bad URI template: {e}"))?;
+    Ok(template
+        .variables()
+        .map(|v| Variable {
+            name: v.name.to_owned(),
+            optional: v.optional,
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn names(uri: &str) -> Vec<(String, bool)> {
+        variables(uri)
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.name, v.optional))
+            .collect()
+    }
+
     #[test]
     fn finds_variables() {
-        assert_eq!(variables("data://config").unwrap(), Vec::<String>::new());
-        assert_eq!(variables("users://{user_id}/profile").unwrap(), ["user_id"]);
-        assert_eq!(variables("r://{a}/{path*}").unwrap(), ["a", "path"]);
+        assert!(names("data://config").is_empty());
+        assert_eq!(
+            names("users://{user_id}/profile"),
+            [("user_id".into(), false)]
+        );
+        assert_eq!(
+            names("r://{a}/{path*}"),
+            [("a".into(), false), ("path".into(), false)]
+        );
+        assert_eq!(
+            names("docs://{+path}{?lang,v}"),
+            [
+                ("path".into(), false),
+                ("lang".into(), true),
+                ("v".into(), true)
+            ]
+        );
     }
 
     #[test]
     fn rejects_bad_templates() {
-        assert!(variables("a://{?q}").unwrap_err().contains("unsupported"));
-        assert!(variables("a://{x,y}").unwrap_err().contains("unsupported"));
-        assert!(variables("a://{}").unwrap_err().contains("unsupported"));
+        assert!(
+            variables("a://{x,y}")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(variables("a://{}").unwrap_err().contains("not supported"));
         assert!(variables("a://{x").unwrap_err().contains("unclosed"));
-        assert!(variables("a://x}").unwrap_err().contains("unmatched"));
+        assert!(variables("a://x}").unwrap_err().contains("unbalanced"));
         assert!(variables("a://{x}/{x}").unwrap_err().contains("twice"));
     }
 }

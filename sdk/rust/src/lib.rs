@@ -75,8 +75,24 @@
 //! corral_sdk::export!(resources: [get_config, get_user_profile]);
 //! ```
 //!
-//! A URI with `{var}` (or `{var*}`, which may span `/`) is a template; each
-//! parameter must be one of its variables, parsed from the matched string.
+//! A URI with variables is a template: `{var}` binds one path segment,
+//! `{+var}` or `{var*}` any number of them, and `{?a,b}` optional query
+//! parameters. Each function parameter must be one of its variables, parsed
+//! from the matched string; a query variable's parameter must be an
+//! `Option` or have a `#[default(...)]`, since a URI may leave it out:
+//!
+//! ```
+//! use corral_sdk::prelude::*;
+//!
+//! /// A file of the docs, optionally in one language.
+//! #[resource("docs://{+path}{?lang}")]
+//! fn doc(path: String, #[default("en".to_owned())] lang: String) -> String {
+//!     format!("{path} in {lang}")
+//! }
+//!
+//! corral_sdk::export!(resources: [doc]);
+//! ```
+//!
 //! Options: `name`, `title`, `description`, `mime_type`, `tags`. `String`
 //! returns text, `Vec<u8>` a blob, JSON values and derived types JSON text.
 //!
@@ -216,7 +232,8 @@ pub mod input;
 mod output;
 mod plugin;
 mod schema;
-pub mod template;
+/// URI template parsing and matching, shared with the host.
+pub use corral_uri_template as template;
 
 pub use bindings::corral::mcp::types::{
     Blob, Content, ElicitRequest, Error, Input, InputRequest, InputRequired, PromptMessage,

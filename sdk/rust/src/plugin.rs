@@ -32,6 +32,8 @@ pub trait ResourceHandler {
     const URI: &'static str;
     /// The template's variables (empty for a concrete resource).
     const VARIABLES: &'static [&'static str];
+    /// The variables every matching URI binds (all but `{?query}` ones).
+    const REQUIRED: &'static [&'static str];
     /// The resource's description (`uri` is the URI or the template).
     fn describe() -> ResourceDescriptor;
     /// Reads the resource within `call`; `params` holds the template's
@@ -101,6 +103,7 @@ pub type ReadResourceFn = fn(&str, StrArgs, &Call) -> Result<Outcome<Vec<Resourc
 pub struct ResourceEntry {
     pub uri: &'static str,
     pub variables: &'static [&'static str],
+    pub required: &'static [&'static str],
     pub describe: fn() -> ResourceDescriptor,
     pub read: ReadResourceFn,
 }
@@ -110,6 +113,7 @@ impl ResourceEntry {
         Self {
             uri: T::URI,
             variables: T::VARIABLES,
+            required: T::REQUIRED,
             describe: T::describe,
             read: T::read_with,
         }
@@ -331,8 +335,15 @@ pub fn list_templates(entries: &[ResourceEntry]) -> Vec<ResourceTemplate> {
         .collect()
 }
 
-fn same_names(variables: &[&str], params: &[(String, String)]) -> bool {
-    variables.len() == params.len() && params.iter().all(|(k, _)| variables.contains(&k.as_str()))
+/// Whether `params` (what the host matched) fit `e`'s template: every
+/// name is one of its variables and every required one is there.
+fn fits(e: &ResourceEntry, params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .all(|(k, _)| e.variables.contains(&k.as_str()))
+        && e.required
+            .iter()
+            .all(|r| params.iter().any(|(k, _)| k == r))
 }
 
 /// Reads `uri`: a concrete resource by its URI, else the template that
@@ -349,14 +360,17 @@ pub fn read_resource(
     }
     let templates = || entries.iter().filter(|e| e.is_template());
     let matched: Vec<_> = templates()
-        .filter_map(|e| crate::template::match_uri(e.uri, uri).map(|vars| (e, vars)))
+        .filter_map(|e| {
+            let template = corral_uri_template::UriTemplate::parse(e.uri).ok()?;
+            template.matches(uri).map(|vars| (e, vars))
+        })
         .collect();
     if let Some((e, vars)) = matched
         .iter()
-        .find(|(e, _)| !params.is_empty() && same_names(e.variables, &params))
+        .find(|(e, _)| !params.is_empty() && fits(e, &params))
         .or_else(|| matched.first())
     {
-        let vars = if !params.is_empty() && same_names(e.variables, &params) {
+        let vars = if !params.is_empty() && fits(e, &params) {
             params
         } else {
             vars.clone()
@@ -364,7 +378,7 @@ pub fn read_resource(
         return (e.read)(uri, StrArgs::lenient(vars), call);
     }
     if !params.is_empty()
-        && let Some(e) = templates().find(|e| same_names(e.variables, &params))
+        && let Some(e) = templates().find(|e| fits(e, &params))
     {
         return (e.read)(uri, StrArgs::lenient(params), call);
     }

@@ -71,6 +71,15 @@ fn file(name: String) -> Result<String, ToolError> {
     Ok(format!("contents of {name}"))
 }
 
+/// A page of the docs, at any depth, in a language, with an optional line limit.
+#[resource("docs://{+path}{?lang,limit}", mime_type = "text/plain")]
+fn doc(path: String, #[default("en".to_owned())] lang: String, limit: Option<u32>) -> String {
+    match limit {
+        Some(n) => format!("{path} [{lang}] first {n} lines"),
+        None => format!("{path} [{lang}]"),
+    }
+}
+
 /// Asks for a code review.
 ///
 /// # Arguments
@@ -87,6 +96,6 @@ fn review_code(code: String, language: Option<String>) -> Vec<Message> {
 
 corral_sdk::export!(
     tools: [greet, stats, red_pixel],
-    resources: [readme, file],
+    resources: [readme, file, doc],
     prompts: [review_code],
 );

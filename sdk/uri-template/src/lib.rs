@@ -1,6 +1,36 @@
 //! Matching URIs against RFC 6570 URI templates, the subset resource
 //! templates use: `{var}` (one path segment), `{+var}` and `{var*}` (any
 //! number of segments) and `{?a,b}` (optional query parameters).
+//!
+//! One implementation serves the host (which matches a read's URI to a
+//! template), the guest SDK (which dispatches to the right handler) and the
+//! SDK's macros (which check a template against the handler's parameters at
+//! compile time), so the three never disagree about what a template means.
+//!
+//! ```
+//! use corral_uri_template::UriTemplate;
+//!
+//! let t = UriTemplate::parse("docs://{lang}/{+path}{?version}").unwrap();
+//! assert_eq!(
+//!     t.matches("docs://en/guide/intro.md?version=2"),
+//!     Some(vec![
+//!         ("lang".to_owned(), "en".to_owned()),
+//!         ("path".to_owned(), "guide/intro.md".to_owned()),
+//!         ("version".to_owned(), "2".to_owned()),
+//!     ])
+//! );
+//! let optional: Vec<_> = t.variables().filter(|v| v.optional).map(|v| v.name).collect();
+//! assert_eq!(optional, ["version"]);
+//! ```
+
+/// One variable of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Whether a matching URI may leave it out (a `{?...}` query parameter).
+    pub optional: bool,
+}
 
 /// A parsed URI template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +131,21 @@ impl UriTemplate {
             .filter(|p| matches!(p, Part::Segment(_)))
             .count();
         (literal, single)
+    }
+
+    /// The variables, in template order.
+    pub fn variables(&self) -> impl Iterator<Item = Variable<'_>> {
+        self.parts.iter().flat_map(|p| {
+            let (names, optional) = match p {
+                Part::Literal(_) => (&[][..], false),
+                Part::Segment(n) | Part::Path(n) => (std::slice::from_ref(n), false),
+                Part::Query(ns) => (&ns[..], true),
+            };
+            names.iter().map(move |n| Variable {
+                name: n.as_str(),
+                optional,
+            })
+        })
     }
 
     /// The variables `uri` binds, percent-decoded, or `None` if it does not match.
@@ -272,6 +317,21 @@ mod tests {
         assert_eq!(
             bind(t, "search://rust?limit=5&lang=en&other=1"),
             Some(pairs(&[("q", "rust"), ("limit", "5"), ("lang", "en")]))
+        );
+    }
+
+    #[test]
+    fn variables_say_which_are_optional() {
+        let t = UriTemplate::parse("search://{q}/{+rest}{?limit,lang}").unwrap();
+        let vars: Vec<_> = t.variables().map(|v| (v.name, v.optional)).collect();
+        assert_eq!(
+            vars,
+            [
+                ("q", false),
+                ("rest", false),
+                ("limit", true),
+                ("lang", true)
+            ]
         );
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, corral, example, root, rss_kib, test_plugin};
+use crate::harness::{DEADLINE, corral, eventually, example, root, rss_kib, test_plugin};
 
 /// A `corral serve --transport http|sse --port 0` and the address it bound.
 pub struct HttpServer {
@@ -500,4 +500,55 @@ fn sigterm_lets_a_call_in_flight_finish() {
         response.body
     );
     assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn closing_a_2026_stream_cancels_the_call() {
+    let hostile = test_plugin("hostile");
+    let server = HttpServer::start(
+        "http",
+        &[
+            hostile.to_str().unwrap(),
+            "--timeout",
+            "60s",
+            "--log-level",
+            "info,corral=debug",
+        ],
+    );
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {
+            "name": "sleep_forever", "arguments": {},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }
+    })
+    .to_string();
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\nMcp-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: sleep_forever\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let logged = |what: &str| {
+        server
+            .stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(what))
+    };
+    eventually("the call to start", || {
+        logged("calling tool `sleep_forever`").then_some(())
+    });
+    assert!(!logged("call cancelled"));
+    // The client gives up: in 2026-07-28 that is closing the response stream.
+    drop(stream);
+    eventually("the guest to be interrupted", || {
+        logged("call cancelled").then_some(())
+    });
 }

@@ -208,11 +208,11 @@ impl Catalog {
     /// already taken.
     pub fn add(
         &mut self,
-        plugin: WasmPlugin,
+        plugin: impl Into<Arc<WasmPlugin>>,
         mount: &Mount,
         filter: &TagFilter,
     ) -> Result<(), LoadError> {
-        let plugin = Arc::new(plugin);
+        let plugin: Arc<WasmPlugin> = plugin.into();
         let listing = plugin.listing();
         let wanted = |original: &str, tags: &[String]| {
             !mount.disabled.iter().any(|d| d == original) && filter.allows(tags)
@@ -395,6 +395,9 @@ fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_owned())
 }
 
+/// How many plugins [`load`] loads at once.
+pub const PARALLEL_LOADS: usize = 8;
+
 /// Load every plugin in `specs`, mounted as their config says and filtered
 /// by `filter`. A plugin that fails to load is reported in the returned
 /// errors; the others are served.
@@ -403,11 +406,17 @@ pub async fn load(
     specs: &[PluginConfig],
     filter: &TagFilter,
 ) -> (Catalog, Vec<LoadError>) {
+    use futures::StreamExt;
     let mut catalog = Catalog::default();
     let mut errors = Vec::new();
-    for spec in specs {
-        let loaded = WasmPlugin::load(runtime, spec).await;
-        match loaded.and_then(|plugin| catalog.add(plugin, &Mount::of(spec), filter)) {
+    // Load several at once (compiling and cache reads run on blocking
+    // threads), but add them in spec order so collisions resolve the same
+    // way every time.
+    let mut loaded = futures::stream::iter(specs)
+        .map(|spec| async move { (spec, WasmPlugin::load(runtime, spec).await) })
+        .buffered(PARALLEL_LOADS);
+    while let Some((spec, plugin)) = loaded.next().await {
+        match plugin.and_then(|plugin| catalog.add(plugin, &Mount::of(spec), filter)) {
             Ok(()) => {}
             Err(e) => errors.push(e),
         }

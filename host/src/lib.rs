@@ -64,14 +64,15 @@ mod inspect;
 mod model;
 mod plugin;
 mod protocol;
+mod reload;
 mod runtime;
 mod server;
 mod units;
 mod validation;
 
 pub use catalog::{
-    Catalog, Mount, ResolvedResource, Served, ServedTemplate, TagFilter, load, plugin_files,
-    plugin_specs, prefix_uri, unprefix_uri,
+    Catalog, Mount, PARALLEL_LOADS, ResolvedResource, Served, ServedTemplate, TagFilter, load,
+    plugin_files, plugin_specs, prefix_uri, unprefix_uri,
 };
 pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,
@@ -90,6 +91,7 @@ pub use model::{
     ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
 pub use plugin::{CompletionRef, WasmPlugin};
+pub use reload::{RELOAD_DEBOUNCE, Reload, Reloader, WatchError, watch};
 pub use runtime::limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
     DEFAULT_TIMEOUT, EPOCH_TICK, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL,

@@ -102,7 +102,13 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut server = Server::spawn_with(args, env);
+        Server::start_command("serve", args, env)
+    }
+
+    /// Start `corral COMMAND ARGS...` (`serve` or `dev`) and initialize a
+    /// 2025-11-25 session.
+    pub fn start_command(command: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn_with(command, args, env);
         let init = server.request(
             "initialize",
             json!({
@@ -120,10 +126,10 @@ impl Server {
         server
     }
 
-    /// Start `corral serve ARGS...` without initializing.
-    fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+    /// Start `corral COMMAND ARGS...` without initializing.
+    fn spawn_with(command: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = corral()
-            .arg("serve")
+            .arg(command)
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::piped())

@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod concurrency;
+mod dev;
 mod embed;
 mod features;
 mod grants;

@@ -90,9 +90,20 @@ fn python_venv() -> anyhow::Result<PathBuf> {
 }
 
 fn build_rust_plugins(crates: &[&str], out_dir: &Path) -> anyhow::Result<()> {
+    build_rust_plugins_with(crates, out_dir, &[])
+}
+
+/// Build `crates` for the wasm target with extra environment variables
+/// (which `env!`/`option_env!` in them may read) and copy them to `out_dir`.
+fn build_rust_plugins_with(
+    crates: &[&str],
+    out_dir: &Path,
+    env: &[(&str, &str)],
+) -> anyhow::Result<()> {
     ensure_wasm_target()?;
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--target", WASM_TARGET]);
+    cmd.envs(env.iter().copied());
     for name in crates {
         cmd.args(["-p", name]);
     }
@@ -166,7 +177,22 @@ fn plugins() -> anyhow::Result<()> {
 }
 
 fn test_plugins() -> anyhow::Result<()> {
-    build_rust_plugins(TEST_PLUGINS, &target_dir().join("test-plugins"))
+    let out = target_dir().join("test-plugins");
+    build_rust_plugins(TEST_PLUGINS, &out)?;
+    // Two builds of one crate for the hot-reload tests, told apart by the
+    // version their tools report.
+    for version in ["1", "2"] {
+        build_rust_plugins_with(
+            &["versioned"],
+            &out,
+            &[("CORRAL_TEST_PLUGIN_VERSION", version)],
+        )?;
+        std::fs::rename(
+            out.join("versioned.wasm"),
+            out.join(format!("versioned-v{version}.wasm")),
+        )?;
+    }
+    Ok(())
 }
 
 fn corral_release() -> anyhow::Result<PathBuf> {

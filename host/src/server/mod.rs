@@ -183,6 +183,9 @@ impl View {
 
 struct Shared {
     view: ArcSwap<View>,
+    /// False while the first catalog is loading; requests that need the
+    /// catalog wait for it, while `initialize` and `ping` are answered at once.
+    ready: tokio::sync::watch::Sender<bool>,
     /// Who to tell when the served lists change: 2025-11-25 sessions and
     /// 2026-07-28 `subscriptions/listen` streams. Bounded; closed ones are
     /// pruned on every change and every new entry.
@@ -203,6 +206,21 @@ pub struct CorralServer {
 impl CorralServer {
     /// Serve `catalog` with `options`.
     pub fn new(catalog: Catalog, options: ServerOptions) -> Self {
+        let server = Self::loading(options);
+        server
+            .shared
+            .view
+            .store(Arc::new(View::new(Arc::new(catalog))));
+        server.shared.ready.send_replace(true);
+        server
+    }
+
+    /// A server whose catalog is still being loaded: it can start serving
+    /// at once (clients initialize and ping), and requests that need the
+    /// catalog wait until the first [`replace_catalog`](Self::replace_catalog).
+    /// Large plugins take seconds to compile; this keeps clients that probe
+    /// the server with a short timeout from giving up.
+    pub fn loading(options: ServerOptions) -> Self {
         let mut capabilities = ServerCapabilities::builder()
             .enable_completions()
             .enable_logging()
@@ -244,7 +262,8 @@ impl CorralServer {
         }
         Self {
             shared: Arc::new(Shared {
-                view: ArcSwap::from_pointee(View::new(Arc::new(catalog))),
+                view: ArcSwap::from_pointee(View::new(Arc::new(Catalog::default()))),
+                ready: tokio::sync::watch::Sender::new(false),
                 listeners: Mutex::new(Vec::new()),
                 seal: StateSeal::new(),
                 options,
@@ -252,6 +271,21 @@ impl CorralServer {
                 min_log_level: AtomicU8::new(LogLevel::Debug as u8),
             }),
         }
+    }
+
+    /// Whether the first catalog has been installed.
+    pub fn is_ready(&self) -> bool {
+        *self.shared.ready.borrow()
+    }
+
+    /// The served view, once the first catalog is in.
+    async fn view(&self) -> Arc<View> {
+        if !self.is_ready() {
+            let mut ready = self.shared.ready.subscribe();
+            // The sender lives as long as `self`, so this cannot fail.
+            let _ = ready.wait_for(|r| *r).await;
+        }
+        self.shared.view.load_full()
     }
 
     /// The catalog being served now.
@@ -262,10 +296,13 @@ impl CorralServer {
     /// Serve `catalog` from now on. Calls in flight finish on the catalog
     /// they started with; with [`ServerOptions::list_changed`] on, connected
     /// clients are told which lists changed (`notifications/*/list_changed`).
+    /// The first call on a [`loading`](Self::loading) server releases the
+    /// requests waiting for the catalog and announces nothing.
     pub async fn replace_catalog(&self, catalog: Catalog) {
         let new = View::new(Arc::new(catalog));
         let old = self.shared.view.swap(Arc::new(new));
-        if !self.shared.options.list_changed {
+        let was_ready = self.shared.ready.send_replace(true);
+        if !was_ready || !self.shared.options.list_changed {
             return;
         }
         let new = self.shared.view.load();
@@ -421,7 +458,7 @@ impl ServerHandler for CorralServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let view = self.shared.view.load_full();
+        let view = self.view().await;
         let (plugin, reference) = match &request.r#ref {
             Reference::Prompt(p) => match view.catalog.prompt(&p.name) {
                 Some(s) => (Some(&s.plugin), CompletionRef::Prompt(s.original.clone())),
@@ -513,7 +550,7 @@ impl ServerHandler for CorralServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let view = self.shared.view.load();
+        let view = self.view().await;
         let (items, next) = self.page(&view.tools, request)?;
         let mut result = ListToolsResult::with_all_items(items);
         result.next_cursor = next;
@@ -535,7 +572,7 @@ impl ServerHandler for CorralServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let view = self.shared.view.load_full();
+        let view = self.view().await;
         let name = request.name.as_ref();
         let Some(served) = view.catalog.tool(name) else {
             return Err(ErrorData::invalid_params(
@@ -609,7 +646,7 @@ impl ServerHandler for CorralServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let view = self.shared.view.load();
+        let view = self.view().await;
         let (items, next) = self.page(&view.resources, request)?;
         let mut result = ListResourcesResult::with_all_items(items);
         result.next_cursor = next;
@@ -621,7 +658,7 @@ impl ServerHandler for CorralServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let view = self.shared.view.load();
+        let view = self.view().await;
         let (items, next) = self.page(&view.templates, request)?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
         result.next_cursor = next;
@@ -633,7 +670,7 @@ impl ServerHandler for CorralServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let view = self.shared.view.load_full();
+        let view = self.view().await;
         let uri = request.uri.as_str();
         let Some(resolved) = view.catalog.resolve_resource(uri) else {
             return Err(protocol::resource_not_found(uri.to_owned()));
@@ -678,7 +715,7 @@ impl ServerHandler for CorralServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let view = self.shared.view.load();
+        let view = self.view().await;
         let (items, next) = self.page(&view.prompts, request)?;
         let mut result = ListPromptsResult::with_all_items(items);
         result.next_cursor = next;
@@ -690,7 +727,7 @@ impl ServerHandler for CorralServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let view = self.shared.view.load_full();
+        let view = self.view().await;
         let name = request.name.as_str();
         let Some(served) = view.catalog.prompt(name) else {
             return Err(protocol::prompt_not_found(name.to_owned()));

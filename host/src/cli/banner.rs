@@ -1,0 +1,79 @@
+//! The startup banner on stderr (never stdout: on stdio, stdout is the
+//! protocol): what loaded, what each plugin serves, what failed, and where
+//! the server listens. Shown when the log level lets `info` through.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+use corral::{Catalog, Reload};
+
+/// Whether banner lines are shown.
+fn shown() -> bool {
+    tracing::enabled!(target: "corral", tracing::Level::INFO)
+}
+
+/// One banner line.
+pub fn line(text: &str) {
+    if shown() {
+        let _ = writeln!(std::io::stderr().lock(), "corral: {text}");
+    }
+}
+
+/// The report of the first load.
+pub fn loaded(reload: &Reload, took: Duration) {
+    if !shown() {
+        return;
+    }
+    let catalog = &reload.catalog;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "corral {}: {} plugin(s) loaded in {}: {}, {} failed",
+        env!("CARGO_PKG_VERSION"),
+        catalog.plugins().len(),
+        corral::human_duration(took),
+        counts(catalog, None),
+        reload.errors.len(),
+    );
+    let width = catalog
+        .plugins()
+        .iter()
+        .map(|p| p.name().len())
+        .max()
+        .unwrap_or(0);
+    for plugin in catalog.plugins() {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}  ({})",
+            plugin.name(),
+            counts(catalog, Some(plugin.name())),
+            plugin.path().display(),
+        );
+    }
+    for error in &reload.errors {
+        let _ = writeln!(out, "  not loaded: {error}");
+    }
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
+}
+
+/// "3 tools, 1 resource, ..." for the whole catalog or one plugin.
+fn counts(catalog: &Catalog, plugin: Option<&str>) -> String {
+    let of = |p: &str| plugin.is_none_or(|name| name == p);
+    let tools = catalog.tools().filter(|s| of(s.plugin.name())).count();
+    let resources = catalog.resources().filter(|s| of(s.plugin.name())).count();
+    let templates = catalog.templates().filter(|s| of(s.plugin.name())).count();
+    let prompts = catalog.prompts().filter(|s| of(s.plugin.name())).count();
+    [
+        (tools, "tool", "tools"),
+        (resources, "resource", "resources"),
+        (templates, "resource template", "resource templates"),
+        (prompts, "prompt", "prompts"),
+    ]
+    .iter()
+    // A plugin's line names only what it serves; the total names everything.
+    .filter(|(n, ..)| plugin.is_none() || *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+    .collect::<Vec<_>>()
+    .join(", ")
+}

@@ -1,0 +1,4 @@
+//! The subcommands of the `corral` binary, one module each.
+
+pub mod banner;
+pub mod serve;

@@ -1,0 +1,348 @@
+//! `corral serve` and `corral dev`: the flags, loading beside the
+//! transport, and the hot-reload loop.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use corral::{
+    Config, CorralServer, HttpOptions, HttpTransport, Limits, Reloader, Runtime, ServerOptions,
+    TagFilter,
+};
+
+use super::banner;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// MCP over this process's stdin/stdout (for clients that spawn servers).
+    Stdio,
+    /// Streamable HTTP on one endpoint (both protocol eras).
+    Http,
+    /// The legacy HTTP+SSE transport (GET /sse, POST /messages), for old clients.
+    Sse,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Plugin directories or .wasm files (besides those the config lists).
+    paths: Vec<PathBuf>,
+    /// The config file; default: ./corral.toml if it exists.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How clients connect.
+    #[arg(long, value_enum, default_value = "stdio")]
+    transport: Transport,
+    /// Address to listen on (http and sse transports) [default: 127.0.0.1].
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on; 0 picks a free port [default: 8000].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Path of the Streamable HTTP endpoint [default: /mcp].
+    #[arg(long)]
+    path: Option<String>,
+    /// A Host header value to accept besides the loopback names (repeatable).
+    #[arg(long = "allowed-host")]
+    allowed_hosts: Vec<String>,
+    /// A browser Origin to accept besides loopback ones, e.g.
+    /// https://app.example.com:443 or http://localhost:* (repeatable).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Largest request body, e.g. 4MiB.
+    #[arg(long, value_parser = parse_size)]
+    max_body: Option<u64>,
+    /// Most live HTTP sessions; past it the least recently used is closed.
+    #[arg(long)]
+    max_sessions: Option<usize>,
+    /// Idle time after which an HTTP session is closed, e.g. 5m.
+    #[arg(long, value_parser = parse_duration)]
+    session_idle_timeout: Option<Duration>,
+    /// Server name reported to clients [default: corral].
+    #[arg(long)]
+    name: Option<String>,
+    /// Instructions for the client's model.
+    #[arg(long)]
+    instructions: Option<String>,
+    /// Hide internal error details (traps, host failures) from clients.
+    #[arg(long)]
+    mask_error_details: bool,
+    /// List pages of at most N items (default: everything at once).
+    #[arg(long)]
+    page_size: Option<usize>,
+    /// Serve only components with this tag (repeatable; any one suffices).
+    #[arg(long = "include-tag")]
+    include_tags: Vec<String>,
+    /// Never serve components with this tag (repeatable; wins over include).
+    #[arg(long = "exclude-tag")]
+    exclude_tags: Vec<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Limits for every call (defaults in parentheses).
+#[derive(Args)]
+struct LimitArgs {
+    /// Instructions (fuel) per call (2000000000).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Linear memory per call, e.g. 64MiB (64MiB).
+    #[arg(long, value_parser = parse_size)]
+    memory: Option<u64>,
+    /// Wall-clock time per call, e.g. 10s or 500ms (10s).
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Size of a call's answer, e.g. 1MiB (1MiB).
+    #[arg(long, value_parser = parse_size)]
+    max_output: Option<u64>,
+    /// Calls of one plugin in flight at once (32).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Calls of one plugin waiting for a slot; more are refused as busy (256).
+    #[arg(long)]
+    queue: Option<usize>,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    corral::parse_size(text)
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    corral::parse_duration(text)
+}
+
+impl LimitArgs {
+    /// Apply the flags given on the command line over `limits`.
+    fn apply(&self, limits: &mut Limits) -> anyhow::Result<()> {
+        if let Some(fuel) = self.fuel {
+            limits.fuel = fuel;
+        }
+        if let Some(memory) = self.memory {
+            if memory > corral::MAX_MEMORY_CEILING {
+                bail!(
+                    "--memory {} is above the ceiling of {}",
+                    corral::human_size(memory),
+                    corral::human_size(corral::MAX_MEMORY_CEILING)
+                );
+            }
+            limits.memory = memory;
+        }
+        if let Some(timeout) = self.timeout {
+            limits.timeout = timeout;
+        }
+        if let Some(max_output) = self.max_output {
+            limits.max_output = max_output;
+        }
+        if let Some(concurrency) = self.concurrency {
+            if concurrency == 0 {
+                bail!("--concurrency must be at least 1");
+            }
+            limits.concurrency = concurrency;
+        }
+        if let Some(queue) = self.queue {
+            limits.queue = queue;
+        }
+        Ok(())
+    }
+}
+
+/// The config named by `--config`, else ./corral.toml if present, else
+/// defaults; with the file it came from.
+pub fn load_config(explicit: Option<&PathBuf>) -> anyhow::Result<(Config, Option<PathBuf>)> {
+    if let Some(path) = explicit {
+        return Ok((Config::load(path)?, Some(path.clone())));
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    match Config::discover(&cwd) {
+        Some(path) => {
+            tracing::info!("using {}", path.display());
+            Ok((Config::load(&path)?, Some(path)))
+        }
+        None => Ok((Config::default(), None)),
+    }
+}
+
+/// `corral serve` (`dev: false`) and `corral dev` (`dev: true`, which
+/// watches the plugin files and reloads what changes). Either way the
+/// transport starts at once and plugins load beside it: clients can
+/// initialize while large components compile, and their first list or call
+/// waits for the catalog.
+pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
+    let (mut config, config_file) = load_config(args.config.as_ref())?;
+    args.limits.apply(&mut config.limits)?;
+    for plugin in &mut config.plugins {
+        args.limits.apply(&mut plugin.limits)?;
+    }
+    let mut paths = args.paths.clone();
+    if paths.is_empty() && config.plugins.is_empty() && config.plugin_dirs.is_empty() {
+        if !dev {
+            bail!(
+                "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME] tables or server.plugin_dirs"
+            );
+        }
+        paths.push(PathBuf::from("."));
+    }
+    let runtime = Runtime::new()?;
+    let mut filter = TagFilter {
+        include: config.server.include_tags.clone(),
+        exclude: config.server.exclude_tags.clone(),
+    };
+    filter.include.extend(args.include_tags.iter().cloned());
+    filter.exclude.extend(args.exclude_tags.iter().cloned());
+    let defaults = ServerOptions::default();
+    let options = ServerOptions {
+        name: args
+            .name
+            .clone()
+            .or(config.server.name.clone())
+            .unwrap_or(defaults.name),
+        version: config.server.version.clone().unwrap_or(defaults.version),
+        title: config.server.title.clone(),
+        website_url: config.server.website_url.clone(),
+        icons: config.server.icons.clone(),
+        instructions: args
+            .instructions
+            .clone()
+            .or(config.server.instructions.clone()),
+        mask_error_details: args.mask_error_details || config.server.mask_error_details,
+        page_size: args.page_size.or(config.server.page_size),
+        // Only `corral dev` changes its lists; advertising listChanged
+        // without ever sending it would mislead clients.
+        list_changed: dev,
+    };
+    let server = CorralServer::loading(options);
+    // A plugin the config names explicitly must load: that is an operator's
+    // mistake to fix, not a file to skip. In dev mode it is only reported.
+    let configured: Vec<(String, PathBuf)> = config
+        .plugins
+        .iter()
+        .filter(|p| p.enabled)
+        .map(|p| (p.name.clone(), p.path.clone()))
+        .collect();
+    let http = http_options(&args, &config)?;
+    let mut reloader = Reloader::new(runtime, paths, config, filter);
+    let loader = server.clone();
+    let initial = async move {
+        let started = Instant::now();
+        let reload = reloader.scan().await;
+        banner::loaded(&reload, started.elapsed());
+        let fatal: Vec<String> = reload
+            .errors
+            .iter()
+            .filter_map(|error| {
+                let (name, _) = configured.iter().find(|(_, path)| path == error.path())?;
+                Some(format!(
+                    "plugin `{name}` of {} did not load: {error}",
+                    config_file
+                        .as_deref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_else(|| "the config".into())
+                ))
+            })
+            .collect();
+        if !fatal.is_empty() && !dev {
+            bail!("{}", fatal.join("\n"));
+        }
+        loader.replace_catalog(reload.catalog).await;
+        Ok(reloader)
+    };
+    let serving = transport(server.clone(), args.transport, http);
+    tokio::pin!(serving);
+    tokio::pin!(initial);
+    let reloader = tokio::select! {
+        served = &mut serving => {
+            // The client left (or the server stopped) while plugins were
+            // still loading: finish the load anyway, so that a broken
+            // configuration is still reported and fails the command.
+            if !dev {
+                (&mut initial).await?;
+            }
+            return served;
+        }
+        loaded = &mut initial => loaded?,
+    };
+    if !dev {
+        return serving.await;
+    }
+    tokio::select! {
+        served = serving => served,
+        watched = corral::watch(server, reloader) => Ok(watched?),
+    }
+}
+
+/// The HTTP settings: the config's, with the command line's flags over them.
+fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions> {
+    let settings = config.http.clone();
+    let mut http = HttpOptions {
+        transport: match args.transport {
+            Transport::Sse => HttpTransport::Sse,
+            _ => HttpTransport::Streamable,
+        },
+        host: args.host.clone().unwrap_or(settings.host),
+        port: args.port.unwrap_or(settings.port),
+        path: args.path.clone().unwrap_or(settings.path),
+        allowed_hosts: settings.allowed_hosts,
+        allowed_origins: settings.allowed_origins,
+        max_body: settings.max_body,
+        max_sessions: args.max_sessions.unwrap_or(settings.max_sessions),
+        session_idle: args
+            .session_idle_timeout
+            .unwrap_or(settings.session_idle_timeout),
+    };
+    http.allowed_hosts
+        .extend(args.allowed_hosts.iter().cloned());
+    http.allowed_origins
+        .extend(args.allowed_origins.iter().cloned());
+    if let Some(max_body) = args.max_body {
+        http.max_body = usize::try_from(max_body).context("--max-body is too large")?;
+    }
+    Ok(http)
+}
+
+/// Serve `server` over the chosen transport until the client leaves
+/// (stdio) or a shutdown signal arrives (HTTP).
+async fn transport(
+    server: CorralServer,
+    transport: Transport,
+    http: HttpOptions,
+) -> anyhow::Result<()> {
+    if transport == Transport::Stdio {
+        banner::line("serving MCP over stdio");
+        server.serve_stdio().await?;
+        return Ok(());
+    }
+    let shown_path = match http.transport {
+        HttpTransport::Streamable => http.path.clone(),
+        HttpTransport::Sse => "/sse".into(),
+    };
+    server
+        .serve_http(http, shutdown_signal(), |address| {
+            banner::line(&format!("listening on http://{address}{shown_path}"));
+        })
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,264 @@
+//! Hot reload: keep a served catalog in step with the plugin files on disk.
+//!
+//! A [`Reloader`] remembers every plugin it loaded with the sha256 of its
+//! file. Each [`scan`](Reloader::scan) lists the plugin files again, loads
+//! the new and changed ones beside the old, and builds a new [`Catalog`]:
+//! a file that fails to load (half written, invalid, wrong world) never
+//! replaces the version already served. [`watch`] runs scans when the
+//! watched directories change, after writes have settled, and swaps each new
+//! catalog into a [`CorralServer`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use futures::StreamExt;
+
+use crate::catalog::{Catalog, Mount, PARALLEL_LOADS, TagFilter, plugin_specs};
+use crate::config::Config;
+use crate::error::LoadError;
+use crate::plugin::WasmPlugin;
+use crate::runtime::Runtime;
+use crate::server::CorralServer;
+
+/// How long the watched files must stay quiet before a scan: a compiler or
+/// a copy writing a file in pieces is done before it is read.
+pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// One loaded plugin and the file contents it came from.
+struct Loaded {
+    digest: [u8; 32],
+    plugin: Arc<WasmPlugin>,
+}
+
+/// What one scan found and the catalog it built.
+#[derive(Debug, Default)]
+pub struct Reload {
+    /// The catalog to serve now.
+    pub catalog: Catalog,
+    /// Plugins loaded for the first time, by file.
+    pub added: Vec<PathBuf>,
+    /// Plugins whose file changed and whose new version replaced the old.
+    pub changed: Vec<PathBuf>,
+    /// Plugins whose file is gone.
+    pub removed: Vec<PathBuf>,
+    /// Files that failed to load or to mount. A file already served keeps
+    /// its previous version.
+    pub errors: Vec<LoadError>,
+}
+
+impl Reload {
+    /// Whether the served plugins differ from before the scan.
+    pub fn changed_anything(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
+    }
+}
+
+/// Loads plugins from paths and a config, and reloads what changed.
+pub struct Reloader {
+    runtime: Runtime,
+    paths: Vec<PathBuf>,
+    config: Config,
+    filter: TagFilter,
+    loaded: HashMap<PathBuf, Loaded>,
+}
+
+impl Reloader {
+    /// A reloader for the plugins in `paths` (directories or files) and
+    /// those `config` names, filtered by `filter`. Nothing is loaded until
+    /// the first [`scan`](Self::scan).
+    pub fn new(runtime: Runtime, paths: Vec<PathBuf>, config: Config, filter: TagFilter) -> Self {
+        Self {
+            runtime,
+            paths,
+            config,
+            filter,
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// The directories to watch: every plugin directory, and the directory
+    /// of every plugin file (files are often replaced by a rename).
+    pub fn watched_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let files = self.config.plugins.iter().map(|p| p.path.clone());
+        for path in self
+            .paths
+            .iter()
+            .chain(&self.config.plugin_dirs)
+            .cloned()
+            .chain(files)
+        {
+            let dir = if path.is_dir() {
+                path
+            } else {
+                match path.parent() {
+                    Some(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+                    Some(p) => p.to_owned(),
+                    None => continue,
+                }
+            };
+            let dir = dir.canonicalize().unwrap_or(dir);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
+    }
+
+    /// List the plugin files again, load what is new or changed, forget
+    /// what is gone, and build the catalog to serve.
+    pub async fn scan(&mut self) -> Reload {
+        let (specs, mut errors) = plugin_specs(&self.paths, &self.config);
+        let mut reload = Reload::default();
+        let mut keep: Vec<PathBuf> = Vec::new();
+        let mut to_load = Vec::new();
+        for spec in &specs {
+            let key = key_of(&spec.path);
+            keep.push(key.clone());
+            let digest: [u8; 32] = match tokio::fs::read(&spec.path).await {
+                Ok(bytes) => Sha256::digest(&bytes).into(),
+                Err(source) => {
+                    errors.push(LoadError::Read {
+                        path: spec.path.clone(),
+                        source,
+                    });
+                    continue;
+                }
+            };
+            if self.loaded.get(&key).is_none_or(|l| l.digest != digest) {
+                to_load.push((spec, key, digest));
+            }
+        }
+        // Compiling and cache reads run on blocking threads: load several
+        // at once, then take the results in order.
+        let runtime = &self.runtime;
+        let mut results = futures::stream::iter(to_load)
+            .map(|(spec, key, digest)| async move {
+                let plugin = WasmPlugin::load(runtime, spec).await.map(Arc::new);
+                (spec, key, digest, plugin)
+            })
+            .buffered(PARALLEL_LOADS);
+        let mut fresh = Vec::new();
+        while let Some(result) = results.next().await {
+            fresh.push(result);
+        }
+        drop(results);
+        for (spec, key, digest, plugin) in fresh {
+            match plugin {
+                Ok(plugin) => match self.loaded.insert(key, Loaded { digest, plugin }) {
+                    Some(_) => reload.changed.push(spec.path.clone()),
+                    None => reload.added.push(spec.path.clone()),
+                },
+                Err(e) => errors.push(e),
+            }
+        }
+        let gone: Vec<PathBuf> = self
+            .loaded
+            .keys()
+            .filter(|k| !keep.contains(k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.loaded.remove(&key);
+            reload.removed.push(key);
+        }
+        for spec in &specs {
+            if let Some(loaded) = self.loaded.get(&key_of(&spec.path))
+                && let Err(e) =
+                    reload
+                        .catalog
+                        .add(loaded.plugin.clone(), &Mount::of(spec), &self.filter)
+            {
+                errors.push(e);
+            }
+        }
+        reload.errors = errors;
+        reload
+    }
+}
+
+fn key_of(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// Errors starting to watch.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot watch {path}: {source}")]
+    Watch {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
+    },
+}
+
+/// Watch the reloader's directories and, whenever `.wasm` files there change
+/// and then stay quiet for [`RELOAD_DEBOUNCE`], scan and serve the new
+/// catalog. Runs until the returned future is dropped. Every outcome is
+/// logged: what was added, changed or removed, and every file that failed
+/// (with its previous version kept).
+pub async fn watch(server: CorralServer, mut reloader: Reloader) -> Result<(), WatchError> {
+    use notify::Watcher;
+    let changed = Arc::new(Notify::new());
+    let signal = changed.clone();
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(event) if event.paths.iter().any(|p| is_wasm(p)) => signal.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("file watcher: {e}"),
+        })
+        .map_err(|source| WatchError::Watch {
+            path: PathBuf::new(),
+            source,
+        })?;
+    for dir in reloader.watched_dirs() {
+        watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map_err(|source| WatchError::Watch {
+                path: dir.clone(),
+                source,
+            })?;
+        tracing::info!("watching {}", dir.display());
+    }
+    loop {
+        changed.notified().await;
+        // Debounce: wait until no event arrived for a whole quiet period.
+        loop {
+            tokio::select! {
+                _ = changed.notified() => continue,
+                _ = tokio::time::sleep(RELOAD_DEBOUNCE) => break,
+            }
+        }
+        let reload = reloader.scan().await;
+        report(&reload);
+        if reload.changed_anything() {
+            server.replace_catalog(reload.catalog).await;
+        }
+    }
+}
+
+fn is_wasm(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "wasm")
+}
+
+fn report(reload: &Reload) {
+    for path in &reload.added {
+        tracing::info!("reload: added {}", path.display());
+    }
+    for path in &reload.changed {
+        tracing::info!("reload: reloaded {}", path.display());
+    }
+    for path in &reload.removed {
+        tracing::info!("reload: removed {}", path.display());
+    }
+    for error in &reload.errors {
+        tracing::error!(
+            "reload: {error} (a version already served keeps serving until this file loads)"
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! A plugin built twice by `cargo xtask test-plugins`, as `versioned-v1.wasm`
+//! and `versioned-v2.wasm` (`CORRAL_TEST_PLUGIN_VERSION` at build time), so
+//! the hot-reload tests can replace one version by the other.
+
+use corral_sdk::prelude::*;
+
+const VERSION: &str = match option_env!("CORRAL_TEST_PLUGIN_VERSION") {
+    Some(v) => v,
+    None => "1",
+};
+
+/// The version of this build.
+#[tool]
+fn version() -> String {
+    VERSION.to_owned()
+}
+
+/// Sleeps for `ms` milliseconds (a call that can be in flight during a reload).
+///
+/// # Arguments
+/// * `ms` - How long to sleep
+#[tool]
+fn slow_version(ms: u64) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    VERSION.to_owned()
+}
+
+corral_sdk::export!(tools: [version, slow_version]);

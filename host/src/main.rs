@@ -16,9 +16,10 @@ use tracing_subscriber::EnvFilter;
 #[command(name = "corral", version, about, args_override_self = true)]
 struct Cli {
     /// Log level for stderr (error, warn, info, debug, trace) or a tracing
-    /// filter such as `corral=debug`. RUST_LOG wins when set.
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
+    /// filter such as `corral=debug`. RUST_LOG wins when set. [default:
+    /// info; warn for the client commands]
+    #[arg(long, global = true)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +43,17 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Create a plugin project: one tool, one resource, one prompt.
+    New(cli::new::NewArgs),
+    /// Call a tool: `corral call TARGET TOOL [key=value...]`, where TARGET is
+    /// a plugin directory or file, an http(s):// URL, or `-- COMMAND ARGS`.
+    Call(cli::client::CallArgs),
+    /// List a server's tools, resources, templates and prompts.
+    List(cli::client::ListArgs),
+    /// Read a resource: `corral read TARGET URI`.
+    Read(cli::client::ReadArgs),
+    /// Get a prompt: `corral prompt TARGET PROMPT [key=value...]`.
+    Prompt(cli::client::PromptArgs),
     /// Print the version.
     Version,
 }
@@ -81,7 +93,15 @@ async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(&cli.log_level) {
+    let quiet = matches!(
+        cli.command,
+        Command::Call(_) | Command::List(_) | Command::Read(_) | Command::Prompt(_)
+    );
+    let level = cli
+        .log_level
+        .clone()
+        .unwrap_or_else(|| if quiet { "warn" } else { "info" }.to_owned());
+    if let Err(e) = init_logging(&level) {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }
@@ -104,6 +124,11 @@ fn main() -> ExitCode {
                 json,
                 config,
             } => inspect(plugin, json, config).await,
+            Command::New(args) => cli::new::new(args),
+            Command::Call(args) => cli::client::call(args).await,
+            Command::List(args) => cli::client::list(args).await,
+            Command::Read(args) => cli::client::read(args).await,
+            Command::Prompt(args) => cli::client::prompt(args).await,
             Command::Version => {
                 println!("corral {}", env!("CARGO_PKG_VERSION"));
                 Ok(())

@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod client;
 mod concurrency;
 mod dev;
 mod embed;

@@ -1,4 +1,6 @@
 //! The subcommands of the `corral` binary, one module each.
 
 pub mod banner;
+pub mod client;
+pub mod new;
 pub mod serve;

@@ -1,0 +1,399 @@
+//! `corral call`, `corral list` and `corral read`: a small MCP client.
+//!
+//! The target is a plugin directory or `.wasm` file (served in-process over
+//! an in-memory pipe), an `http(s)://` URL (Streamable HTTP), or, after
+//! `--`, a command to spawn as a stdio server. Every target is spoken to
+//! through the same MCP client, so what works here works with any server.
+#![allow(deprecated)] // rmcp marks logging deprecated (SEP-2577); servers still send it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use corral::{Config, CorralServer, Reloader, Runtime, ServerOptions, TagFilter};
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, GetPromptRequestParams, Implementation,
+    LoggingMessageNotificationParam, ReadResourceRequestParams,
+};
+use rmcp::service::{NotificationContext, RoleClient, RunningService};
+use rmcp::{ClientHandler, ServiceExt};
+use serde_json::{Map, Value};
+
+/// Where the server is: positionals first, then an optional `-- COMMAND`.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// The config file for an in-process target; default: ./corral.toml if
+    /// it exists.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the server's answer as JSON instead of text.
+    #[arg(long)]
+    raw: bool,
+    /// A stdio server to spawn: `-- COMMAND ARGS...` (replaces TARGET).
+    #[arg(last = true)]
+    command: Vec<String>,
+}
+
+/// `corral call`.
+#[derive(Args)]
+pub struct CallArgs {
+    /// TARGET TOOL [key=value...], or TOOL [key=value...] with `-- COMMAND`.
+    /// Values are JSON when they parse as such (unless the tool's schema
+    /// says the argument is a string), else strings.
+    #[arg(required = true, num_args = 1..)]
+    words: Vec<String>,
+    /// All arguments as one JSON object; key=value pairs override it.
+    #[arg(long, value_name = "ARGS")]
+    json: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// `corral list`.
+#[derive(Args)]
+pub struct ListArgs {
+    /// TARGET (none with `-- COMMAND`).
+    words: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// `corral read`.
+#[derive(Args)]
+pub struct ReadArgs {
+    /// TARGET URI, or URI with `-- COMMAND`.
+    #[arg(required = true, num_args = 1..)]
+    words: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// `corral prompt`.
+#[derive(Args)]
+pub struct PromptArgs {
+    /// TARGET PROMPT [key=value...], or PROMPT [key=value...] with `-- COMMAND`.
+    #[arg(required = true, num_args = 1..)]
+    words: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// The client side: prints the server's log messages to stderr.
+struct Cli;
+
+impl ClientHandler for Cli {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("corral", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let data = match &params.data {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let logger = params.logger.as_deref().unwrap_or("server");
+        eprintln!("[{logger}] {:?}: {data}", params.level);
+    }
+}
+
+type Client = RunningService<RoleClient, Cli>;
+
+/// Connect to the target; returns the client and the remaining words.
+async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Client, Vec<String>)> {
+    if let Some((program, args)) = target.command.split_first() {
+        let mut command = tokio::process::Command::new(program);
+        command.args(args);
+        let transport = rmcp::transport::TokioChildProcess::new(command)
+            .with_context(|| format!("starting `{program}`"))?;
+        let client = Cli
+            .serve(transport)
+            .await
+            .with_context(|| format!("starting an MCP session with `{program}`"))?;
+        return Ok((client, words.to_vec()));
+    }
+    let Some((place, rest)) = words.split_first() else {
+        bail!("give a TARGET (a plugin directory or file, or a URL), or `-- COMMAND ARGS`");
+    };
+    let client = if place.starts_with("http://") || place.starts_with("https://") {
+        // rustls needs one process-wide crypto provider; ring is the one
+        // the rest of the host already links.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(place.as_str());
+        Cli.serve(transport)
+            .await
+            .with_context(|| format!("starting an MCP session with {place}"))?
+    } else {
+        in_process(PathBuf::from(place), target.config.as_ref()).await?
+    };
+    Ok((client, rest.to_vec()))
+}
+
+/// Serve the plugins at `path` in this process and connect to them through
+/// an in-memory pipe.
+async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<Client> {
+    if !path.exists() {
+        bail!(
+            "{} does not exist (a TARGET is a plugin directory or .wasm file, an http(s):// URL, or `-- COMMAND`)",
+            path.display()
+        );
+    }
+    let (config, _) = match config {
+        Some(_) => super::serve::load_config(config)?,
+        None => (Config::default(), None),
+    };
+    let filter = TagFilter {
+        include: config.server.include_tags.clone(),
+        exclude: config.server.exclude_tags.clone(),
+    };
+    let mut reloader = Reloader::new(Runtime::new()?, vec![path.clone()], config, filter);
+    let reload = reloader.scan().await;
+    for error in &reload.errors {
+        eprintln!("not loaded: {error}");
+    }
+    if reload.catalog.plugins().is_empty() {
+        bail!("no plugin in {} loaded", path.display());
+    }
+    let server = CorralServer::new(reload.catalog, ServerOptions::default());
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_end).await {
+            let _ = running.waiting().await;
+        }
+    });
+    Ok(Cli.serve(client_end).await?)
+}
+
+/// `key=value` words as JSON arguments, typed by the schema's properties.
+fn arguments(
+    words: &[String],
+    json: Option<&str>,
+    schema: Option<&Map<String, Value>>,
+) -> anyhow::Result<Map<String, Value>> {
+    let mut out = match json {
+        Some(text) => match serde_json::from_str(text).context("--json is not valid JSON")? {
+            Value::Object(map) => map,
+            _ => bail!("--json must be a JSON object"),
+        },
+        None => Map::new(),
+    };
+    let properties = schema.and_then(|s| s.get("properties"));
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            bail!("`{word}` is not key=value");
+        };
+        let is_string = properties
+            .and_then(|p| p.get(key))
+            .and_then(|p| p.get("type"))
+            .is_some_and(|t| t == "string");
+        let value = if is_string {
+            Value::String(value.to_owned())
+        } else {
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()))
+        };
+        out.insert(key.to_owned(), value);
+    }
+    Ok(out)
+}
+
+pub async fn call(args: CallArgs) -> anyhow::Result<()> {
+    let (client, words) = connect(&args.words, &args.target).await?;
+    let Some((tool, words)) = words.split_first() else {
+        bail!("give the TOOL to call");
+    };
+    let tools = client.list_all_tools().await.context("listing tools")?;
+    let Some(def) = tools.iter().find(|t| t.name == tool.as_str()) else {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        bail!("no tool `{tool}`; the server has: {}", names.join(", "));
+    };
+    let arguments = arguments(words, args.json.as_deref(), Some(&def.input_schema))?;
+    let mut params = CallToolRequestParams::new(tool.clone());
+    params.arguments = Some(arguments);
+    let result = client
+        .call_tool(params)
+        .await
+        .with_context(|| format!("calling `{tool}`"))?;
+    let result = serde_json::to_value(&result)?;
+    let _ = client.cancel().await;
+    let failed = result["isError"] == true;
+    if args.target.raw {
+        println!("{result:#}");
+    } else {
+        print_content(&result["content"], failed);
+        if !failed
+            && result["content"].as_array().is_none_or(|c| c.is_empty())
+            && let Some(structured) = result.get("structuredContent")
+        {
+            println!("{structured:#}");
+        }
+    }
+    if failed {
+        bail!("the tool `{tool}` reported an error");
+    }
+    Ok(())
+}
+
+pub async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let (client, rest) = connect(&args.words, &args.target).await?;
+    if !rest.is_empty() {
+        bail!("unexpected arguments: {}", rest.join(" "));
+    }
+    let caps = client
+        .peer_info()
+        .map(|i| i.capabilities.clone())
+        .unwrap_or_default();
+    let tools = match caps.tools {
+        Some(_) => client.list_all_tools().await?,
+        None => Vec::new(),
+    };
+    let (resources, templates) = match caps.resources {
+        Some(_) => (
+            client.list_all_resources().await?,
+            client.list_all_resource_templates().await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let prompts = match caps.prompts {
+        Some(_) => client.list_all_prompts().await?,
+        None => Vec::new(),
+    };
+    let _ = client.cancel().await;
+    if args.target.raw {
+        let all = serde_json::json!({
+            "tools": tools, "resources": resources,
+            "resourceTemplates": templates, "prompts": prompts,
+        });
+        println!("{all:#}");
+        return Ok(());
+    }
+    let line = |name: &str, about: Option<&str>| match about {
+        Some(about) => println!("  {name}  {}", first_line(about)),
+        None => println!("  {name}"),
+    };
+    println!("tools ({}):", tools.len());
+    for t in &tools {
+        line(&t.name, t.description.as_deref());
+    }
+    println!("resources ({}):", resources.len());
+    for r in &resources {
+        line(&r.uri, r.description.as_deref().or(Some(&r.name)));
+    }
+    println!("resource templates ({}):", templates.len());
+    for t in &templates {
+        line(&t.uri_template, t.description.as_deref().or(Some(&t.name)));
+    }
+    println!("prompts ({}):", prompts.len());
+    for p in &prompts {
+        let arguments: Vec<String> = p
+            .arguments
+            .iter()
+            .flatten()
+            .map(|a| match a.required {
+                Some(true) => a.name.clone(),
+                _ => format!("[{}]", a.name),
+            })
+            .collect();
+        let name = format!("{}({})", p.name, arguments.join(", "));
+        line(&name, p.description.as_deref());
+    }
+    Ok(())
+}
+
+pub async fn read(args: ReadArgs) -> anyhow::Result<()> {
+    let (client, words) = connect(&args.words, &args.target).await?;
+    let [uri] = words.as_slice() else {
+        bail!("give exactly one URI to read");
+    };
+    let result = client
+        .read_resource(ReadResourceRequestParams::new(uri.clone()))
+        .await
+        .with_context(|| format!("reading {uri}"))?;
+    let _ = client.cancel().await;
+    let result = serde_json::to_value(&result)?;
+    if args.target.raw {
+        println!("{result:#}");
+        return Ok(());
+    }
+    for contents in result["contents"].as_array().into_iter().flatten() {
+        match (contents.get("text"), contents.get("blob")) {
+            (Some(Value::String(text)), _) => println!("{text}"),
+            (_, Some(Value::String(blob))) => eprintln!(
+                "[{} blob, {} base64 characters; use --raw to see it]",
+                contents["mimeType"].as_str().unwrap_or("binary"),
+                blob.len()
+            ),
+            _ => println!("{contents}"),
+        }
+    }
+    Ok(())
+}
+
+pub async fn prompt(args: PromptArgs) -> anyhow::Result<()> {
+    let (client, words) = connect(&args.words, &args.target).await?;
+    let Some((name, words)) = words.split_first() else {
+        bail!("give the PROMPT to get");
+    };
+    // Prompt arguments are strings by definition.
+    let mut arguments = Map::new();
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            bail!("`{word}` is not key=value");
+        };
+        arguments.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+    let mut params = GetPromptRequestParams::new(name.clone());
+    params.arguments = Some(arguments);
+    let result = client
+        .get_prompt(params)
+        .await
+        .with_context(|| format!("getting prompt `{name}`"))?;
+    let _ = client.cancel().await;
+    let result = serde_json::to_value(&result)?;
+    if args.target.raw {
+        println!("{result:#}");
+        return Ok(());
+    }
+    for message in result["messages"].as_array().into_iter().flatten() {
+        println!("[{}]", message["role"].as_str().unwrap_or("?"));
+        print_content(&Value::Array(vec![message["content"].clone()]), false);
+    }
+    Ok(())
+}
+
+/// Content blocks as text: text as it is, other blocks summarized.
+fn print_content(content: &Value, to_stderr: bool) {
+    for block in content.as_array().into_iter().flatten() {
+        let text = match block["type"].as_str() {
+            Some("text") => block["text"].as_str().unwrap_or_default().to_owned(),
+            Some(kind @ ("image" | "audio")) => format!(
+                "[{kind} {}, {} base64 characters]",
+                block["mimeType"].as_str().unwrap_or("?"),
+                block["data"].as_str().map_or(0, str::len)
+            ),
+            Some("resource_link") => format!("[link] {}", block["uri"].as_str().unwrap_or("?")),
+            Some("resource") => match block["resource"].get("text") {
+                Some(Value::String(text)) => text.clone(),
+                _ => format!(
+                    "[resource {}]",
+                    block["resource"]["uri"].as_str().unwrap_or("?")
+                ),
+            },
+            _ => block.to_string(),
+        };
+        if to_stderr {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}

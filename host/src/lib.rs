@@ -90,7 +90,7 @@ pub use model::{
     PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
     ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
-pub use plugin::{CompletionRef, WasmPlugin};
+pub use plugin::{CompletionRef, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use reload::{RELOAD_DEBOUNCE, Reload, Reloader, WatchError, watch};
 pub use runtime::limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,

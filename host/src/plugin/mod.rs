@@ -3,6 +3,9 @@
 
 mod cache;
 mod convert;
+mod progress;
+
+pub use progress::PROGRESS_MIN_BYTES;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,7 +116,14 @@ pub(crate) async fn compile(
             return Ok(component);
         }
         let started = std::time::Instant::now();
-        let component = Component::new(&engine, &bytes)?;
+        let file = std::path::Path::new(&shown)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| shown.clone());
+        let progress = progress::Compiling::start(&file, bytes.len());
+        let component = Component::new(&engine, &bytes);
+        drop(progress);
+        let component = component?;
         tracing::info!(plugin = %shown, "compiled in {:.0?}", started.elapsed());
         if let Some(dir) = &cache_dir {
             cache::store(dir, &key, &component);

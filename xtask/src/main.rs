@@ -4,8 +4,11 @@
 //! - `test-plugins`: build the test plugins into `target/test-plugins/<name>.wasm`
 //! - `demo`: build the examples and serve them over stdio
 //! - `test`: everything CI checks: fmt, clippy, plugins, unit + integration +
-//!   interop tests, and the official MCP conformance suite
+//!   interop tests, the official MCP conformance suite, and the benchmark
+//!   suite in smoke mode
 //! - `conformance`: the conformance suite alone
+//! - `bench [--smoke]`: the benchmark suite, Corral and FastMCP side by side;
+//!   prints a table and writes `target/bench/results.json`
 //!
 //! Installs what it needs when missing: the `wasm32-wasip2` Rust target, and a
 //! Python venv in `target/py-venv` with componentize-py and the MCP SDK.
@@ -21,7 +24,14 @@ const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rus
 /// Python example plugins in `plugins/`: (directory, WIT world).
 const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).
-const TEST_PLUGINS: &[&str] = &["hostile", "timing", "everything", "grants", "conformance"];
+const TEST_PLUGINS: &[&str] = &[
+    "hostile",
+    "timing",
+    "everything",
+    "grants",
+    "conformance",
+    "many-tools",
+];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn root() -> PathBuf {
@@ -69,11 +79,16 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 
 /// The Python venv with componentize-py and the MCP SDK, made on first use.
 fn python_venv() -> anyhow::Result<PathBuf> {
-    let venv = target_dir().join("py-venv");
+    venv("py-venv", &root().join("tests/interop/requirements.txt"))
+}
+
+/// A Python venv in `target/NAME` with `requirements` installed; remade
+/// only when the requirements change.
+fn venv(name: &str, requirements: &Path) -> anyhow::Result<PathBuf> {
+    let venv = target_dir().join(name);
     let python = venv.join("bin").join("python");
     let stamp = venv.join(".corral-requirements");
-    let requirements = root().join("tests/interop/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
+    let wanted = std::fs::read_to_string(requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
         return Ok(python);
@@ -84,7 +99,7 @@ fn python_venv() -> anyhow::Result<PathBuf> {
     run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--upgrade", "pip"]))?;
     run(Command::new(&python)
         .args(["-m", "pip", "install", "--quiet", "-r"])
-        .arg(&requirements))?;
+        .arg(requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
 }
@@ -319,13 +334,31 @@ fn test() -> anyhow::Result<()> {
     warm_test_cache(&corral)?;
     run(cargo().args(["test", "--release", "--workspace"]))?;
     run_conformance(&corral)?;
+    // The benchmark suite in smoke mode: only that every part still runs.
+    bench(true)?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
 
+/// The benchmark suite (`--smoke`: tiny counts, only checks it all works).
+fn bench(smoke: bool) -> anyhow::Result<()> {
+    plugins()?;
+    test_plugins()?;
+    let python = venv("bench-venv", &root().join("bench/requirements.txt"))?;
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "corral", "--bench", "suite"])
+        .env("CORRAL_BENCH_PYTHON", python);
+    if smoke {
+        cmd.env("CORRAL_BENCH_SMOKE", "1");
+    }
+    run(&mut cmd)
+}
+
 fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
+    let smoke = std::env::args().any(|a| a == "--smoke");
     match command.as_str() {
+        "bench" => bench(smoke),
         "plugins" => plugins(),
         "test-plugins" => test_plugins(),
         "demo" => demo(),
@@ -333,12 +366,14 @@ fn main() -> anyhow::Result<()> {
         "conformance" => conformance(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <plugins|test-plugins|demo|test|conformance>\n\n\
+                "usage: cargo xtask <plugins|test-plugins|demo|test|conformance|bench [--smoke]>\n\n\
                  plugins       build the example plugins into plugins/dist/\n\
                  test-plugins  build the test plugins into target/test-plugins/\n\
                  demo          build the examples and serve them over stdio\n\
                  test          fmt, clippy, build plugins, run every test\n\
-                 conformance   the official MCP conformance suite over HTTP"
+                 conformance   the official MCP conformance suite over HTTP\n\
+                 bench         the benchmark suite, Corral and FastMCP side by side\n\
+                               (--smoke: tiny counts, checks that it runs)"
             );
             std::process::exit(2);
         }

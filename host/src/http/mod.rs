@@ -183,6 +183,13 @@ impl CorralServer {
                 closing.cancel();
             });
         };
+        // Answers are small and often streamed in pieces (SSE): without
+        // TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to each.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+        });
         let serve = axum::serve(listener, app).with_graceful_shutdown(graceful);
         tokio::select! {
             result = serve => result.map_err(|e| ServeError::Session(e.to_string())),

@@ -1,0 +1,77 @@
+//! Sandbox overhead: instantiate + call + drop, in-process, no protocol;
+//! and how fast a cancelled call returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corral::{CallContext, Limits, PluginConfig, Runtime, WasmPlugin};
+
+use crate::{Report, Scale, Stats, root, target_dir};
+
+const SECTION: &str = "sandbox overhead (fresh instance per call, in-process)";
+
+async fn load(runtime: &Runtime, path: std::path::PathBuf) -> Arc<WasmPlugin> {
+    let spec = PluginConfig::for_file(&path, Limits::default());
+    Arc::new(
+        WasmPlugin::load(runtime, &spec)
+            .await
+            .unwrap_or_else(|e| panic!("{e} (run `cargo xtask bench`, which builds it)")),
+    )
+}
+
+async fn calls(plugin: &WasmPlugin, tool: &str, args: &str, n: usize) -> Stats {
+    let ctx = CallContext::default();
+    for _ in 0..n.min(200) {
+        plugin.call_tool(tool, args, None, &ctx).await.unwrap();
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let outcome = plugin.call_tool(tool, args, None, &ctx).await;
+        samples.push(started.elapsed());
+        outcome.unwrap();
+    }
+    Stats::of(samples)
+}
+
+/// Time from cancelling a running call to its return: a guest spinning in
+/// compute (`spin`) and one blocked in a WASI sleep (`sleep_forever`).
+async fn cancellation(plugin: &Arc<WasmPlugin>, tool: &str, n: usize) -> Stats {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ctx = CallContext::default();
+        let cancel = ctx.cancel.clone();
+        let (plugin, tool) = (plugin.clone(), tool.to_owned());
+        let call = tokio::spawn(async move { plugin.call_tool(&tool, "{}", None, &ctx).await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let cancelled_at = Instant::now();
+        cancel.cancel();
+        let outcome = call.await.expect("the call task");
+        samples.push(cancelled_at.elapsed());
+        assert!(outcome.is_err(), "a cancelled call must fail");
+    }
+    Stats::of(samples)
+}
+
+pub async fn run(scale: &Scale, report: &mut Report) {
+    let runtime = Runtime::new().unwrap();
+    let dist = root().join("plugins/dist");
+    let calculator = load(&runtime, dist.join("calculator-rust.wasm")).await;
+    let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
+    report.latency(SECTION, "in-process: multiply (Rust)", scale.calls, &s);
+    let python = load(&runtime, dist.join("stats-python.wasm")).await;
+    let n = (scale.calls / 10).max(50);
+    let s = calls(&python, "mean", r#"{"numbers":[1,2,3,4]}"#, n).await;
+    report.latency(
+        SECTION,
+        "in-process: mean (Python, 18.5 MB component)",
+        n,
+        &s,
+    );
+    let hostile = load(&runtime, target_dir().join("test-plugins/hostile.wasm")).await;
+    let n = if scale.smoke { 5 } else { 50 };
+    let s = cancellation(&hostile, "spin", n).await;
+    report.latency(SECTION, "cancel -> return: guest spinning", n, &s);
+    let s = cancellation(&hostile, "sleep_forever", n).await;
+    report.latency(SECTION, "cancel -> return: guest blocked in WASI", n, &s);
+}

@@ -1,0 +1,185 @@
+//! MCP over stdio through the real processes: sequential round trips and
+//! pipelined throughput (64 calls in flight), Corral and FastMCP.
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{MULTIPLY, Report, Scale, Servers, Stats, root};
+
+const SECTION: &str = "stdio (real processes, `multiply`)";
+const IN_FLIGHT: usize = 64;
+
+/// An initialized MCP session with a child process over its stdio.
+pub struct StdioSession {
+    child: Child,
+    stdin: Option<BufWriter<ChildStdin>>,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+}
+
+impl StdioSession {
+    /// Spawn `cmd` and initialize a 2025-11-25 session.
+    pub fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+        let stdin = BufWriter::new(child.stdin.take().unwrap());
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut session = StdioSession {
+            child,
+            stdin: Some(stdin),
+            stdout,
+            next_id: 1,
+        };
+        session.request(
+            r#""method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}"#,
+        );
+        session.send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        session
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Send `{"jsonrpc":"2.0","id":N,BODY}` and wait for its answer (lines
+    /// that are notifications are skipped). Panics on a JSON-RPC error.
+    pub fn request(&mut self, body: &str) -> String {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_line(&format!(r#"{{"jsonrpc":"2.0","id":{id},{body}}}"#));
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "the server closed stdout");
+            if line.contains(r#""result""#) || line.contains(r#""error""#) {
+                assert!(!line.contains(r#""error""#), "error answer: {line}");
+                return line;
+            }
+        }
+    }
+
+    /// Send `n` requests of `body` with at most `window` unanswered; the
+    /// time from the first send to the last answer.
+    pub fn pipelined(&mut self, body: &str, n: usize, window: usize) -> Duration {
+        let (tokens, take) = std::sync::mpsc::sync_channel::<()>(window);
+        for _ in 0..window {
+            tokens.send(()).unwrap();
+        }
+        let mut stdin = self.stdin.take().unwrap();
+        let first_id = self.next_id;
+        self.next_id += n as u64;
+        let body = body.to_owned();
+        let started = Instant::now();
+        let writer = std::thread::spawn(move || {
+            for i in 0..n as u64 {
+                take.recv().unwrap();
+                let id = first_id + i;
+                writeln!(stdin, r#"{{"jsonrpc":"2.0","id":{id},{body}}}"#).unwrap();
+                stdin.flush().unwrap();
+            }
+            stdin
+        });
+        let mut line = String::new();
+        let mut answered = 0;
+        while answered < n {
+            line.clear();
+            let read = self.stdout.read_line(&mut line).unwrap();
+            assert!(read > 0, "the server closed stdout");
+            if line.contains(r#""result""#) {
+                answered += 1;
+                let _ = tokens.try_send(());
+            } else {
+                assert!(!line.contains(r#""error""#), "error answer: {line}");
+            }
+        }
+        let took = started.elapsed();
+        self.stdin = Some(writer.join().unwrap());
+        took
+    }
+
+    /// Close stdin and wait for the process to exit.
+    pub fn stop(mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for StdioSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
+    let mut session = StdioSession::start(cmd);
+    for _ in 0..scale.round_trips.min(200) {
+        session.request(MULTIPLY);
+    }
+    let mut samples = Vec::with_capacity(scale.round_trips);
+    for _ in 0..scale.round_trips {
+        let started = Instant::now();
+        let answer = session.request(MULTIPLY);
+        samples.push(started.elapsed());
+        debug_assert!(answer.contains("42"));
+    }
+    let n = scale.round_trips;
+    report.latency(
+        SECTION,
+        &format!("stdio sequential: {who}"),
+        n,
+        &Stats::of(samples),
+    );
+    let n = scale.pipelined;
+    let took = session.pipelined(MULTIPLY, n, IN_FLIGHT);
+    report.row(
+        SECTION,
+        &format!("stdio pipelined ({IN_FLIGHT} in flight): {who}"),
+        &[
+            ("n", n as f64),
+            ("calls_per_s", n as f64 / took.as_secs_f64()),
+        ],
+    );
+    session.stop();
+}
+
+pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
+    let calculator = root().join("plugins/dist/calculator-rust.wasm");
+    measure(
+        report,
+        scale,
+        "Corral",
+        servers.corral(&[calculator.to_str().unwrap()], cache),
+    );
+    if let Some(cmd) = servers.fastmcp(&[]) {
+        // FastMCP is slower per call: fewer calls keep the run short.
+        let fewer = Scale {
+            round_trips: (scale.round_trips / 5).max(50),
+            pipelined: (scale.pipelined / 10).max(100),
+            ..*scale
+        };
+        measure(report, &fewer, "FastMCP", cmd);
+    }
+}

@@ -102,7 +102,7 @@ pub use runtime::{
 };
 pub use server::{
     CorralServer, MAX_INPUT_ROUNDS, MAX_LISTENERS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL,
-    ServeError, ServerOptions,
+    STDIO_PIPE_BYTES, ServeError, ServerOptions,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use units::{parse_duration, parse_size};

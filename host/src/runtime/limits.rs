@@ -19,6 +19,11 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Default number of calls that may wait for a plugin that is at its
 /// concurrency limit; more are refused as busy.
 pub const DEFAULT_QUEUE: usize = 256;
+/// How much of each pooled linear memory and table stays resident between
+/// calls: the pages a call dirtied below this are restored in place
+/// (PAGEMAP_SCAN finds them) rather than unmapped with `madvise`. Not a limit
+/// on plugins; a tuning value.
+pub const KEEP_RESIDENT: usize = 8 * 1024 * 1024;
 /// The wasm call stack limit (engine-wide).
 pub const WASM_STACK: usize = 1024 * 1024;
 /// The most linear memory any plugin may be configured with (the size of a

@@ -5,6 +5,7 @@
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
 mod input;
+mod stdio;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -38,6 +39,7 @@ use crate::protocol;
 use crate::runtime::{CallContext, CallObserver};
 use input::{InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
+pub use stdio::STDIO_PIPE_BYTES;
 
 /// Most clients remembered for list_changed announcements; the oldest is
 /// forgotten past it.
@@ -338,7 +340,8 @@ impl CorralServer {
 
     /// Serve one client over this process's stdin and stdout until it leaves.
     pub async fn serve_stdio(self) -> Result<(), ServeError> {
-        let running = match self.serve(rmcp::transport::stdio()).await {
+        let (input, output, writer) = stdio::pipes();
+        let running = match self.serve((input, output)).await {
             Ok(running) => running,
             // The client left before starting a session: nothing went wrong.
             Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
@@ -347,10 +350,15 @@ impl CorralServer {
             }
             Err(e) => return Err(ServeError::Start(format!("{e:#}"))),
         };
-        running
+        let ended = running
             .waiting()
             .await
-            .map_err(|e| ServeError::Session(format!("{e:#}")))?;
+            .map_err(|e| ServeError::Session(format!("{e:#}")));
+        // The session's end dropped its stdout pipe: wait (briefly) for the
+        // last answers to reach stdout before the process may exit.
+        let flushed = tokio::task::spawn_blocking(move || writer.join());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), flushed).await;
+        ended?;
         Ok(())
     }
 

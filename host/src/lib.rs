@@ -91,7 +91,7 @@ pub use model::{
     ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
 pub use plugin::{CompletionRef, PROGRESS_MIN_BYTES, WasmPlugin};
-pub use reload::{RELOAD_DEBOUNCE, Reload, Reloader, WatchError, watch};
+pub use reload::{FileWatch, RELOAD_DEBOUNCE, Reload, Reloader, WatchError, watch};
 pub use runtime::limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
     DEFAULT_TIMEOUT, EPOCH_TICK, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL,

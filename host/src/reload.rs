@@ -5,8 +5,8 @@
 //! the new and changed ones beside the old, and builds a new [`Catalog`]:
 //! a file that fails to load (half written, invalid, wrong world) never
 //! replaces the version already served. [`watch`] runs scans when the
-//! watched directories change, after writes have settled, and swaps each new
-//! catalog into a [`CorralServer`].
+//! directories a [`FileWatch`] watches change, after writes have settled,
+//! and swaps each new catalog into a [`CorralServer`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -197,34 +197,52 @@ pub enum WatchError {
     },
 }
 
-/// Watch the reloader's directories and, whenever `.wasm` files there change
-/// and then stay quiet for [`RELOAD_DEBOUNCE`], scan and serve the new
-/// catalog. Runs until the returned future is dropped. Every outcome is
-/// logged: what was added, changed or removed, and every file that failed
-/// (with its previous version kept).
-pub async fn watch(server: CorralServer, mut reloader: Reloader) -> Result<(), WatchError> {
-    use notify::Watcher;
-    let changed = Arc::new(Notify::new());
-    let signal = changed.clone();
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if event.paths.iter().any(|p| is_wasm(p)) => signal.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("file watcher: {e}"),
-        })
-        .map_err(|source| WatchError::Watch {
-            path: PathBuf::new(),
-            source,
-        })?;
-    for dir in reloader.watched_dirs() {
-        watcher
-            .watch(&dir, notify::RecursiveMode::NonRecursive)
+/// A watch on plugin directories: remembers that a `.wasm` file there
+/// changed until [`watch`] looks. Start it before the first scan, so that
+/// nothing written while plugins load is missed.
+pub struct FileWatch {
+    _watcher: notify::RecommendedWatcher,
+    changed: Arc<Notify>,
+}
+
+impl FileWatch {
+    /// Watch `dirs` (not recursively).
+    pub fn start(dirs: &[PathBuf]) -> Result<Self, WatchError> {
+        use notify::Watcher;
+        let changed = Arc::new(Notify::new());
+        let signal = changed.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+                Ok(event) if event.paths.iter().any(|p| is_wasm(p)) => signal.notify_one(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("file watcher: {e}"),
+            })
             .map_err(|source| WatchError::Watch {
-                path: dir.clone(),
+                path: PathBuf::new(),
                 source,
             })?;
-        tracing::info!("watching {}", dir.display());
+        for dir in dirs {
+            watcher
+                .watch(dir, notify::RecursiveMode::NonRecursive)
+                .map_err(|source| WatchError::Watch {
+                    path: dir.clone(),
+                    source,
+                })?;
+            tracing::info!("watching {}", dir.display());
+        }
+        Ok(Self {
+            _watcher: watcher,
+            changed,
+        })
     }
+}
+
+/// Whenever `.wasm` files in the watched directories change and then stay
+/// quiet for [`RELOAD_DEBOUNCE`], scan and serve the new catalog. Runs until
+/// the future is dropped. Every outcome is logged: what was added, changed
+/// or removed, and every file that failed (with its previous version kept).
+pub async fn watch(server: CorralServer, mut reloader: Reloader, files: FileWatch) {
+    let changed = &files.changed;
     loop {
         changed.notified().await;
         // Debounce: wait until no event arrived for a whole quiet period.

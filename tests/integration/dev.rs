@@ -16,6 +16,22 @@ fn dev(dir: &Path) -> Server {
     )
 }
 
+/// Like `eventually`, but a timeout shows the server's stderr.
+fn until<T>(server: &Server, what: &str, mut check: impl FnMut(&Server) -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + crate::harness::DEADLINE;
+    loop {
+        if let Some(value) = check(server) {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; stderr:\n{}",
+            server.stderr_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 fn version(server: &mut Server) -> String {
     text(&server.call_tool("version", json!({}))).to_owned()
 }
@@ -64,8 +80,8 @@ fn added_changed_and_removed_plugins_reach_a_connected_client() {
 
     // Added: a new file in the directory.
     std::fs::copy(example("calculator-rust"), dir.0.join("calculator.wasm")).unwrap();
-    eventually("list_changed after an added plugin", || {
-        (list_changed_count(&server) >= 1).then_some(())
+    until(&server, "list_changed after an added plugin", |server| {
+        (list_changed_count(server) >= 1).then_some(())
     });
     assert!(tool_names(&mut server).contains(&"multiply".to_owned()));
     let product = server.call_tool("multiply", json!({"a": 6, "b": 7}));
@@ -80,8 +96,8 @@ fn added_changed_and_removed_plugins_reach_a_connected_client() {
     // Removed.
     let before = list_changed_count(&server);
     std::fs::remove_file(dir.0.join("calculator.wasm")).unwrap();
-    eventually("list_changed after a removed plugin", || {
-        (list_changed_count(&server) > before).then_some(())
+    until(&server, "list_changed after a removed plugin", |server| {
+        (list_changed_count(server) > before).then_some(())
     });
     assert!(!tool_names(&mut server).contains(&"multiply".to_owned()));
     let gone = server.request(
@@ -104,8 +120,8 @@ fn a_half_written_file_never_replaces_the_working_version() {
     let v2 = std::fs::read(test_plugin("versioned-v2")).unwrap();
     let (head, tail) = v2.split_at(v2.len() / 2);
     std::fs::write(&plugin, head).unwrap();
-    eventually("the half-written file to be refused", || {
-        logged(&server, &["reload:", "versioned.wasm", "invalid component"]).then_some(())
+    until(&server, "the half-written file to be refused", |server| {
+        logged(server, &["reload:", "versioned.wasm", "invalid component"]).then_some(())
     });
     assert_eq!(version(&mut server), "1", "the old version keeps serving");
     assert!(!logged(&server, &["reload: reloaded"]));
@@ -123,8 +139,8 @@ fn a_half_written_file_never_replaces_the_working_version() {
 
     // Garbage in a new file is reported and changes nothing.
     std::fs::write(dir.0.join("garbage.wasm"), b"not wasm at all").unwrap();
-    eventually("the garbage file to be reported", || {
-        logged(&server, &["garbage.wasm", "not a WebAssembly file"]).then_some(())
+    until(&server, "the garbage file to be reported", |server| {
+        logged(server, &["garbage.wasm", "not a WebAssembly file"]).then_some(())
     });
     assert_eq!(version(&mut server), "2");
 }
@@ -143,8 +159,8 @@ fn a_call_in_flight_during_a_swap_finishes_on_its_version() {
         logged(&server, &["calling tool `slow_version`"]).then_some(())
     });
     std::fs::write(&plugin, std::fs::read(test_plugin("versioned-v2")).unwrap()).unwrap();
-    eventually("the reload", || {
-        logged(&server, &["reload: reloaded", "versioned.wasm"]).then_some(())
+    until(&server, "the reload", |server| {
+        logged(server, &["reload: reloaded", "versioned.wasm"]).then_some(())
     });
     let answer: Value = server.wait(id);
     assert_eq!(answer["result"]["content"][0]["text"], "1", "{answer}");

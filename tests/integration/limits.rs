@@ -99,7 +99,11 @@ fn endless_stderr_is_bounded_in_the_host_log() {
     assert_eq!(result["isError"], true, "{result}");
     let echo = server.call_tool("echo", json!({"message": "ok"}));
     assert_eq!(text(&echo), "ok");
-    let stderr = server.stderr_text();
+    // The drop report travels on stderr, which may arrive after the answer.
+    let stderr = crate::harness::eventually("the drop report", || {
+        let text = server.stderr_text();
+        text.contains("discarded").then_some(text)
+    });
     // 64 KiB of guest output at most reaches the log, plus the host's own lines.
     assert!(
         stderr.len() < 200 * 1024,
@@ -130,4 +134,44 @@ fn a_hundred_mib_answer_is_refused_by_the_output_cap() {
         json!({"mib": 100}),
         "output limit of 1 MiB exceeded (the answer was 100 MiB)",
     );
+}
+
+#[test]
+fn instance_reuse_keeps_state_until_a_call_fails() {
+    let dir = crate::harness::TempDir::new("reuse");
+    let plugin = crate::harness::test_plugin("versioned-v1");
+    let config = dir.0.join("corral.toml");
+    let write = |reuse: bool| {
+        std::fs::write(
+            &config,
+            format!(
+                "[plugins.v]\npath = \"{}\"\ninstance_reuse = {reuse}\n\n[plugins.v.limits]\nconcurrency = 1\n",
+                plugin.display()
+            ),
+        )
+        .unwrap();
+    };
+    let count = |server: &mut Server| -> u64 {
+        let result = server.call_tool("count", json!({}));
+        result["structuredContent"]["result"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{result}"))
+    };
+
+    // Default: a fresh instance every call, so nothing is remembered.
+    write(false);
+    let mut server = Server::start(&["--config", config.to_str().unwrap()]);
+    assert_eq!([count(&mut server), count(&mut server)], [1, 1]);
+    drop(server);
+
+    // Reuse: the same instance answers again, until a trap discards it.
+    write(true);
+    let mut server = Server::start(&["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        [count(&mut server), count(&mut server), count(&mut server)],
+        [1, 2, 3]
+    );
+    let boom = server.call_tool("boom", json!({}));
+    assert_eq!(boom["isError"], true, "{boom}");
+    assert_eq!(count(&mut server), 1, "a trapped instance is never reused");
 }

@@ -11,7 +11,12 @@ use crate::{Report, Scale, Stats, root, target_dir};
 const SECTION: &str = "sandbox overhead (fresh instance per call, in-process)";
 
 async fn load(runtime: &Runtime, path: std::path::PathBuf) -> Arc<WasmPlugin> {
-    let spec = PluginConfig::for_file(&path, Limits::default());
+    load_with(runtime, path, false).await
+}
+
+async fn load_with(runtime: &Runtime, path: std::path::PathBuf, reuse: bool) -> Arc<WasmPlugin> {
+    let mut spec = PluginConfig::for_file(&path, Limits::default());
+    spec.instance_reuse = reuse;
     Arc::new(
         WasmPlugin::load(runtime, &spec)
             .await
@@ -66,6 +71,23 @@ pub async fn run(scale: &Scale, report: &mut Report) {
         SECTION,
         "in-process: mean (Python, 18.5 MB component)",
         n,
+        &s,
+    );
+    // The opt-in trade-off: one instance kept between calls.
+    let calculator = load_with(&runtime, dist.join("calculator-rust.wasm"), true).await;
+    let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
+    report.latency(
+        SECTION,
+        "in-process: multiply (Rust), instance_reuse",
+        scale.calls,
+        &s,
+    );
+    let python = load_with(&runtime, dist.join("stats-python.wasm"), true).await;
+    let s = calls(&python, "mean", r#"{"numbers":[1,2,3,4]}"#, scale.calls).await;
+    report.latency(
+        SECTION,
+        "in-process: mean (Python), instance_reuse",
+        scale.calls,
         &s,
     );
     let hostile = load(&runtime, target_dir().join("test-plugins/hostile.wasm")).await;

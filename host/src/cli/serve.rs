@@ -221,6 +221,12 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         .collect();
     let http = http_options(&args, &config)?;
     let mut reloader = Reloader::new(runtime, paths, config, filter);
+    // Watch before the first scan, so that nothing written while plugins
+    // load is missed.
+    let files = match dev {
+        true => Some(corral::FileWatch::start(&reloader.watched_dirs())?),
+        false => None,
+    };
     let loader = server.clone();
     let initial = async move {
         let started = Instant::now();
@@ -261,12 +267,12 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         }
         loaded = &mut initial => loaded?,
     };
-    if !dev {
+    let Some(files) = files else {
         return serving.await;
-    }
+    };
     tokio::select! {
         served = serving => served,
-        watched = corral::watch(server, reloader) => Ok(watched?),
+        () = corral::watch(server, reloader, files) => Ok(()),
     }
 }
 

@@ -128,6 +128,10 @@ pub struct PluginConfig {
     pub enabled: bool,
     /// Tools, resources or prompts of this plugin not to serve.
     pub disabled_components: Vec<String>,
+    /// Keep instances between calls instead of a fresh one per call: much
+    /// faster for large components (Python, JS), but a plugin's memory and
+    /// WASI state then outlive a call and are seen by the next caller.
+    pub instance_reuse: bool,
     /// Defaults ← `[limits]` ← this plugin's `limits`.
     pub limits: Limits,
     /// What the sandbox lets it reach.
@@ -248,6 +252,7 @@ impl PluginConfig {
             tags: Vec::new(),
             enabled: true,
             disabled_components: Vec::new(),
+            instance_reuse: false,
             limits,
             grants: Grants::default(),
             sha256: None,

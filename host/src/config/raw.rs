@@ -74,6 +74,7 @@ pub(super) struct RawPlugin {
     pub tags: Vec<String>,
     pub enabled: Option<bool>,
     pub disabled_components: Vec<String>,
+    pub instance_reuse: bool,
     pub allow_hosts: Vec<String>,
     pub env: Vec<String>,
     pub dirs: BTreeMap<String, RawDir>,

@@ -444,6 +444,7 @@ impl Resolver<'_> {
             tags: raw.tags.clone(),
             enabled: raw.enabled.unwrap_or(true),
             disabled_components: raw.disabled_components.clone(),
+            instance_reuse: raw.instance_reuse,
             limits: self.limits(defaults, &raw.limits, &["plugins", name, "limits"])?,
             grants: Grants {
                 dirs,

@@ -55,6 +55,30 @@ pub struct WasmPlugin {
     sandbox: Sandbox,
     gate: Gate,
     listing: Listing,
+    /// With `instance_reuse`: instances whose last call ended cleanly,
+    /// waiting for the next (at most `limits.concurrency`).
+    idle: Option<std::sync::Mutex<Vec<Lease>>>,
+}
+
+/// A store for one call, and its instance once there is one (a reused
+/// store comes with the instance it already has).
+struct Lease {
+    store: Store<State>,
+    instance: Option<wasmtime::component::Instance>,
+}
+
+impl Lease {
+    async fn instance(
+        &mut self,
+        pre: &InstancePre<State>,
+    ) -> wasmtime::Result<wasmtime::component::Instance> {
+        if let Some(instance) = self.instance {
+            return Ok(instance);
+        }
+        let instance = pre.instantiate_async(&mut self.store).await?;
+        self.instance = Some(instance);
+        Ok(instance)
+    }
 }
 
 impl std::fmt::Debug for WasmPlugin {
@@ -212,6 +236,9 @@ impl WasmPlugin {
             exports,
             limits,
             listing: Listing::default(),
+            idle: spec
+                .instance_reuse
+                .then(|| std::sync::Mutex::new(Vec::new())),
         };
         plugin.listing = plugin.list(path).await?;
         Ok(plugin)
@@ -259,32 +286,33 @@ impl WasmPlugin {
             what,
             source,
         };
-        let (_permit, mut store) = self
+        let (_permit, mut lease) = self
             .begin(&ctx)
             .await
             .map_err(|e| listing_error("exports", e))?;
         let exports = &self.exports;
         let answer = guard(&ctx, self.limits.timeout, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = lease.instance(&self.pre).await?;
+            let store = &mut lease.store;
             let mut raw = RawListing::default();
             if let Some(indices) = &exports.tools {
-                let guest = indices.load(&mut store, &instance)?;
-                raw.tools = guest.call_list_tools(&mut store).await?;
+                let guest = indices.load(&mut *store, &instance)?;
+                raw.tools = guest.call_list_tools(&mut *store).await?;
             }
             if let Some(indices) = &exports.resources {
-                let guest = indices.load(&mut store, &instance)?;
-                raw.resources = guest.call_list_resources(&mut store).await?;
-                raw.templates = guest.call_list_templates(&mut store).await?;
+                let guest = indices.load(&mut *store, &instance)?;
+                raw.resources = guest.call_list_resources(&mut *store).await?;
+                raw.templates = guest.call_list_templates(&mut *store).await?;
             }
             if let Some(indices) = &exports.prompts {
-                let guest = indices.load(&mut store, &instance)?;
-                raw.prompts = guest.call_list_prompts(&mut store).await?;
+                let guest = indices.load(&mut *store, &instance)?;
+                raw.prompts = guest.call_list_prompts(&mut *store).await?;
             }
             Ok(raw)
         })
         .await;
         let raw = self
-            .finish(&store, answer)
+            .finish(lease, answer)
             .map_err(|e| listing_error("exports", e))?;
         let bad = |reason: String| LoadError::BadListing {
             path: path.to_owned(),
@@ -320,16 +348,16 @@ impl WasmPlugin {
             .ok_or_else(|| self.lacks(TOOLS))?;
         let input = input.map(convert::input);
         let arguments = arguments.to_owned();
-        let (_permit, mut store) = self.begin(ctx).await?;
+        let (_permit, mut lease) = self.begin(ctx).await?;
         let answer = guard(ctx, self.limits.timeout, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = lease.instance(&self.pre).await?;
+            let guest = indices.load(&mut lease.store, &instance)?;
             guest
-                .call_call_tool(&mut store, name, &arguments, input.as_ref())
+                .call_call_tool(&mut lease.store, name, &arguments, input.as_ref())
                 .await
         })
         .await;
-        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
         self.checked(convert::tool_outcome(outcome))
     }
 
@@ -347,16 +375,16 @@ impl WasmPlugin {
             .as_ref()
             .ok_or_else(|| self.lacks(RESOURCES))?;
         let input = input.map(convert::input);
-        let (_permit, mut store) = self.begin(ctx).await?;
+        let (_permit, mut lease) = self.begin(ctx).await?;
         let answer = guard(ctx, self.limits.timeout, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = lease.instance(&self.pre).await?;
+            let guest = indices.load(&mut lease.store, &instance)?;
             guest
-                .call_read_resource(&mut store, uri, params, input.as_ref())
+                .call_read_resource(&mut lease.store, uri, params, input.as_ref())
                 .await
         })
         .await;
-        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
         self.checked(convert::read_outcome(outcome))
     }
 
@@ -374,16 +402,16 @@ impl WasmPlugin {
             .as_ref()
             .ok_or_else(|| self.lacks(PROMPTS))?;
         let input = input.map(convert::input);
-        let (_permit, mut store) = self.begin(ctx).await?;
+        let (_permit, mut lease) = self.begin(ctx).await?;
         let answer = guard(ctx, self.limits.timeout, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = lease.instance(&self.pre).await?;
+            let guest = indices.load(&mut lease.store, &instance)?;
             guest
-                .call_get_prompt(&mut store, name, arguments, input.as_ref())
+                .call_get_prompt(&mut lease.store, name, arguments, input.as_ref())
                 .await
         })
         .await;
-        let outcome = self.finish(&store, answer)?.map_err(convert::guest_error)?;
+        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
         self.checked(convert::get_outcome(outcome))
     }
 
@@ -402,16 +430,16 @@ impl WasmPlugin {
             CompletionRef::Prompt(p) => completions::Reference::Prompt(p.clone()),
             CompletionRef::Template(t) => completions::Reference::Template(t.clone()),
         };
-        let (_permit, mut store) = self.begin(ctx).await?;
+        let (_permit, mut lease) = self.begin(ctx).await?;
         let answer = guard(ctx, self.limits.timeout, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = lease.instance(&self.pre).await?;
+            let guest = indices.load(&mut lease.store, &instance)?;
             guest
-                .call_complete(&mut store, &reference, argument, value)
+                .call_complete(&mut lease.store, &reference, argument, value)
                 .await
         })
         .await;
-        let values = self.finish(&store, answer)?;
+        let values = self.finish(lease, answer)?;
         let size: u64 = values.iter().map(|v| v.len() as u64).sum();
         self.check_output(size)?;
         Ok(values)
@@ -425,42 +453,69 @@ impl WasmPlugin {
     }
 
     /// Wait for a free slot (bounded queue; cancellable), then make a fresh
-    /// store with this plugin's limits.
-    async fn begin(
-        &self,
-        ctx: &CallContext,
-    ) -> Result<(SemaphorePermit<'_>, Store<State>), CallError> {
+    /// store with this plugin's limits (or, with `instance_reuse`, take an
+    /// idle one and start its per-call limits again).
+    async fn begin(&self, ctx: &CallContext) -> Result<(SemaphorePermit<'_>, Lease), CallError> {
         let permit = tokio::select! {
             permit = self.gate.admit(&self.name) => permit?,
             _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
         };
-        let state = State::new(
-            self.name.clone(),
-            self.limits.memory,
-            ctx.clone(),
-            &self.sandbox,
-        )
-        .map_err(CallError::Host)?;
-        let mut store = Store::new(self.pre.engine(), state);
-        store.limiter(|state| &mut state.limiter);
+        let reused = self
+            .idle
+            .as_ref()
+            .and_then(|idle| idle.lock().unwrap_or_else(|e| e.into_inner()).pop());
+        let mut lease = match reused {
+            Some(mut lease) => {
+                lease.store.data_mut().next_call(ctx.clone());
+                lease
+            }
+            None => {
+                let state = State::new(
+                    self.name.clone(),
+                    self.limits.memory,
+                    ctx.clone(),
+                    &self.sandbox,
+                )
+                .map_err(CallError::Host)?;
+                let mut store = Store::new(self.pre.engine(), state);
+                store.limiter(|state| &mut state.limiter);
+                Lease {
+                    store,
+                    instance: None,
+                }
+            }
+        };
+        let store = &mut lease.store;
         store
             .set_fuel(self.limits.fuel)
             .map_err(|e| CallError::Host(format!("setting fuel: {e:#}")))?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
-        Ok((permit, store))
+        Ok((permit, lease))
     }
 
     /// Turn what the guest call produced into the answer or a named error.
+    /// With `instance_reuse`, an instance whose call ended cleanly goes
+    /// back to the idle list; after a trap, a limit, a timeout or a
+    /// cancellation it is dropped, and the next call starts afresh.
     fn finish<T>(
         &self,
-        store: &Store<State>,
+        lease: Lease,
         answer: Result<wasmtime::Result<T>, CallError>,
     ) -> Result<T, CallError> {
         let error = match answer? {
-            Ok(value) => return Ok(value),
+            Ok(value) => {
+                if let Some(idle) = &self.idle {
+                    let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+                    if idle.len() < self.limits.concurrency {
+                        idle.push(lease);
+                    }
+                }
+                return Ok(value);
+            }
             Err(error) => error,
         };
+        let store = &lease.store;
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             match trap {
                 wasmtime::Trap::OutOfFuel => return Err(CallError::Fuel(self.limits.fuel)),

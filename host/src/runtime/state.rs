@@ -53,6 +53,7 @@ pub(crate) struct State {
     pub(crate) logs_sent: u32,
     /// Log messages dropped because the call sent too many.
     pub(crate) logs_dropped: u32,
+    stdout: GuestStdio,
     stderr: GuestStdio,
     http: WasiHttpCtx,
     http_policy: HttpPolicy,
@@ -70,10 +71,11 @@ impl State {
         call: CallContext,
         sandbox: &Sandbox,
     ) -> Result<Self, String> {
+        let stdout = GuestStdio::new(plugin.clone(), Stream::Stdout);
         let stderr = GuestStdio::new(plugin.clone(), Stream::Stderr);
         let mut builder = WasiCtx::builder();
         builder
-            .stdout(GuestStdio::new(plugin.clone(), Stream::Stdout))
+            .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
@@ -106,10 +108,23 @@ impl State {
             plugin,
             logs_sent: 0,
             logs_dropped: 0,
+            stdout,
             stderr,
             http: WasiHttpCtx::new(),
             http_policy: sandbox.http.clone(),
         })
+    }
+
+    /// Make a store kept from an earlier call ready for `call`: its
+    /// per-call counters and budgets start again (fuel and the deadline are
+    /// the store's, set by the caller).
+    pub(crate) fn next_call(&mut self, call: CallContext) {
+        self.call = call;
+        self.logs_sent = 0;
+        self.logs_dropped = 0;
+        self.limiter.refused = None;
+        self.stdout.reset();
+        self.stderr.reset();
     }
 
     /// What the guest last wrote to stderr (a panic message, usually).

@@ -75,6 +75,21 @@ impl GuestStdio {
         text.to_owned()
     }
 
+    /// Start a new call's budget (an instance reused across calls).
+    pub(crate) fn reset(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.dropped > 0 {
+            tracing::warn!(
+                plugin = %self.plugin,
+                dropped_bytes = inner.dropped,
+                "guest stdout/stderr over the per-call budget of {MAX_STDIO_BYTES_PER_CALL} bytes was discarded"
+            );
+        }
+        inner.logged = 0;
+        inner.dropped = 0;
+        inner.last_line = None;
+    }
+
     /// The last complete line written, or the unterminated rest.
     pub(crate) fn last_line(&self) -> Option<String> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,6 +1,7 @@
 //! A plugin built twice by `cargo xtask test-plugins`, as `versioned-v1.wasm`
 //! and `versioned-v2.wasm` (`CORRAL_TEST_PLUGIN_VERSION` at build time), so
-//! the hot-reload tests can replace one version by the other.
+//! the hot-reload tests can replace one version by the other. `count` shows
+//! whether an instance outlived a call (`instance_reuse`).
 
 use corral_sdk::prelude::*;
 
@@ -25,4 +26,18 @@ fn slow_version(ms: u64) -> String {
     VERSION.to_owned()
 }
 
-corral_sdk::export!(tools: [version, slow_version]);
+/// Calls this instance has answered (1 on a fresh instance; more only when
+/// the host reuses instances).
+#[tool]
+fn count() -> u32 {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+/// Traps (a panic), so that the host must discard this instance.
+#[tool]
+fn boom() -> String {
+    panic!("boom")
+}
+
+corral_sdk::export!(tools: [version, slow_version, count, boom]);

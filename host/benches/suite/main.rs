@@ -6,7 +6,8 @@
 //! - `CORRAL_BENCH_SMOKE=1`: tiny counts, to check that every part works.
 //! - `CORRAL_BENCH_PYTHON`: a Python with fastmcp installed (FastMCP rows
 //!   are skipped without it).
-//! - `CORRAL_BENCH_MANY_TOOLS`: the plugin with 10,000 tools.
+//! - `CORRAL_BENCH_ONLY=inprocess,stdio,http,coldstart,scale`: run only
+//!   these parts (default: all).
 //!
 //! Every number is measured here, now; ratios compare rows from this run.
 
@@ -125,11 +126,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(inprocess::run(&scale, &mut report));
-    stdio::run(&scale, &servers, &cache, &mut report);
-    rt.block_on(http::run(&scale, &servers, &cache, &mut report));
-    coldstart::run(&scale, &servers, &mut report);
-    scale::run(&scale, &servers, &cache, &mut report);
+    let only = std::env::var("CORRAL_BENCH_ONLY").unwrap_or_default();
+    let wanted = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    if wanted("inprocess") {
+        rt.block_on(inprocess::run(&scale, &mut report));
+    }
+    if wanted("stdio") {
+        stdio::run(&scale, &servers, &cache, &mut report);
+    }
+    if wanted("http") {
+        rt.block_on(http::run(&scale, &servers, &cache, &mut report));
+    }
+    if wanted("coldstart") {
+        coldstart::run(&scale, &servers, &mut report);
+    }
+    if wanted("scale") {
+        scale::run(&scale, &servers, &cache, &mut report);
+    }
     report.ratios();
     report.finish(&target_dir().join("bench/results.json"));
 }

@@ -23,7 +23,7 @@ pub const DEFAULT_QUEUE: usize = 256;
 /// calls: the pages a call dirtied below this are restored in place
 /// (PAGEMAP_SCAN finds them) rather than unmapped with `madvise`. Not a limit
 /// on plugins; a tuning value.
-pub const KEEP_RESIDENT: usize = 8 * 1024 * 1024;
+pub const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 /// The wasm call stack limit (engine-wide).
 pub const WASM_STACK: usize = 1024 * 1024;
 /// The most linear memory any plugin may be configured with (the size of a

@@ -75,8 +75,8 @@ pub use catalog::{
     plugin_files, plugin_specs, prefix_uri, unprefix_uri,
 };
 pub use config::{
-    CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings,
-    PluginConfig, ServerSettings,
+    CONFIG_FILE_NAME, Config, ConfigError, DirGrant, Grants, HostPattern, PluginConfig,
+    ServerSettings,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};

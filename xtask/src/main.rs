@@ -345,8 +345,10 @@ fn bench(smoke: bool) -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
     let python = venv("bench-venv", &root().join("bench/requirements.txt"))?;
+    // `cargo test --release` of the bench target: the bench profile would
+    // rebuild every dependency once more (same settings, another directory).
     let mut cmd = cargo();
-    cmd.args(["bench", "-p", "corral", "--bench", "suite"])
+    cmd.args(["test", "--release", "-p", "corral", "--bench", "suite"])
         .env("CORRAL_BENCH_PYTHON", python);
     if smoke {
         cmd.env("CORRAL_BENCH_SMOKE", "1");

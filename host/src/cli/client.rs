@@ -184,10 +184,7 @@ fn arguments(
         None => Map::new(),
     };
     let properties = schema.and_then(|s| s.get("properties"));
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
-            bail!("`{word}` is not key=value");
-        };
+    for (key, value) in pairs(words)? {
         let is_string = properties
             .and_then(|p| p.get(key))
             .and_then(|p| p.get("type"))
@@ -200,6 +197,17 @@ fn arguments(
         out.insert(key.to_owned(), value);
     }
     Ok(out)
+}
+
+/// `key=value` words, split at the first `=`.
+fn pairs(words: &[String]) -> anyhow::Result<Vec<(&str, &str)>> {
+    words
+        .iter()
+        .map(|word| match word.split_once('=') {
+            Some(pair) => Ok(pair),
+            None => bail!("`{word}` is not key=value"),
+        })
+        .collect()
 }
 
 pub async fn call(args: CallArgs) -> anyhow::Result<()> {
@@ -340,13 +348,10 @@ pub async fn prompt(args: PromptArgs) -> anyhow::Result<()> {
         bail!("give the PROMPT to get");
     };
     // Prompt arguments are strings by definition.
-    let mut arguments = Map::new();
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
-            bail!("`{word}` is not key=value");
-        };
-        arguments.insert(key.to_owned(), Value::String(value.to_owned()));
-    }
+    let arguments: Map<String, Value> = pairs(words)?
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect();
     let mut params = GetPromptRequestParams::new(name.clone());
     params.arguments = Some(arguments);
     let result = client

@@ -278,23 +278,26 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
 
 /// The HTTP settings: the config's, with the command line's flags over them.
 fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions> {
-    let settings = config.http.clone();
-    let mut http = HttpOptions {
-        transport: match args.transport {
-            Transport::Sse => HttpTransport::Sse,
-            _ => HttpTransport::Streamable,
-        },
-        host: args.host.clone().unwrap_or(settings.host),
-        port: args.port.unwrap_or(settings.port),
-        path: args.path.clone().unwrap_or(settings.path),
-        allowed_hosts: settings.allowed_hosts,
-        allowed_origins: settings.allowed_origins,
-        max_body: settings.max_body,
-        max_sessions: args.max_sessions.unwrap_or(settings.max_sessions),
-        session_idle: args
-            .session_idle_timeout
-            .unwrap_or(settings.session_idle_timeout),
+    let mut http = config.http.clone();
+    http.transport = match args.transport {
+        Transport::Sse => HttpTransport::Sse,
+        _ => HttpTransport::Streamable,
     };
+    if let Some(host) = &args.host {
+        http.host = host.clone();
+    }
+    if let Some(port) = args.port {
+        http.port = port;
+    }
+    if let Some(path) = &args.path {
+        http.path = path.clone();
+    }
+    if let Some(max_sessions) = args.max_sessions {
+        http.max_sessions = max_sessions;
+    }
+    if let Some(idle) = args.session_idle_timeout {
+        http.session_idle = idle;
+    }
     http.allowed_hosts
         .extend(args.allowed_hosts.iter().cloned());
     http.allowed_origins

@@ -19,7 +19,6 @@ mod resolve;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -35,8 +34,8 @@ pub const CONFIG_FILE_NAME: &str = "corral.toml";
 pub struct Config {
     /// `[server]`, without its `http` table.
     pub server: ServerSettings,
-    /// `[server.http]`.
-    pub http: HttpSettings,
+    /// `[server.http]` (the transport itself is chosen on the command line).
+    pub http: HttpOptions,
     /// `[limits]` over [`Limits::default`]: the limits of plugins that do not
     /// set their own, including those found in `plugin_dirs`.
     pub limits: Limits,
@@ -70,47 +69,6 @@ pub struct ServerSettings {
     pub exclude_tags: Vec<String>,
     /// Items per page of list results; `None`: unpaginated.
     pub page_size: Option<usize>,
-}
-
-/// `[server.http]`: the streamable HTTP transport.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpSettings {
-    /// Address to bind: an IP address or a host name.
-    pub host: String,
-    /// Port to bind; 0 picks a free one.
-    pub port: u16,
-    /// Path of the MCP endpoint; starts with `/`.
-    pub path: String,
-    /// Accepted `Host` headers (DNS-rebinding protection): `host` or
-    /// `host:port`, exact (checked with [`HostPattern`]'s syntax, wildcards
-    /// refused), kept as written.
-    pub allowed_hosts: Vec<String>,
-    /// Accepted `Origin` headers: `scheme://host[:port]`, port may be `*`,
-    /// or `null`.
-    pub allowed_origins: Vec<String>,
-    /// Largest request body, in bytes.
-    pub max_body: usize,
-    /// A session unused this long is closed.
-    pub session_idle_timeout: Duration,
-    /// Sessions open at once; more are refused.
-    pub max_sessions: usize,
-}
-
-/// The defaults are [`HttpOptions::default`]'s, so the two cannot drift.
-impl Default for HttpSettings {
-    fn default() -> Self {
-        let options = HttpOptions::default();
-        Self {
-            host: options.host,
-            port: options.port,
-            path: options.path,
-            allowed_hosts: options.allowed_hosts,
-            allowed_origins: options.allowed_origins,
-            max_body: options.max_body,
-            session_idle_timeout: options.session_idle,
-            max_sessions: options.max_sessions,
-        }
-    }
 }
 
 /// One `[plugins.NAME]` table.

@@ -13,9 +13,9 @@ use toml::de::{DeTable, DeValue};
 
 use super::host_pattern::is_host_name;
 use super::raw::{Num, RawConfig, RawDir, RawHttp, RawLimits, RawPlugin, RawServer};
-use super::{
-    Config, ConfigError, DirGrant, Grants, HostPattern, HttpSettings, PluginConfig, ServerSettings,
-};
+use crate::http::HttpOptions;
+
+use super::{Config, ConfigError, DirGrant, Grants, HostPattern, PluginConfig, ServerSettings};
 use crate::runtime::Limits;
 use crate::runtime::limits::{EPOCH_TICK, MAX_MEMORY_CEILING};
 use crate::units::{parse_duration, parse_size};
@@ -291,8 +291,8 @@ impl Resolver<'_> {
         })
     }
 
-    fn http(&self, raw: &RawHttp) -> Result<HttpSettings> {
-        let mut http = HttpSettings::default();
+    fn http(&self, raw: &RawHttp) -> Result<HttpOptions> {
+        let mut http = HttpOptions::default();
         let key = |field| ["server", "http", field];
         if let Some(host) = &raw.host {
             if host.parse::<IpAddr>().is_err() && !is_host_name(host) {
@@ -341,7 +341,7 @@ impl Resolver<'_> {
             http.max_body = to_usize(self.size(&key("max_body"), v, 1)?);
         }
         if let Some(v) = &raw.session_idle_timeout {
-            http.session_idle_timeout =
+            http.session_idle =
                 self.duration(&key("session_idle_timeout"), v, Duration::from_secs(1))?;
         }
         if let Some(v) = &raw.max_sessions {

@@ -115,7 +115,7 @@ sha256 = "{WEATHER_SHA}"
     assert_eq!(http.allowed_hosts, ["localhost", "127.0.0.1"]);
     assert_eq!(http.allowed_origins, ["http://localhost:*"]);
     assert_eq!(http.max_body, 4 * 1024 * 1024);
-    assert_eq!(http.session_idle_timeout, Duration::from_secs(300));
+    assert_eq!(http.session_idle, Duration::from_secs(300));
     assert_eq!(http.max_sessions, 1000);
     assert_eq!(config.limits, Limits::default());
     assert_eq!(config.plugin_dirs, [dir.join("plugins")]);

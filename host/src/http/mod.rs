@@ -46,7 +46,7 @@ pub enum HttpTransport {
 }
 
 /// Where and how to listen.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpOptions {
     pub transport: HttpTransport,
     /// Address to bind; loopback by default.

@@ -223,10 +223,9 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
     let mut reloader = Reloader::new(runtime, paths, config, filter);
     // Watch before the first scan, so that nothing written while plugins
     // load is missed.
-    let files = match dev {
-        true => Some(corral::FileWatch::start(&reloader.watched_dirs())?),
-        false => None,
-    };
+    let files = dev
+        .then(|| corral::FileWatch::start(&reloader.watched_dirs()))
+        .transpose()?;
     let loader = server.clone();
     let initial = async move {
         let started = Instant::now();

@@ -159,26 +159,7 @@ prefix = "prof"
 }
 
 fn features_client(args: &[&str]) {
-    let python = crate::harness::root().join("target/py-venv/bin/python");
-    assert!(
-        python.exists(),
-        "run `cargo xtask test` to create target/py-venv"
-    );
-    let out = std::process::Command::new(python)
-        .arg(crate::harness::root().join("tests/interop/features_client.py"))
-        .args(args)
-        .env(
-            "CORRAL_CACHE_DIR",
-            crate::harness::root().join("target/test-cache"),
-        )
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains(" passed, 0 failed"),
-        "{args:?}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::python_client("features_client.py", args);
 }
 
 #[test]

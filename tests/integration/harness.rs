@@ -71,6 +71,30 @@ impl Drop for TempDir {
     }
 }
 
+/// Run `tests/interop/SCRIPT ARGS` with the venv's Python (the official MCP
+/// SDK) and the tests' compile cache; it must exit 0 and report
+/// ` passed, 0 failed`.
+pub fn python_client(script: &str, args: &[&str]) {
+    let python = target_dir().join("py-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `cargo xtask test`, which creates the venv",
+        python.display()
+    );
+    let out = Command::new(python)
+        .arg(root().join("tests/interop").join(script))
+        .args(args)
+        .env("CORRAL_CACHE_DIR", target_dir().join("test-cache"))
+        .output()
+        .expect("running the Python MCP client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "{script} {args:?}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The corral command with the test environment (a private compile cache).
 pub fn corral() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));

@@ -243,25 +243,6 @@ pub fn session_call(addr: &str, session: &str, body: Value) -> Response {
     )
 }
 
-fn python_client(args: &[&str]) {
-    let python = root().join("target/py-venv/bin/python");
-    assert!(
-        python.exists(),
-        "run `cargo xtask test` to create target/py-venv"
-    );
-    let out = Command::new(python)
-        .arg(root().join("tests/interop/mcp_client.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains(" passed, 0 failed"),
-        "{args:?}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn examples_dir() -> String {
     example("calculator-rust");
     root().join("plugins/dist").to_str().unwrap().to_owned()
@@ -271,14 +252,17 @@ fn examples_dir() -> String {
 fn python_sdk_over_streamable_http_in_both_modes() {
     let server = HttpServer::start("http", &[&examples_dir()]);
     let url = server.url("/mcp");
-    python_client(&["--mode", "legacy", "--url", &url]);
-    python_client(&["--mode", "default", "--url", &url]);
+    crate::harness::python_client("mcp_client.py", &["--mode", "legacy", "--url", &url]);
+    crate::harness::python_client("mcp_client.py", &["--mode", "default", "--url", &url]);
 }
 
 #[test]
 fn python_sdk_over_legacy_sse() {
     let server = HttpServer::start("sse", &[&examples_dir()]);
-    python_client(&["--mode", "legacy", "--sse", &server.url("/sse")]);
+    crate::harness::python_client(
+        "mcp_client.py",
+        &["--mode", "legacy", "--sse", &server.url("/sse")],
+    );
 }
 
 #[test]

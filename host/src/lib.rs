@@ -82,7 +82,7 @@ pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use http::{
     BoundedSessions, DEFAULT_MAX_BODY, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
-    HttpTransport, SHUTDOWN_GRACE, SSE_QUEUE,
+    HttpTransport, JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE,
 };
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
 pub use model::{

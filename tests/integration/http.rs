@@ -536,3 +536,58 @@ fn closing_a_2026_stream_cancels_the_call() {
         logged("call cancelled").then_some(())
     });
 }
+
+/// A quick answer is one plain JSON body; an answer with progress before its
+/// result, or one slower than `JSON_ANSWER_WAIT`, is an SSE stream, in order.
+#[test]
+fn quick_answers_are_json_and_the_rest_stream() {
+    let timing = test_plugin("timing");
+    let server = HttpServer::start("http", &[timing.to_str().unwrap()]);
+    let session = open_session(&server.addr);
+    let call = |id: u64, params: Value| {
+        session_call(
+            &server.addr,
+            &session,
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
+        )
+    };
+
+    let quick = call(2, json!({"name": "fast", "arguments": {}}));
+    assert_eq!(quick.status, 200, "{}", quick.body);
+    assert_eq!(quick.header("content-type"), Some("application/json"));
+    let answer: Value = serde_json::from_str(&quick.body).unwrap();
+    assert_eq!(answer["id"], 2);
+    assert_eq!(answer["result"]["content"][0]["text"], "fast done");
+
+    let missing = call(3, json!({"name": "no_such_tool", "arguments": {}}));
+    assert_eq!(missing.header("content-type"), Some("application/json"));
+    let answer: Value = serde_json::from_str(&missing.body).unwrap();
+    assert!(answer["error"]["message"].is_string(), "{answer}");
+
+    let progress = call(
+        4,
+        json!({"name": "log_and_progress", "arguments": {"steps": 2}, "_meta": {"progressToken": "p"}}),
+    );
+    assert_eq!(progress.header("content-type"), Some("text/event-stream"));
+    let methods: Vec<Value> = progress
+        .messages()
+        .iter()
+        .map(|m| m.get("method").cloned().unwrap_or(m["id"].clone()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            json!("notifications/progress"),
+            json!("notifications/progress"),
+            json!(4)
+        ],
+        "{}",
+        progress.body
+    );
+
+    let slow = call(5, json!({"name": "slow", "arguments": {"ms": 600}}));
+    assert_eq!(slow.header("content-type"), Some("text/event-stream"));
+    let messages = slow.messages();
+    assert_eq!(messages.len(), 1, "{}", slow.body);
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "slow done");
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::h1::Connection;
 use crate::{MULTIPLY, Report, Scale, Servers, Stats, root};
 
 const SECTION: &str = "Streamable HTTP (real processes, `multiply`, one session per connection)";
@@ -56,56 +57,36 @@ fn body(id: u64, rest: &str) -> String {
 
 /// One connection: a session, then calls until `stop`; returns latencies.
 async fn connection(url: String, stop: Arc<AtomicBool>, total: Arc<AtomicU64>) -> Vec<Duration> {
-    let client = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(1)
-        .build()
-        .unwrap();
-    let post = |payload: String, session: Option<&str>| {
-        let mut request = client
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
-            .header("MCP-Protocol-Version", "2025-11-25")
-            .body(payload);
-        if let Some(session) = session {
-            request = request.header("Mcp-Session-Id", session);
-        }
-        request.send()
-    };
-    let init = post(
-        body(
-            0,
-            r#""method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}"#,
-        ),
-        None,
-    )
-    .await
-    .unwrap();
-    let session = init
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let _ = init.text().await;
-    let done = post(
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned(),
-        session.as_deref(),
-    )
-    .await
-    .unwrap();
-    let _ = done.text().await;
+    let mut connection = Connection::open(&url).await;
+    let init = connection
+        .post(
+            &body(
+                0,
+                r#""method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}"#,
+            ),
+            None,
+        )
+        .await;
+    let session = init.session;
+    connection
+        .post(
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            session.as_deref(),
+        )
+        .await;
     let mut samples = Vec::new();
     let mut id = 1;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
-        let answer = post(body(id, MULTIPLY), session.as_deref())
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let answer = connection
+            .post(&body(id, MULTIPLY), session.as_deref())
+            .await;
         samples.push(started.elapsed());
-        assert!(answer.contains("42"), "unexpected answer: {answer}");
+        assert!(
+            answer.body.contains("42"),
+            "unexpected answer: {}",
+            answer.body
+        );
         total.fetch_add(1, Ordering::Relaxed);
         id += 1;
     }

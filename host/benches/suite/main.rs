@@ -12,6 +12,7 @@
 //! Every number is measured here, now; ratios compare rows from this run.
 
 mod coldstart;
+mod h1;
 mod http;
 mod inprocess;
 mod report;
@@ -110,8 +111,6 @@ pub const MULTIPLY: &str =
     r#""method":"tools/call","params":{"name":"multiply","arguments":{"a":6,"b":7}}"#;
 
 fn main() {
-    // reqwest (the HTTP client) needs a process-wide rustls provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let scale = Scale::from_env();
     let servers = Servers {
         corral: std::env::var_os("CORRAL_BENCH_BIN")

@@ -2,6 +2,7 @@
 //! rmcp's tower service) and the legacy HTTP+SSE transport, behind a guard
 //! that validates `Host` and `Origin` (DNS rebinding) and bounds bodies.
 
+mod answer;
 mod sessions;
 mod sse;
 
@@ -22,6 +23,7 @@ use futures::StreamExt;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+pub use answer::JSON_ANSWER_WAIT;
 pub use sessions::BoundedSessions;
 pub use sse::SSE_QUEUE;
 
@@ -120,9 +122,9 @@ impl CorralServer {
     /// the body limit.
     pub fn http_router(&self, options: &HttpOptions, shutdown: CancellationToken) -> Router {
         let router = match options.transport {
-            HttpTransport::Streamable => {
-                Router::new().route_service(&options.path, self.mcp_service(options, shutdown))
-            }
+            HttpTransport::Streamable => Router::new()
+                .route_service(&options.path, self.mcp_service(options, shutdown))
+                .layer(axum::middleware::from_fn(answer::json_when_quick)),
             HttpTransport::Sse => {
                 let state = Arc::new(sse::SseState::new(
                     self.clone(),

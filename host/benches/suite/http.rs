@@ -13,6 +13,8 @@ use crate::{MULTIPLY, Report, Scale, Servers, Stats, root};
 
 const SECTION: &str = "Streamable HTTP (real processes, `multiply`, one session per connection)";
 const CONNECTIONS: [usize; 3] = [1, 16, 64];
+/// How the transport floor is named in the report.
+pub const FLOOR: &str = "floor (axum, canned answer)";
 
 struct HttpChild(Child);
 
@@ -93,6 +95,76 @@ async fn connection(url: String, stop: Arc<AtomicBool>, total: Arc<AtomicU64>) -
     samples
 }
 
+/// The transport's floor on this machine: an axum server on its own
+/// 2-thread runtime (as a server process would have) that answers each POST
+/// at once with a canned `multiply` result: no MCP session, no sandbox.
+/// Measured by the same client, it shows how much of a round trip is HTTP
+/// itself, which no MCP server can go below.
+struct Floor {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Floor {
+    fn start() -> Floor {
+        use axum::http::{HeaderMap, StatusCode};
+        use axum::response::IntoResponse;
+        async fn answer(body: String) -> axum::response::Response {
+            let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let Some(id) = request.get("id") else {
+                return StatusCode::ACCEPTED.into_response();
+            };
+            let result = serde_json::json!({
+                "jsonrpc": "2.0", "id": id,
+                "result": {"content": [{"type": "text", "text": "42.0"}], "structuredContent": {"result": 42.0}}
+            });
+            let mut headers = HeaderMap::new();
+            headers.insert("content-type", "application/json".parse().unwrap());
+            headers.insert("mcp-session-id", "floor".parse().unwrap());
+            (headers, result.to_string()).into_response()
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+                    let _ = stream.set_nodelay(true);
+                });
+                let app = axum::Router::new().route("/mcp", axum::routing::post(answer));
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Floor {
+            port,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|stop| stop.send(()));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Peak RSS of `pid` while `stop` is unset, sampled every 50 ms.
 fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
@@ -105,11 +177,13 @@ fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
-async fn load(report: &mut Report, who: &str, url: &str, pid: u32, duration: Duration) {
+async fn load(report: &mut Report, who: &str, url: &str, pid: Option<u32>, duration: Duration) {
     for conns in CONNECTIONS {
         let stop = Arc::new(AtomicBool::new(false));
         let total = Arc::new(AtomicU64::new(0));
-        let sampler = (conns == 64).then(|| sample_rss(pid, stop.clone()));
+        let sampler = pid
+            .filter(|_| conns == 64)
+            .map(|pid| sample_rss(pid, stop.clone()));
         let tasks: Vec<_> = (0..conns)
             .map(|_| tokio::spawn(connection(url.to_owned(), stop.clone(), total.clone())))
             .collect();
@@ -147,6 +221,10 @@ async fn load(report: &mut Report, who: &str, url: &str, pid: u32, duration: Dur
 }
 
 pub async fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
+    let floor = Floor::start();
+    let url = format!("http://127.0.0.1:{}/mcp", floor.port);
+    load(report, FLOOR, &url, None, scale.http_for).await;
+    drop(floor);
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
     let port = free_port();
     let port_text = port.to_string();
@@ -166,13 +244,20 @@ pub async fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Re
         port,
     );
     let url = format!("http://127.0.0.1:{port}/mcp");
-    load(report, "Corral", &url, corral.0.id(), scale.http_for).await;
+    load(report, "Corral", &url, Some(corral.0.id()), scale.http_for).await;
     drop(corral);
     let port = free_port();
     let port_text = port.to_string();
     if let Some(cmd) = servers.fastmcp(&["--transport", "http", "--port", &port_text]) {
         let fastmcp = start(cmd, port);
         let url = format!("http://127.0.0.1:{port}/mcp");
-        load(report, "FastMCP", &url, fastmcp.0.id(), scale.http_for).await;
+        load(
+            report,
+            "FastMCP",
+            &url,
+            Some(fastmcp.0.id()),
+            scale.http_for,
+        )
+        .await;
     }
 }

@@ -555,6 +555,7 @@ fn quick_answers_are_json_and_the_rest_stream() {
     let quick = call(2, json!({"name": "fast", "arguments": {}}));
     assert_eq!(quick.status, 200, "{}", quick.body);
     assert_eq!(quick.header("content-type"), Some("application/json"));
+    assert!(quick.header("content-length").is_some(), "not chunked");
     let answer: Value = serde_json::from_str(&quick.body).unwrap();
     assert_eq!(answer["id"], 2);
     assert_eq!(answer["result"]["content"][0]["text"], "fast done");

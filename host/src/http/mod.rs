@@ -19,7 +19,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
@@ -242,12 +241,36 @@ async fn track(State(in_flight): State<Arc<InFlight>>, request: Request, next: N
     }
     in_flight.running.fetch_add(1, Ordering::SeqCst);
     let mark = Running(in_flight);
-    let (parts, body) = next.run(request).await.into_parts();
-    let body = futures::stream::unfold(
-        (body.into_data_stream(), mark),
-        |(mut body, mark)| async move { body.next().await.map(|chunk| (chunk, (body, mark))) },
-    );
-    Response::from_parts(parts, Body::from_stream(body))
+    next.run(request)
+        .await
+        .map(|body| Body::new(Tracked { body, _mark: mark }))
+}
+
+/// A response body holding its request's [`Running`] mark; its size hint is
+/// the inner body's, so a whole answer keeps its `Content-Length`.
+struct Tracked {
+    body: Body,
+    _mark: Running,
+}
+
+impl http_body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The allow-lists for `Host` and `Origin`.

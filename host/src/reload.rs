@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use futures::StreamExt;
@@ -21,7 +20,7 @@ use futures::StreamExt;
 use crate::catalog::{Catalog, Mount, PARALLEL_LOADS, TagFilter, plugin_specs};
 use crate::config::Config;
 use crate::error::LoadError;
-use crate::plugin::WasmPlugin;
+use crate::plugin::{PluginFile, WasmPlugin};
 use crate::runtime::Runtime;
 use crate::server::CorralServer;
 
@@ -120,26 +119,30 @@ impl Reloader {
         for spec in &specs {
             let key = key_of(&spec.path);
             keep.push(key.clone());
-            let digest: [u8; 32] = match tokio::fs::read(&spec.path).await {
-                Ok(bytes) => Sha256::digest(&bytes).into(),
-                Err(source) => {
-                    errors.push(LoadError::Read {
-                        path: spec.path.clone(),
-                        source,
-                    });
+            let file = match PluginFile::read(&spec.path).await {
+                Ok(file) => file,
+                Err(e) => {
+                    errors.push(e);
                     continue;
                 }
             };
-            if self.loaded.get(&key).is_none_or(|l| l.digest != digest) {
-                to_load.push((spec, key, digest));
+            if self
+                .loaded
+                .get(&key)
+                .is_none_or(|l| l.digest != file.digest)
+            {
+                to_load.push((spec, key, file));
             }
         }
         // Compiling and cache reads run on blocking threads: load several
         // at once, then take the results in order.
         let runtime = &self.runtime;
         let mut results = futures::stream::iter(to_load)
-            .map(|(spec, key, digest)| async move {
-                let plugin = WasmPlugin::load(runtime, spec).await.map(Arc::new);
+            .map(|(spec, key, file)| async move {
+                let digest = file.digest;
+                let plugin = WasmPlugin::load_file(runtime, spec, file)
+                    .await
+                    .map(Arc::new);
                 (spec, key, digest, plugin)
             })
             .buffered(PARALLEL_LOADS);

@@ -220,18 +220,25 @@ impl PluginConfig {
     /// Check `bytes` (the plugin file's content) against the `sha256` pin;
     /// always passes without a pin.
     pub fn verify_sha256(&self, bytes: &[u8]) -> Result<(), ConfigError> {
+        if self.sha256.is_none() {
+            return Ok(());
+        }
+        self.verify_digest(&Sha256::digest(bytes).into())
+    }
+
+    /// [`PluginConfig::verify_sha256`] for a file whose sha256 is `actual`.
+    pub fn verify_digest(&self, actual: &[u8; 32]) -> Result<(), ConfigError> {
         let Some(expected) = self.sha256 else {
             return Ok(());
         };
-        let actual: [u8; 32] = Sha256::digest(bytes).into();
-        if actual == expected {
+        if *actual == expected {
             return Ok(());
         }
         Err(ConfigError::Digest {
             plugin: self.name.clone(),
             path: self.path.clone(),
             expected: hex(&expected),
-            actual: hex(&actual),
+            actual: hex(actual),
         })
     }
 }

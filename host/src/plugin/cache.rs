@@ -30,12 +30,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The cache key for `wasm` compiled by `engine`.
-pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
+/// The cache key for a `.wasm` file whose sha256 is `digest`, compiled by
+/// `engine`.
+pub(crate) fn key(engine: &Engine, digest: &[u8; 32]) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    format!("{}-{:016x}", hex(&Sha256::digest(wasm)), hasher.finish())
+    format!("{}-{:016x}", hex(digest), hasher.finish())
 }
 
 /// A cached compilation of `key`, if a sound one exists.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
@@ -115,14 +116,39 @@ pub(crate) async fn compile(
     path: &Path,
     spec: Option<&PluginConfig>,
 ) -> Result<Component, LoadError> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+    let file = PluginFile::read(path).await?;
+    compile_file(runtime, path, spec, file).await
+}
+
+/// A plugin file's bytes and their sha256, read once: the digest serves the
+/// change check of a reload, the `sha256` pin and the compile cache key.
+pub(crate) struct PluginFile {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) digest: [u8; 32],
+}
+
+impl PluginFile {
+    pub(crate) async fn read(path: &Path) -> Result<PluginFile, LoadError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| LoadError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        let digest = Sha256::digest(&bytes).into();
+        Ok(PluginFile { bytes, digest })
+    }
+}
+
+/// [`compile`] for a file already read.
+async fn compile_file(
+    runtime: &Runtime,
+    path: &Path,
+    spec: Option<&PluginConfig>,
+    PluginFile { bytes, digest }: PluginFile,
+) -> Result<Component, LoadError> {
     if let Some(spec) = spec {
-        spec.verify_sha256(&bytes).map_err(|e| LoadError::Pin {
+        spec.verify_digest(&digest).map_err(|e| LoadError::Pin {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
@@ -132,7 +158,7 @@ pub(crate) async fn compile(
     let cache_dir = cache::default_dir();
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || {
-        let key = cache::key(&engine, &bytes);
+        let key = cache::key(&engine, &digest);
         if let Some(dir) = &cache_dir
             && let Some(component) = cache::load(dir, &engine, &key)
         {
@@ -170,6 +196,16 @@ impl WasmPlugin {
     /// and grants; [`PluginConfig::for_file`] gives the defaults).
     pub async fn load(runtime: &Runtime, spec: &PluginConfig) -> Result<Self, LoadError> {
         let component = compile(runtime, &spec.path, Some(spec)).await?;
+        Self::from_component(runtime, spec, component).await
+    }
+
+    /// [`WasmPlugin::load`] from the file's bytes, already read.
+    pub(crate) async fn load_file(
+        runtime: &Runtime,
+        spec: &PluginConfig,
+        file: PluginFile,
+    ) -> Result<Self, LoadError> {
+        let component = compile_file(runtime, &spec.path, Some(spec), file).await?;
         Self::from_component(runtime, spec, component).await
     }
 

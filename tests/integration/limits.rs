@@ -87,9 +87,11 @@ fn every_limit_is_named_and_the_host_keeps_serving() {
     for _ in 0..5 {
         round(&mut server);
     }
+    // Less than one bomb: a leaked bomb a round would add 160 MiB. (8 MiB
+    // was once seen exceeded with the whole suite running alongside.)
     let last = rss_kib(server.pid());
     assert!(
-        last < settled + 8 * 1024,
+        last < settled + 24 * 1024,
         "RSS grew from {settled} KiB to {last} KiB over five more rounds"
     );
     server.shutdown();

@@ -121,9 +121,19 @@ impl CorralServer {
     /// the body limit.
     pub fn http_router(&self, options: &HttpOptions, shutdown: CancellationToken) -> Router {
         let router = match options.transport {
-            HttpTransport::Streamable => Router::new()
-                .route_service(&options.path, self.mcp_service(options, shutdown))
-                .layer(axum::middleware::from_fn(answer::json_when_quick)),
+            HttpTransport::Streamable => {
+                // One shared service: routed as a tower service it would be
+                // cloned (its config's host and origin lists with it) for
+                // every request.
+                let service = Arc::new(self.mcp_service(options, shutdown));
+                let handle = move |request: Request| {
+                    let service = service.clone();
+                    async move { service.handle(request).await.map(Body::new) }
+                };
+                Router::new()
+                    .route(&options.path, axum::routing::any(handle))
+                    .layer(axum::middleware::from_fn(answer::json_when_quick))
+            }
             HttpTransport::Sse => {
                 let state = Arc::new(sse::SseState::new(
                     self.clone(),

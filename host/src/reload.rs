@@ -114,50 +114,35 @@ impl Reloader {
     pub async fn scan(&mut self) -> Reload {
         let (specs, mut errors) = plugin_specs(&self.paths, &self.config);
         let mut reload = Reload::default();
-        let mut keep: Vec<PathBuf> = Vec::new();
-        let mut to_load = Vec::new();
-        for spec in &specs {
-            let key = key_of(&spec.path);
-            keep.push(key.clone());
-            let file = match PluginFile::read(&spec.path).await {
-                Ok(file) => file,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
+        let keep: Vec<PathBuf> = specs.iter().map(|spec| key_of(&spec.path)).collect();
+        // Read, hash and (when new or changed) load several files at once,
+        // so at most PARALLEL_LOADS files are in memory; compiling and cache
+        // reads run on blocking threads. Results are taken in order.
+        let (runtime, loaded) = (&self.runtime, &self.loaded);
+        let mut results = futures::stream::iter(specs.iter().zip(&keep))
+            .map(|(spec, key)| async move {
+                let file = PluginFile::read(&spec.path).await?;
+                if loaded.get(key).is_some_and(|l| l.digest == file.digest) {
+                    return Ok(None);
                 }
-            };
-            if self
-                .loaded
-                .get(&key)
-                .is_none_or(|l| l.digest != file.digest)
-            {
-                to_load.push((spec, key, file));
-            }
-        }
-        // Compiling and cache reads run on blocking threads: load several
-        // at once, then take the results in order.
-        let runtime = &self.runtime;
-        let mut results = futures::stream::iter(to_load)
-            .map(|(spec, key, file)| async move {
                 let digest = file.digest;
-                let plugin = WasmPlugin::load_file(runtime, spec, file)
-                    .await
-                    .map(Arc::new);
-                (spec, key, digest, plugin)
+                let plugin = WasmPlugin::load_file(runtime, spec, file).await?;
+                Ok(Some((spec, key, digest, Arc::new(plugin))))
             })
             .buffered(PARALLEL_LOADS);
         let mut fresh = Vec::new();
         while let Some(result) = results.next().await {
-            fresh.push(result);
+            match result {
+                Ok(Some(loaded)) => fresh.push(loaded),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
         }
         drop(results);
         for (spec, key, digest, plugin) in fresh {
-            match plugin {
-                Ok(plugin) => match self.loaded.insert(key, Loaded { digest, plugin }) {
-                    Some(_) => reload.changed.push(spec.path.clone()),
-                    None => reload.added.push(spec.path.clone()),
-                },
-                Err(e) => errors.push(e),
+            match self.loaded.insert(key.clone(), Loaded { digest, plugin }) {
+                Some(_) => reload.changed.push(spec.path.clone()),
+                None => reload.added.push(spec.path.clone()),
             }
         }
         let gone: Vec<PathBuf> = self

@@ -155,8 +155,8 @@ impl Reloader {
             self.loaded.remove(&key);
             reload.removed.push(key);
         }
-        for spec in &specs {
-            if let Some(loaded) = self.loaded.get(&key_of(&spec.path))
+        for (spec, key) in specs.iter().zip(&keep) {
+            if let Some(loaded) = self.loaded.get(key)
                 && let Err(e) =
                     reload
                         .catalog

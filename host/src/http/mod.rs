@@ -95,7 +95,9 @@ impl Default for HttpOptions {
 impl CorralServer {
     /// The Streamable HTTP endpoint as a tower service, to mount in an axum
     /// app (`Router::new().nest_service("/mcp", server.mcp_service(&options, ct))`).
-    /// Cancelling `shutdown` closes its sessions.
+    /// Cancelling `shutdown` closes its sessions. This is rmcp's service
+    /// alone: it answers in SSE; [`CorralServer::http_router`] also sends
+    /// quick answers as plain JSON (see [`JSON_ANSWER_WAIT`]).
     pub fn mcp_service(
         &self,
         options: &HttpOptions,

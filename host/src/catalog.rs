@@ -318,6 +318,65 @@ impl Catalog {
                 ));
             }
         }
+        // No plugin may answer reads meant for another: a URI one serves
+        // must not match another's template, and two plugins' templates
+        // must not both match any URI.
+        let shadows = |what: String, other: &WasmPlugin| LoadError::Collision {
+            path: plugin.path().to_owned(),
+            reason: format!(
+                "{what}, which plugin `{}` ({}) serves; plugin `{}` is not loaded (give one of them a prefix)",
+                other.name(),
+                other.path().display(),
+                plugin.name()
+            ),
+        };
+        for r in &resources {
+            if let Some(s) = self
+                .templates
+                .iter()
+                .find(|s| s.template.matches_raw(&r.def.uri))
+            {
+                return Err(shadows(
+                    format!(
+                        "resource `{}` matches the resource template `{}`",
+                        r.def.uri, s.def.uri_template
+                    ),
+                    &s.plugin,
+                ));
+            }
+        }
+        for t in &templates {
+            if let Some(s) = self
+                .resources
+                .values()
+                .find(|s| t.template.matches_raw(&s.def.uri))
+            {
+                return Err(shadows(
+                    format!(
+                        "resource template `{}` matches the resource `{}`",
+                        t.def.uri_template, s.def.uri
+                    ),
+                    &s.plugin,
+                ));
+            }
+            for s in &self.templates {
+                // Literal text before the first variable rules most pairs
+                // out cheaply; the exact check explores both automata.
+                let (a, b) = (literal_prefix(&t.template), literal_prefix(&s.template));
+                if !(a.starts_with(b) || b.starts_with(a)) {
+                    continue;
+                }
+                if let Some(example) = t.template.overlap_example(&s.template) {
+                    return Err(shadows(
+                        format!(
+                            "resource template `{}` overlaps the resource template `{}` (both match `{example}`)",
+                            t.def.uri_template, s.def.uri_template
+                        ),
+                        &s.plugin,
+                    ));
+                }
+            }
+        }
         for p in &prompts {
             if let Some(s) = self.prompts.get(&p.def.name) {
                 return Err(collision("prompt", &p.def.name, &s.plugin));
@@ -336,6 +395,12 @@ impl Catalog {
         self.plugins.push(plugin);
         Ok(())
     }
+}
+
+/// The literal text every URI a template matches starts with.
+fn literal_prefix(template: &UriTemplate) -> &str {
+    let text = template.as_str();
+    &text[..text.find('{').unwrap_or(text.len())]
 }
 
 /// The `.wasm` files of a directory, sorted by name.

@@ -37,9 +37,16 @@ pub enum CallError {
     /// The fuel budget ran out.
     #[error("fuel limit of {0} instructions exhausted")]
     Fuel(u64),
-    /// A memory.grow beyond the cap was refused.
+    /// A memory.grow beyond the cap was refused, or the host memory the
+    /// call held (resources, headers, buffers) went past it.
     #[error("memory limit of {} reached", crate::runtime::human_size(*.0))]
     Memory(u64),
+    /// A `wasi:http` header set grew past its cap.
+    #[error("HTTP fields limit of {} per header set exceeded", crate::runtime::human_size(*.0 as u64))]
+    HttpFields(usize),
+    /// The call held as many host resources (handles) as a call may.
+    #[error("resource limit of {0} host handles per call reached")]
+    Resources(usize),
     /// The wall-clock deadline passed.
     #[error("timeout of {} exceeded", crate::runtime::human_duration(*.0))]
     Timeout(Duration),

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::config::PluginConfig;
+use crate::config::{Grants, PluginConfig};
 use crate::error::LoadError;
 use crate::model::Listing;
 use crate::plugin::{WasmPlugin, compile};
 use crate::runtime::{Limits, Runtime};
+use crate::units::printable;
 
 /// How the host treats one import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,17 +65,20 @@ pub fn import_policy(name: &str) -> &'static str {
     }
 }
 
-/// Inspect the plugin at `path`; `config` is its config entry, if any (its
-/// limits and grants are then used, and shown).
+/// Inspect the plugin at `path`; `config` is its config entry, if any: its
+/// `sha256` pin is checked and its grants are shown, but the plugin is
+/// listed with no grants at all (inspecting never hands a plugin what its
+/// config grants).
 pub async fn inspect(
     runtime: &Runtime,
     path: &Path,
     config: Option<&PluginConfig>,
 ) -> Result<Inspection, LoadError> {
-    let spec = config
+    let mut spec = config
         .cloned()
         .unwrap_or_else(|| PluginConfig::for_file(path, Limits::default()));
-    let component = compile(runtime, path, None).await?;
+    spec.grants = Grants::default();
+    let component = compile(runtime, path, config).await?;
     let ty = component.component_type();
     let exports = ty
         .exports(runtime.engine())
@@ -136,11 +140,11 @@ impl Inspection {
         let _ = writeln!(out, "size: {}", crate::runtime::human_size(self.size));
         let _ = writeln!(out, "exports:");
         for e in &self.exports {
-            let _ = writeln!(out, "  {e}");
+            let _ = writeln!(out, "  {}", printable(e));
         }
         let _ = writeln!(out, "imports:");
         for i in &self.imports {
-            let _ = writeln!(out, "  {:<40} {}", i.name, i.policy);
+            let _ = writeln!(out, "  {:<40} {}", printable(&i.name), i.policy);
         }
         let _ = writeln!(out, "grants:");
         match &self.config {
@@ -177,24 +181,24 @@ impl Inspection {
                     let _ = writeln!(
                         out,
                         "  {}  {}",
-                        t.name,
-                        t.description.as_deref().unwrap_or("")
+                        printable(&t.name),
+                        printable(t.description.as_deref().unwrap_or(""))
                     );
                 }
                 let _ = writeln!(out, "resources:");
                 for r in &l.resources {
-                    let _ = writeln!(out, "  {}", r.uri);
+                    let _ = writeln!(out, "  {}", printable(&r.uri));
                 }
                 for t in &l.templates {
-                    let _ = writeln!(out, "  {} (template)", t.uri_template);
+                    let _ = writeln!(out, "  {} (template)", printable(&t.uri_template));
                 }
                 let _ = writeln!(out, "prompts:");
                 for p in &l.prompts {
-                    let _ = writeln!(out, "  {}", p.name);
+                    let _ = writeln!(out, "  {}", printable(&p.name));
                 }
             }
             Err(e) => {
-                let _ = writeln!(out, "does not load: {e}");
+                let _ = writeln!(out, "does not load: {}", printable(&e.to_string()));
             }
         }
         out

@@ -90,19 +90,26 @@ pub use model::{
     PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
     ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
-pub use plugin::{CompletionRef, PROGRESS_MIN_BYTES, WasmPlugin};
+pub use plugin::{
+    CompletionRef, ITEM_BYTES, MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES,
+    MAX_LISTED_ITEMS, MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES,
+    PROGRESS_MIN_BYTES, WasmPlugin,
+};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, Reload, Reloader, WatchError, watch};
 pub use runtime::limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
-    DEFAULT_TIMEOUT, EPOCH_TICK, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL,
-    MAX_MEMORY_CEILING, MAX_STDIO_BYTES_PER_CALL, MAX_TABLE_ELEMENTS, WASM_STACK,
+    DEFAULT_TIMEOUT, EPOCH_TICK, MAX_HTTP_FIELDS_BYTES, MAX_LOG_MESSAGE_BYTES,
+    MAX_LOG_MESSAGES_PER_CALL, MAX_MEMORY_CEILING, MAX_PROGRESS_PER_CALL, MAX_RESOURCES_PER_CALL,
+    MAX_STDIO_BYTES_PER_CALL, MAX_TABLE_ELEMENTS, WASM_STACK,
 };
 pub use runtime::{
-    CallContext, CallObserver, Limits, POOL_INSTANCES, Runtime, human_duration, human_size,
+    CallContext, CallObserver, CountingAllocator, HostBytes, Limits, POOL_INSTANCES, Runtime,
+    accounting_installed, human_duration, human_size,
 };
 pub use server::{
     CorralServer, MAX_INPUT_ROUNDS, MAX_LISTENERS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL,
     STDIO_PIPE_BYTES, ServeError, ServerOptions,
 };
 pub use tokio_util::sync::CancellationToken;
-pub use units::{parse_duration, parse_size};
+pub use units::{parse_duration, parse_size, printable};
+pub use validation::{MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_BYTES};

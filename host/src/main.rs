@@ -4,8 +4,11 @@ mod cli;
 
 /// Many small, short-lived allocations cross threads on every request;
 /// mimalloc handles them with less contention than the system allocator.
+/// The counting wrapper charges what a plugin makes the host allocate to
+/// that call's `memory` limit.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: corral::CountingAllocator<mimalloc::MiMalloc> =
+    corral::CountingAllocator(mimalloc::MiMalloc);
 
 use std::path::PathBuf;
 use std::process::ExitCode;

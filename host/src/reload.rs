@@ -64,6 +64,10 @@ pub struct Reloader {
     config: Config,
     filter: TagFilter,
     loaded: HashMap<PathBuf, Loaded>,
+    /// The digest of each file whose last load failed: it is tried again
+    /// only when its contents change (a large component that fails late
+    /// would otherwise be compiled on every scan).
+    failed: HashMap<PathBuf, [u8; 32]>,
 }
 
 impl Reloader {
@@ -77,6 +81,7 @@ impl Reloader {
             config,
             filter,
             loaded: HashMap::new(),
+            failed: HashMap::new(),
         }
     }
 
@@ -118,28 +123,41 @@ impl Reloader {
         // Read, hash and (when new or changed) load several files at once,
         // so at most PARALLEL_LOADS files are in memory; compiling and cache
         // reads run on blocking threads. Results are taken in order.
-        let (runtime, loaded) = (&self.runtime, &self.loaded);
+        let (runtime, loaded, failed) = (&self.runtime, &self.loaded, &self.failed);
         let mut results = futures::stream::iter(specs.iter().zip(&keep))
             .map(|(spec, key)| async move {
-                let file = PluginFile::read(&spec.path).await?;
-                if loaded.get(key).is_some_and(|l| l.digest == file.digest) {
+                let file = PluginFile::read(&spec.path).await.map_err(|e| (None, e))?;
+                let digest = file.digest;
+                if loaded.get(key).is_some_and(|l| l.digest == digest)
+                    || failed.get(key) == Some(&digest)
+                {
                     return Ok(None);
                 }
-                let digest = file.digest;
-                let plugin = WasmPlugin::load_file(runtime, spec, file).await?;
+                let plugin = WasmPlugin::load_file(runtime, spec, file)
+                    .await
+                    .map_err(|e| (Some((key, digest)), e))?;
                 Ok(Some((spec, key, digest, Arc::new(plugin))))
             })
             .buffered(PARALLEL_LOADS);
         let mut fresh = Vec::new();
+        let mut new_failures = Vec::new();
         while let Some(result) = results.next().await {
             match result {
                 Ok(Some(loaded)) => fresh.push(loaded),
                 Ok(None) => {}
-                Err(e) => errors.push(e),
+                Err((failure, e)) => {
+                    new_failures.extend(failure);
+                    errors.push(e);
+                }
             }
         }
         drop(results);
+        for (key, digest) in new_failures {
+            self.failed.insert(key.clone(), digest);
+        }
+        self.failed.retain(|key, _| keep.contains(key));
         for (spec, key, digest, plugin) in fresh {
+            self.failed.remove(key);
             match self.loaded.insert(key.clone(), Loaded { digest, plugin }) {
                 Some(_) => reload.changed.push(spec.path.clone()),
                 None => reload.added.push(spec.path.clone()),
@@ -201,7 +219,11 @@ impl FileWatch {
         let signal = changed.clone();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-                Ok(event) if event.paths.iter().any(|p| is_wasm(p)) => signal.notify_one(),
+                // Reading a file (as a scan does) is an access event: only
+                // writes, creations, renames and removals start a scan.
+                Ok(event) if !event.kind.is_access() && event.paths.iter().any(|p| is_wasm(p)) => {
+                    signal.notify_one()
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("file watcher: {e}"),
             })

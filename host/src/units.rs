@@ -1,5 +1,5 @@
 //! Human units for sizes (`64MiB`, `512KiB`, `1GB`, `4096`) and durations
-//! (`10s`, `250ms`, `2m`, `1h`).
+//! (`10s`, `250ms`, `2m`, `1h`), and cutting text to a size.
 
 use std::time::Duration;
 
@@ -58,9 +58,51 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
 }
 
+/// Cut `text` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// `text` safe to write to a terminal: control characters other than
+/// newline and tab (escape sequences, carriage returns, bells, ...) are
+/// shown as `\u{..}` escapes. Every string a plugin or a server supplies
+/// goes through this before it is printed.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_a_terminal() {
+        assert_eq!(printable("plain tool"), "plain tool");
+        assert_eq!(printable("\u{1b}[2Jwiped"), "\\u{1b}[2Jwiped");
+        assert_eq!(printable("a\rb\u{7}\n\tc"), "a\\u{d}b\\u{7}\n\tc");
+    }
 
     #[test]
     fn sizes() {

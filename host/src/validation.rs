@@ -46,12 +46,22 @@ impl ToolSchemas {
     }
 }
 
+/// Violations reported in one error; the rest are counted ("and N more").
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+/// The longest violation message kept (it may quote the offending value).
+pub const MAX_VIOLATION_BYTES: usize = 512;
+
+/// The first [`MAX_REPORTED_VIOLATIONS`] violations, each cut to
+/// [`MAX_VIOLATION_BYTES`], and a last line counting the others: a value
+/// that violates its schema a million times costs one short error.
 fn violations(validator: Option<&jsonschema::Validator>, value: &Value) -> Vec<String> {
     let Some(validator) = validator else {
         return Vec::new();
     };
-    validator
-        .iter_errors(value)
+    let mut errors = validator.iter_errors(value);
+    let mut reported: Vec<String> = errors
+        .by_ref()
+        .take(MAX_REPORTED_VIOLATIONS)
         .map(|e| {
             let pointer = e.instance_path().to_string();
             let at = if pointer.is_empty() {
@@ -59,13 +69,40 @@ fn violations(validator: Option<&jsonschema::Validator>, value: &Value) -> Vec<S
             } else {
                 pointer
             };
-            format!("{at}: {e}")
+            crate::units::truncate(format!("{at}: {e}"), MAX_VIOLATION_BYTES)
         })
-        .collect()
+        .collect();
+    let more = errors.count();
+    if more > 0 {
+        reported.push(format!(
+            "and {more} more (at most {MAX_REPORTED_VIOLATIONS} are listed)"
+        ));
+    }
+    reported
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_flood_of_violations_is_cut_to_twenty_and_counted() {
+        let t = tool(
+            json!({"type": "object", "properties": {"xs": {"type": "array", "items": {"type": "number"}}}}),
+            None,
+        );
+        let schemas = ToolSchemas::compile(&t);
+        let long = "s".repeat(10_000);
+        let items: Vec<Value> = (0..5000).map(|_| json!(long)).collect();
+        let found = schemas.check_input(&json!({ "xs": items }));
+        assert_eq!(found.len(), MAX_REPORTED_VIOLATIONS + 1, "{found:?}");
+        assert!(found[0].starts_with("/xs/0: "), "{}", found[0]);
+        assert!(
+            found[0].len() <= MAX_VIOLATION_BYTES + 3,
+            "{}",
+            found[0].len()
+        );
+        assert_eq!(found[20], "and 4980 more (at most 20 are listed)");
+    }
+
     use std::sync::Arc;
 
     use serde_json::json;

@@ -156,7 +156,7 @@ fn a_hundred_mib_answer_is_refused_by_the_output_cap() {
         &mut server,
         "huge_output",
         json!({"mib": 100}),
-        "output limit of 1 MiB exceeded (the answer was 100 MiB)",
+        "output limit of 1 MiB exceeded (the answer was 100.0 MiB)",
     );
 }
 

@@ -11,6 +11,7 @@ mod dev;
 mod embed;
 mod features;
 mod grants;
+mod hardening;
 mod http;
 mod interop;
 mod limits;

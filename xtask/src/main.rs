@@ -26,6 +26,7 @@ const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-pro
 /// Test plugins in `tests/plugins/` (crate name = directory name).
 const TEST_PLUGINS: &[&str] = &[
     "hostile",
+    "hostile-listing",
     "timing",
     "everything",
     "grants",

@@ -52,7 +52,11 @@ pub fn loaded(reload: &Reload, took: Duration) {
         );
     }
     for error in &reload.errors {
-        let _ = writeln!(out, "  not loaded: {error}");
+        let _ = writeln!(
+            out,
+            "  not loaded: {}",
+            corral::printable(&error.to_string())
+        );
     }
     let _ = std::io::stderr().lock().write_all(out.as_bytes());
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use corral::{Config, CorralServer, Reloader, Runtime, ServerOptions, TagFilter};
+use corral::{Config, CorralServer, Reloader, Runtime, ServerOptions, TagFilter, printable};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, GetPromptRequestParams, Implementation,
     LoggingMessageNotificationParam, ReadResourceRequestParams,
@@ -99,7 +99,12 @@ impl ClientHandler for Cli {
             other => other.to_string(),
         };
         let logger = params.logger.as_deref().unwrap_or("server");
-        eprintln!("[{logger}] {:?}: {data}", params.level);
+        eprintln!(
+            "[{}] {:?}: {}",
+            printable(logger),
+            params.level,
+            printable(&data)
+        );
     }
 }
 
@@ -155,7 +160,7 @@ async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<C
     let mut reloader = Reloader::new(Runtime::new()?, vec![path.clone()], config, filter);
     let reload = reloader.scan().await;
     for error in &reload.errors {
-        eprintln!("not loaded: {error}");
+        eprintln!("not loaded: {}", printable(&error.to_string()));
     }
     if reload.catalog.plugins().is_empty() {
         bail!("no plugin in {} loaded", path.display());
@@ -281,8 +286,8 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let line = |name: &str, about: Option<&str>| match about {
-        Some(about) => println!("  {name}  {}", first_line(about)),
-        None => println!("  {name}"),
+        Some(about) => println!("  {}  {}", printable(name), printable(first_line(about))),
+        None => println!("  {}", printable(name)),
     };
     println!("tools ({}):", tools.len());
     for t in &tools {
@@ -330,7 +335,7 @@ pub async fn read(args: ReadArgs) -> anyhow::Result<()> {
     }
     for contents in result["contents"].as_array().into_iter().flatten() {
         match (contents.get("text"), contents.get("blob")) {
-            (Some(Value::String(text)), _) => println!("{text}"),
+            (Some(Value::String(text)), _) => println!("{}", printable(text)),
             (_, Some(Value::String(blob))) => eprintln!(
                 "[{} blob, {} base64 characters; use --raw to see it]",
                 contents["mimeType"].as_str().unwrap_or("binary"),
@@ -391,6 +396,7 @@ fn print_content(content: &Value, to_stderr: bool) {
             },
             _ => block.to_string(),
         };
+        let text = printable(&text);
         if to_stderr {
             eprintln!("{text}");
         } else {

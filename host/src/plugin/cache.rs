@@ -39,10 +39,101 @@ pub(crate) fn key(engine: &Engine, digest: &[u8; 32]) -> String {
     format!("{}-{:016x}", hex(digest), hasher.finish())
 }
 
+/// Why a cache directory or entry is not trusted, if it is not: it must be
+/// this user's, and writable by nobody else.
+fn untrusted(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if metadata.uid() != me {
+        return Some(format!("owned by uid {}, not {me}", metadata.uid()));
+    }
+    if metadata.mode() & 0o022 != 0 {
+        return Some(format!(
+            "writable by group or others (mode {:o})",
+            metadata.mode() & 0o7777
+        ));
+    }
+    None
+}
+
+/// The cache directory, created 0700 if missing; `None` (with a warning)
+/// when it exists but is not trusted.
+pub(crate) fn trusted_dir(dir: &Path) -> Option<&Path> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Err(e) = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        tracing::warn!("compile cache off: cannot create {}: {e}", dir.display());
+        return None;
+    }
+    let metadata = match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => {
+            tracing::warn!("compile cache off: {} is not a directory", dir.display());
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!("compile cache off: {}: {e}", dir.display());
+            return None;
+        }
+    };
+    if let Some(why) = untrusted(&metadata) {
+        tracing::warn!(
+            "compile cache off: {} is {why}; its code would run outside the sandbox",
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
+}
+
+/// Read a cache file without following symlinks; `None` if it is missing,
+/// not a regular file, or not trusted.
+fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    if let Some(why) = untrusted(&metadata) {
+        tracing::warn!("compile cache entry {} refused: {why}", path.display());
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Write a new file exclusively (never through a symlink or over an
+/// existing file), readable by this user only.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_data()
+}
+
 /// A cached compilation of `key`, if a sound one exists.
 pub(crate) fn load(dir: &Path, engine: &Engine, key: &str) -> Option<Component> {
-    let code = std::fs::read(dir.join(format!("{key}.cwasm"))).ok()?;
-    let recorded = std::fs::read_to_string(dir.join(format!("{key}.sha256"))).ok()?;
+    let dir = trusted_dir(dir)?;
+    let code = read_entry(&dir.join(format!("{key}.cwasm")))?;
+    let recorded = read_entry(&dir.join(format!("{key}.sha256")))?;
+    let recorded = String::from_utf8(recorded).ok()?;
     if hex(&Sha256::digest(&code)) != recorded.trim() {
         tracing::warn!(key, "compile cache entry is corrupt; recompiling");
         return None;
@@ -61,8 +152,10 @@ pub(crate) fn load(dir: &Path, engine: &Engine, key: &str) -> Option<Component> 
 
 /// Store `component` under `key`. Failures are logged, not fatal.
 pub(crate) fn store(dir: &Path, key: &str, component: &Component) {
+    let Some(dir) = trusted_dir(dir) else {
+        return;
+    };
     let result = (|| -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
         let code = component
             .serialize()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
@@ -71,13 +164,59 @@ pub(crate) fn store(dir: &Path, key: &str, component: &Component) {
         let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
         let tmp_code = dir.join(format!("{key}.cwasm.{unique}.tmp"));
         let tmp_digest = dir.join(format!("{key}.sha256.{unique}.tmp"));
-        std::fs::write(&tmp_code, &code)?;
-        std::fs::write(&tmp_digest, &digest)?;
+        write_new(&tmp_code, &code)?;
+        write_new(&tmp_digest, digest.as_bytes())?;
         std::fs::rename(&tmp_code, dir.join(format!("{key}.cwasm")))?;
         std::fs::rename(&tmp_digest, dir.join(format!("{key}.sha256")))?;
         Ok(())
     })();
     if let Err(e) = result {
         tracing::warn!("cannot write the compile cache in {}: {e}", dir.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("corral-cache-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn the_directory_is_private_and_a_shared_one_is_refused() {
+        let dir = scratch("mode");
+        assert!(trusted_dir(&dir).is_some());
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            trusted_dir(&dir).is_none(),
+            "a world-writable cache is refused"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entries_writable_by_others_or_behind_symlinks_are_not_read() {
+        let dir = scratch("entries");
+        trusted_dir(&dir).unwrap();
+        let entry = dir.join("k.cwasm");
+        write_new(&entry, b"code").unwrap();
+        assert_eq!(read_entry(&entry).as_deref(), Some(&b"code"[..]));
+        assert!(
+            write_new(&entry, b"again").is_err(),
+            "never over an existing file"
+        );
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(read_entry(&entry), None);
+        let link = dir.join("link.cwasm");
+        std::os::unix::fs::symlink(&entry, &link).unwrap();
+        assert_eq!(read_entry(&link), None);
+        assert!(write_new(&link, b"x").is_err(), "never through a symlink");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,9 +3,16 @@
 
 mod cache;
 mod convert;
+mod metadata;
 mod progress;
+mod wire_size;
 
+pub use metadata::{
+    MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
+    MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES,
+};
 pub use progress::PROGRESS_MIN_BYTES;
+pub use wire_size::ITEM_BYTES;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,17 +21,19 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use wasmtime::Store;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, InstancePre, ResourceTableError};
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi_http::FieldMapError;
 
 use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
 use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
 use crate::model::{Input, Listing, Outcome, PromptResult, ResourceContents, ToolResult};
-use crate::runtime::limits::WASM_STACK;
-use crate::runtime::{CallContext, Limits, Runtime, Sandbox, State};
+use crate::runtime::limits::{MAX_HTTP_FIELDS_BYTES, MAX_RESOURCES_PER_CALL, WASM_STACK};
+use crate::runtime::{CallContext, Charged, HostBytes, Limits, Runtime, Sandbox, State};
 
-use convert::OutputSize;
+use metadata::RawListing;
+use wire_size::WireSize;
 
 /// The exported interfaces the host knows, by their instance names.
 const TOOLS: &str = "corral:mcp/tools@0.1.0";
@@ -69,6 +78,11 @@ struct Lease {
 }
 
 impl Lease {
+    /// The account the call's host-side allocations are charged to.
+    fn account(&self) -> Arc<HostBytes> {
+        self.store.data().limiter.host.clone()
+    }
+
     async fn instance(
         &mut self,
         pre: &InstancePre<State>,
@@ -327,7 +341,7 @@ impl WasmPlugin {
             .await
             .map_err(|e| listing_error("exports", e))?;
         let exports = &self.exports;
-        let answer = guard(&ctx, self.limits.timeout, async {
+        let answer = guard(&ctx, self.limits.timeout, lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let store = &mut lease.store;
             let mut raw = RawListing::default();
@@ -354,6 +368,7 @@ impl WasmPlugin {
             path: path.to_owned(),
             reason,
         };
+        metadata::check(&raw).map_err(bad)?;
         let listing = Listing {
             tools: raw
                 .tools
@@ -385,7 +400,7 @@ impl WasmPlugin {
         let input = input.map(convert::input);
         let arguments = arguments.to_owned();
         let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, async {
+        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let guest = indices.load(&mut lease.store, &instance)?;
             guest
@@ -393,8 +408,10 @@ impl WasmPlugin {
                 .await
         })
         .await;
-        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
-        self.checked(convert::tool_outcome(outcome))
+        let answer = self.finish(lease, answer)?;
+        self.check_output(answer.wire_size())?;
+        let outcome = answer.map_err(convert::guest_error)?;
+        convert::tool_outcome(outcome).map_err(CallError::Malformed)
     }
 
     /// Read `uri`; `params` are the template variables matched by the host.
@@ -412,7 +429,7 @@ impl WasmPlugin {
             .ok_or_else(|| self.lacks(RESOURCES))?;
         let input = input.map(convert::input);
         let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, async {
+        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let guest = indices.load(&mut lease.store, &instance)?;
             guest
@@ -420,8 +437,10 @@ impl WasmPlugin {
                 .await
         })
         .await;
-        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
-        self.checked(convert::read_outcome(outcome))
+        let answer = self.finish(lease, answer)?;
+        self.check_output(answer.wire_size())?;
+        let outcome = answer.map_err(convert::guest_error)?;
+        convert::read_outcome(outcome).map_err(CallError::Malformed)
     }
 
     /// Render the prompt `name` with `arguments`.
@@ -439,7 +458,7 @@ impl WasmPlugin {
             .ok_or_else(|| self.lacks(PROMPTS))?;
         let input = input.map(convert::input);
         let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, async {
+        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let guest = indices.load(&mut lease.store, &instance)?;
             guest
@@ -447,8 +466,10 @@ impl WasmPlugin {
                 .await
         })
         .await;
-        let outcome = self.finish(lease, answer)?.map_err(convert::guest_error)?;
-        self.checked(convert::get_outcome(outcome))
+        let answer = self.finish(lease, answer)?;
+        self.check_output(answer.wire_size())?;
+        let outcome = answer.map_err(convert::guest_error)?;
+        convert::get_outcome(outcome).map_err(CallError::Malformed)
     }
 
     /// Suggest completions; empty when the plugin does not export `completions`.
@@ -467,7 +488,7 @@ impl WasmPlugin {
             CompletionRef::Template(t) => completions::Reference::Template(t.clone()),
         };
         let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, async {
+        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let guest = indices.load(&mut lease.store, &instance)?;
             guest
@@ -476,8 +497,7 @@ impl WasmPlugin {
         })
         .await;
         let values = self.finish(lease, answer)?;
-        let size: u64 = values.iter().map(|v| v.len() as u64).sum();
-        self.check_output(size)?;
+        self.check_output(values.wire_size())?;
         Ok(values)
     }
 
@@ -515,6 +535,14 @@ impl WasmPlugin {
                 .map_err(CallError::Host)?;
                 let mut store = Store::new(self.pre.engine(), state);
                 store.limiter(|state| &mut state.limiter);
+                // Every tick: yield to the executor, and stop a call that
+                // holds more host memory than its limit allows.
+                store.epoch_deadline_callback(|mut store| {
+                    if store.data_mut().limiter.over_cap() {
+                        return Ok(UpdateDeadline::Interrupt);
+                    }
+                    Ok(UpdateDeadline::Yield(1))
+                });
                 Lease {
                     store,
                     instance: None,
@@ -526,7 +554,6 @@ impl WasmPlugin {
             .set_fuel(self.limits.fuel)
             .map_err(|e| CallError::Host(format!("setting fuel: {e:#}")))?;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
         Ok((permit, lease))
     }
 
@@ -539,6 +566,7 @@ impl WasmPlugin {
         lease: Lease,
         answer: Result<wasmtime::Result<T>, CallError>,
     ) -> Result<T, CallError> {
+        lease.store.data().report_drops();
         let error = match answer? {
             Ok(value) => {
                 if let Some(idle) = &self.idle {
@@ -552,6 +580,15 @@ impl WasmPlugin {
             Err(error) => error,
         };
         let store = &lease.store;
+        if store.data().limiter.refused.is_some() {
+            return Err(CallError::Memory(self.limits.memory));
+        }
+        if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+            return Err(CallError::Resources(MAX_RESOURCES_PER_CALL));
+        }
+        if let Some(FieldMapError::TotalSizeTooBig) = error.downcast_ref::<FieldMapError>() {
+            return Err(CallError::HttpFields(MAX_HTTP_FIELDS_BYTES));
+        }
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             match trap {
                 wasmtime::Trap::OutOfFuel => return Err(CallError::Fuel(self.limits.fuel)),
@@ -559,9 +596,6 @@ impl WasmPlugin {
                 wasmtime::Trap::StackOverflow => return Err(CallError::Stack(WASM_STACK as u64)),
                 _ => {}
             }
-        }
-        if store.data().limiter.refused.is_some() {
-            return Err(CallError::Memory(self.limits.memory));
         }
         let mut detail = match error.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => format!("wasm trap: {trap}"),
@@ -574,12 +608,6 @@ impl WasmPlugin {
         Err(CallError::Trap(detail))
     }
 
-    fn checked<T: OutputSize>(&self, outcome: Result<T, String>) -> Result<T, CallError> {
-        let outcome = outcome.map_err(CallError::Malformed)?;
-        self.check_output(outcome.output_size())?;
-        Ok(outcome)
-    }
-
     fn check_output(&self, size: u64) -> Result<(), CallError> {
         if size > self.limits.max_output {
             return Err(CallError::Output {
@@ -589,14 +617,6 @@ impl WasmPlugin {
         }
         Ok(())
     }
-}
-
-#[derive(Default)]
-struct RawListing {
-    tools: Vec<tools::Tool>,
-    resources: Vec<resources::ResourceInfo>,
-    templates: Vec<resources::ResourceTemplate>,
-    prompts: Vec<prompts::Prompt>,
 }
 
 /// Names must be non-empty and unique within the plugin.
@@ -628,11 +648,14 @@ fn check_listing(listing: &Listing) -> Result<(), String> {
 }
 
 /// Run a guest future under the call's deadline and cancellation.
+/// Host allocations made while the guest runs are charged to the call.
 async fn guard<T>(
     ctx: &CallContext,
     timeout: Duration,
+    account: Arc<HostBytes>,
     call: impl Future<Output = wasmtime::Result<T>>,
 ) -> Result<wasmtime::Result<T>, CallError> {
+    let call = Charged::new(account, call);
     tokio::select! {
         biased;
         _ = ctx.cancel.cancelled() => Err(CallError::Cancelled),

@@ -4,8 +4,9 @@
 use crate::bindings::corral::mcp::context::{Host, LogLevel as WitLevel};
 use crate::model::LogLevel;
 
-use super::limits::{MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL};
+use super::limits::{MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL, MAX_PROGRESS_PER_CALL};
 use super::state::State;
+use crate::units::truncate;
 
 impl Host for State {
     fn log(&mut self, level: WitLevel, message: String) -> wasmtime::Result<()> {
@@ -32,6 +33,11 @@ impl Host for State {
         if !progress.is_finite() || total.is_some_and(|t| !t.is_finite()) {
             return Ok(());
         }
+        if self.progress_sent >= MAX_PROGRESS_PER_CALL {
+            self.progress_dropped += 1;
+            return Ok(());
+        }
+        self.progress_sent += 1;
         if let Some(observer) = &self.call.observer {
             let message = message.map(|m| truncate(m, MAX_LOG_MESSAGE_BYTES));
             observer.progress(progress, total, message.as_deref());
@@ -55,17 +61,4 @@ fn convert_level(level: WitLevel) -> LogLevel {
         WitLevel::Alert => LogLevel::Alert,
         WitLevel::Emergency => LogLevel::Emergency,
     }
-}
-
-/// Cut `text` to at most `max` bytes on a character boundary.
-pub(crate) fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }

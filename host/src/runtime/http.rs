@@ -28,17 +28,26 @@ pub(crate) struct HttpPolicy {
 }
 
 impl HttpPolicy {
+    /// A pattern with a port allows that port; one without allows only the
+    /// scheme's default port (443 for https, 80 for http).
+    /// A URL with userinfo (`user@host`) is refused whatever the host.
     fn allows(&self, uri: &http::Uri) -> bool {
         let Some(host) = uri.host() else {
             return false;
         };
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return false;
+        }
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = uri.port_u16().or(match uri.scheme_str() {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        });
-        self.allow.iter().any(|p| p.matches(host, port))
+        let default_port = match uri.scheme_str() {
+            Some("https") => 443,
+            Some("http") => 80,
+            _ => return false,
+        };
+        let port = uri.port_u16().unwrap_or(default_port);
+        self.allow
+            .iter()
+            .any(|p| p.matches(host, Some(port)) && (p.port().is_some() || port == default_port))
     }
 }
 
@@ -95,6 +104,17 @@ mod tests {
         assert!(!allows("http://127.0.0.1:8081/x"));
         assert!(!allows("http://localhost:8080/x"));
         assert!(!allows("https://evil.example/"));
+        // Without a port in the grant, only the scheme's default port.
+        assert!(allows("http://api.weather.gov/"));
+        assert!(allows("https://api.weather.gov:443/"));
+        assert!(!allows("https://api.weather.gov:8443/"));
+        assert!(!allows("http://sub.example.com:6379/"));
+        let local = policy(&["localhost"]);
+        assert!(local.allows(&"http://localhost/".parse().unwrap()));
+        assert!(!local.allows(&"http://localhost:5432/".parse().unwrap()));
+        assert!(!local.allows(&"http://user@localhost/".parse().unwrap()));
+        assert!(!allows("https://api.weather.gov@evil.example/"));
+        assert!(!allows("ftp://api.weather.gov/"));
         assert!(!policy(&[]).allows(&"https://api.weather.gov/".parse().unwrap()));
     }
 }

@@ -6,6 +6,7 @@
 //! wall-clock deadline and an output cap. The pooling allocator keeps
 //! instantiation cheap and returns memory to a clean state after each call.
 
+mod accounting;
 mod context;
 mod http;
 pub(crate) mod limits;
@@ -22,6 +23,8 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 use crate::error::RuntimeError;
 use crate::model::LogLevel;
 
+pub(crate) use accounting::Charged;
+pub use accounting::{CountingAllocator, HostBytes, accounting_installed};
 pub use limits::{Limits, human_duration, human_size};
 pub(crate) use state::{Sandbox, State};
 

@@ -9,7 +9,10 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::CallContext;
 use super::http::HttpPolicy;
-use super::limits::CallLimiter;
+use super::limits::{
+    CallLimiter, MAX_HTTP_FIELDS_BYTES, MAX_LOG_MESSAGES_PER_CALL, MAX_PROGRESS_PER_CALL,
+    MAX_RESOURCES_PER_CALL,
+};
 use super::stdio::{GuestStdio, Stream};
 use crate::config::{DirGrant, Grants};
 
@@ -53,6 +56,10 @@ pub(crate) struct State {
     pub(crate) logs_sent: u32,
     /// Log messages dropped because the call sent too many.
     pub(crate) logs_dropped: u32,
+    /// Progress notifications sent so far in this call.
+    pub(crate) progress_sent: u32,
+    /// Progress notifications dropped because the call sent too many.
+    pub(crate) progress_dropped: u32,
     stdout: GuestStdio,
     stderr: GuestStdio,
     http: WasiHttpCtx,
@@ -100,17 +107,23 @@ impl State {
                 })?;
         }
         let wasi = builder.build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES_PER_CALL);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_HTTP_FIELDS_BYTES);
         Ok(Self {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limiter: CallLimiter::new(memory_cap),
             call,
             plugin,
             logs_sent: 0,
             logs_dropped: 0,
+            progress_sent: 0,
+            progress_dropped: 0,
             stdout,
             stderr,
-            http: WasiHttpCtx::new(),
+            http,
             http_policy: sandbox.http.clone(),
         })
     }
@@ -122,9 +135,47 @@ impl State {
         self.call = call;
         self.logs_sent = 0;
         self.logs_dropped = 0;
-        self.limiter.refused = None;
+        self.progress_sent = 0;
+        self.progress_dropped = 0;
+        self.limiter.next_call();
+        self.table.set_max_capacity(MAX_RESOURCES_PER_CALL);
+        self.http.set_field_size_limit(MAX_HTTP_FIELDS_BYTES);
         self.stdout.reset();
         self.stderr.reset();
+    }
+
+    /// Called on every WASI and `wasi:http` host call: once the call holds
+    /// more than its `memory` limit (linear memory plus host-side bytes),
+    /// the guest can create no more resources and no header grows, so
+    /// whatever it tries next fails and the call ends naming the limit.
+    pub(crate) fn enforce_memory_cap(&mut self) {
+        if self.limiter.over_cap() {
+            self.table.set_max_capacity(0);
+            self.http.set_field_size_limit(0);
+        }
+    }
+
+    /// Tell the server log and the client, once, how many of this call's
+    /// log messages and progress notifications the per-call bounds dropped.
+    pub(crate) fn report_drops(&self) {
+        let drops = [
+            (self.logs_dropped, "log messages", MAX_LOG_MESSAGES_PER_CALL),
+            (
+                self.progress_dropped,
+                "progress notifications",
+                MAX_PROGRESS_PER_CALL,
+            ),
+        ];
+        for (dropped, what, limit) in drops {
+            if dropped == 0 {
+                continue;
+            }
+            let message = format!("{dropped} {what} were dropped (the limit is {limit} per call)");
+            tracing::warn!(plugin = %self.plugin, "{message}");
+            if let Some(observer) = &self.call.observer {
+                observer.log(crate::model::LogLevel::Warning, &self.plugin, &message);
+            }
+        }
     }
 
     /// What the guest last wrote to stderr (a panic message, usually).
@@ -135,6 +186,7 @@ impl State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.enforce_memory_cap();
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
@@ -144,6 +196,7 @@ impl WasiView for State {
 
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
+        self.enforce_memory_cap();
         WasiHttpCtxView {
             hooks: &mut self.http_policy,
             table: &mut self.table,

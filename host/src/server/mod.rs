@@ -8,18 +8,19 @@ mod input;
 mod stdio;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, InputRequiredResult,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, Prompt, ReadResourceRequestParams, ReadResourceResponse, Reference, Resource,
-    ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+    InputRequiredResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Prompt, ReadResourceRequestParams,
+    ReadResourceResponse, Reference, Resource, ResourceTemplate, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscribeRequestParams, SubscriptionFilter, Tool,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{
     NotificationContext, RequestContext, RoleServer, SubscriptionContext, SubscriptionSink,
@@ -34,6 +35,7 @@ use crate::error::{CallError, GuestError};
 use crate::model::{LogLevel, Outcome};
 use crate::plugin::CompletionRef;
 use crate::validation::ToolSchemas;
+use corral_uri_template::MAX_URI_BYTES;
 
 use crate::protocol;
 use crate::runtime::{CallContext, CallObserver};
@@ -195,8 +197,10 @@ struct Shared {
     seal: StateSeal,
     options: ServerOptions,
     info: ServerConfig,
-    /// The lowest level of plugin log messages sent to the client.
-    min_log_level: AtomicU8,
+    /// The lowest level of plugin log messages sent, per 2025-11-25
+    /// session (`logging/setLevel`); a session that never set one gets
+    /// everything. Entries of ended sessions are pruned on every change.
+    session_levels: Mutex<Vec<(Weak<InitializeRequestParams>, u8)>>,
 }
 
 /// An MCP server over a catalog of plugins. Cheap to clone; clones share state.
@@ -270,7 +274,7 @@ impl CorralServer {
                 seal: StateSeal::new(),
                 options,
                 info,
-                min_log_level: AtomicU8::new(LogLevel::Debug as u8),
+                session_levels: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -410,6 +414,22 @@ impl CorralServer {
         self.shared.options.mask_error_details
     }
 
+    /// The level `logging/setLevel` set for this session, if it did.
+    fn session_level(&self, peer: &Peer<RoleServer>) -> u8 {
+        let Some(info) = peer.peer_info() else {
+            return LogLevel::Debug as u8;
+        };
+        let levels = self
+            .shared
+            .session_levels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        levels
+            .iter()
+            .find(|(session, _)| std::ptr::eq(session.as_ptr(), Arc::as_ptr(&info)))
+            .map_or(LogLevel::Debug as u8, |(_, level)| *level)
+    }
+
     fn call_context(&self, context: &RequestContext<RoleServer>) -> (CallContext, Arc<Notifier>) {
         // 2026-07-28 requests carry their own log level, and get no log
         // messages without one; older sessions use logging/setLevel.
@@ -420,7 +440,7 @@ impl CorralServer {
                 .map(|level| protocol::log_level(level) as u8)
                 .unwrap_or(u8::MAX)
         } else {
-            self.shared.min_log_level.load(Ordering::Relaxed)
+            self.session_level(&context.peer)
         };
         let notifier = Arc::new(Notifier {
             peer: context.peer.clone(),
@@ -449,15 +469,32 @@ impl ServerHandler for CorralServer {
         self.shared.info.clone()
     }
 
+    /// Sets the level for this client's session only.
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let level = protocol::log_level(request.level);
-        self.shared
-            .min_log_level
-            .store(level as u8, Ordering::Relaxed);
+        let level = protocol::log_level(request.level) as u8;
+        let Some(info) = context.peer.peer_info() else {
+            return Err(ErrorData::invalid_request(
+                "logging/setLevel before initialize",
+                None,
+            ));
+        };
+        let mut levels = self
+            .shared
+            .session_levels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        levels.retain(|(session, _)| session.strong_count() > 0);
+        match levels
+            .iter_mut()
+            .find(|(session, _)| std::ptr::eq(session.as_ptr(), Arc::as_ptr(&info)))
+        {
+            Some((_, old)) => *old = level,
+            None => levels.push((Arc::downgrade(&info), level)),
+        }
         Ok(())
     }
 
@@ -680,6 +717,15 @@ impl ServerHandler for CorralServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let view = self.view().await;
         let uri = request.uri.as_str();
+        if uri.len() > MAX_URI_BYTES {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "the URI is {} bytes; at most {MAX_URI_BYTES} are allowed (URI length limit)",
+                    uri.len()
+                ),
+                None,
+            ));
+        }
         let Some(resolved) = view.catalog.resolve_resource(uri) else {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };

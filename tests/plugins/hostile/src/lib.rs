@@ -94,6 +94,94 @@ fn stderr_flood() -> String {
     }
 }
 
+/// Keeps creating `wasi:http` header fields holding a `kib` KiB value and
+/// never drops them: host memory outside the guest's linear memory.
+///
+/// # Arguments
+/// * `kib` - Size of each header value, in KiB
+#[tool]
+fn fields_flood(kib: u32) -> String {
+    use wasip2::http::types::Fields;
+    let value = vec![b'x'; kib as usize * 1024];
+    let mut kept = Vec::new();
+    loop {
+        match Fields::from_list(&[("x-flood".to_owned(), value.clone())]) {
+            Ok(fields) => kept.push(fields),
+            Err(e) => return format!("refused after {} fields: {e:?}", kept.len()),
+        }
+    }
+}
+
+/// Keeps creating outgoing requests (each with its own fields) and never
+/// drops them.
+#[tool]
+fn request_flood() -> String {
+    use wasip2::http::types::{Fields, OutgoingRequest};
+    let mut kept = Vec::new();
+    loop {
+        kept.push(OutgoingRequest::new(Fields::new()));
+        black_box(&kept);
+    }
+}
+
+/// Keeps subscribing to the clock and never drops the pollables.
+#[tool]
+fn pollable_flood() -> String {
+    let mut kept = Vec::new();
+    loop {
+        kept.push(wasip2::clocks::monotonic_clock::subscribe_duration(
+            1_000_000_000,
+        ));
+        black_box(&kept);
+    }
+}
+
+/// Sends `count` log messages of `kib` KiB each.
+///
+/// # Arguments
+/// * `count` - How many messages
+/// * `kib` - Size of each, in KiB
+#[tool]
+fn log_flood(count: u32, kib: u32) -> String {
+    let line = "l".repeat(kib as usize * 1024);
+    for i in 0..count {
+        context::info(format!("{i} {line}"));
+    }
+    format!("sent {count}")
+}
+
+/// Sends `count` progress notifications.
+///
+/// # Arguments
+/// * `count` - How many
+#[tool]
+fn progress_flood(count: u32) -> String {
+    for i in 0..count {
+        context::progress(f64::from(i), None, Some("flooding"));
+    }
+    format!("sent {count}")
+}
+
+/// Asks the client a question of `mib` MiB (an elicitation).
+///
+/// # Arguments
+/// * `mib` - Size of the question, in MiB
+#[tool]
+fn huge_elicitation(ctx: &Call, mib: u32) -> Result<String, InputRequired> {
+    let message = "?".repeat(mib as usize * (1 << 20));
+    let answer = ctx.elicit("q", message, json!({"type": "object"}))?;
+    Ok(format!("{answer:?}"))
+}
+
+/// Returns `count` empty text items (each costs the host an item).
+///
+/// # Arguments
+/// * `count` - How many items
+#[tool]
+fn many_items(count: u32) -> ToolResult {
+    ToolResult::new((0..count).map(|_| Content::text("")).collect::<Vec<_>>())
+}
+
 /// Returns `message` unchanged.
 ///
 /// # Arguments
@@ -112,5 +200,12 @@ corral_sdk::export!(tools: [
     panic,
     deep_recursion,
     stderr_flood,
+    fields_flood,
+    request_flood,
+    pollable_flood,
+    log_flood,
+    progress_flood,
+    huge_elicitation,
+    many_items,
     echo,
 ]);

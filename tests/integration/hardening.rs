@@ -328,3 +328,85 @@ fn inspect_checks_the_pin_and_grants_nothing() {
     assert!(!out.status.success(), "a pin mismatch fails inspect");
     assert!(stderr.contains("sha256"), "{stderr}");
 }
+
+/// A plugin that trusts the state it is handed back relies on the host
+/// alone: the state is encrypted (the client cannot read it), and it opens
+/// only for the same tool with the same arguments. Tampered, replayed or
+/// foreign states are refused with -32602 before the plugin runs.
+#[test]
+fn request_state_is_opaque_and_bound_to_the_call() {
+    use crate::http::{HttpServer, request};
+    let plugin = test_plugin("hostile");
+    let server = HttpServer::start("http", &[plugin.to_str().unwrap()]);
+    let call = |topic: &str, state: Option<&str>| -> Value {
+        let mut params = json!({
+            "name": "trusting_state", "arguments": {"topic": topic},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+            }
+        });
+        if let Some(state) = state {
+            params["requestState"] = json!(state);
+            params["inputResponses"] = json!({"name": {"action": "accept", "content": {}}});
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+        let response = request(
+            &server.addr,
+            "POST",
+            "/mcp",
+            &[
+                ("Accept", "application/json, text/event-stream"),
+                ("Content-Type", "application/json"),
+                ("Mcp-Protocol-Version", "2026-07-28"),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "trusting_state"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        response
+            .messages()
+            .into_iter()
+            .find(|m| m["id"] == 1)
+            .unwrap_or_else(|| panic!("no answer in {}", response.body))
+    };
+    let first = call("a", None);
+    let state = first["result"]["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState in {first}"))
+        .to_owned();
+    assert!(!state.contains("secret"), "{state}");
+    let decoded = state
+        .split('.')
+        .filter_map(|part| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .ok()
+        })
+        .any(|bytes| bytes.windows(6).any(|w| w == b"secret"));
+    assert!(!decoded, "the plugin's state is readable in {state}");
+
+    let back = call("a", Some(&state));
+    assert_eq!(text(&back["result"]), "state: secret-state", "{back}");
+
+    let mut tampered = state.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for (topic, state, why) in [
+        ("b", state.as_str(), "replayed with other arguments"),
+        ("a", tampered.as_str(), "tampered"),
+        ("a", "c1.AAAA", "forged"),
+    ] {
+        let answer = call(topic, Some(state));
+        assert_eq!(answer["error"]["code"], -32602, "{why}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("requestState is invalid")),
+            "{why}: {answer}"
+        );
+    }
+}

@@ -5,9 +5,10 @@
 //!   `sampling/createMessage` or `roots/list` to the client and calls the
 //!   plugin again with the answers, up to [`MAX_INPUT_ROUNDS`] times.
 //! - 2026-07-28: the host answers `input_required` with the requests and a
-//!   `requestState` it seals (HMAC, per-process key); the client calls again
-//!   with `inputResponses` and the state, which the host verifies before the
-//!   plugin sees it.
+//!   `requestState` it seals (ChaCha20-Poly1305, per-process key, bound to the
+//!   request and its arguments); the client calls again with
+//!   `inputResponses` and the state, which the host opens before the plugin
+//!   sees it.
 //!
 //! Requests for capabilities the client did not declare are dropped; if
 //! none remain, the call fails with -32021 naming the capability.
@@ -17,11 +18,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, InputRequests, InputRequiredResult, ProtocolVersion};
-use rmcp::model::{RequestStateCodec, SealOptions};
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, Peer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::error::CallError;
 use crate::model::{Input, InputRequest, InputRequired, Outcome};
@@ -50,57 +51,137 @@ impl From<CallError> for InputError {
     }
 }
 
-/// The sealed payload of a `requestState`: the plugin's own state.
+/// The sealed payload of a `requestState`: the plugin's own state and when
+/// the seal expires (seconds since the Unix epoch).
 #[derive(Serialize, Deserialize)]
 struct Sealed {
+    #[serde(rename = "e")]
+    expires: u64,
+    #[serde(rename = "s")]
     state: Option<String>,
 }
 
-/// The per-process key that seals request states.
+/// The version tag in front of every sealed state.
+const SEAL_VERSION: &str = "c1.";
+
+/// The per-process key that seals request states: ChaCha20-Poly1305 (AEAD)
+/// with a random nonce per seal, so a plugin's state is opaque to the
+/// client as well as tamper-proof, and bound (as associated data) to the
+/// request it belongs to: its method and target, the digest of its
+/// arguments, and its HTTP session if it has one.
 pub(super) struct StateSeal {
-    codec: RequestStateCodec,
+    key: ring::aead::LessSafeKey,
+    random: ring::rand::SystemRandom,
 }
 
 impl StateSeal {
     pub(super) fn new() -> Self {
+        use ring::rand::SecureRandom;
+        let random = ring::rand::SystemRandom::new();
         let mut key = [0u8; 32];
-        if getrandom::fill(&mut key).is_err() {
-            // No OS randomness: fall back to a key derived from time and
-            // address-space layout (still per-process, never persisted).
-            let seed = format!("{:?}{:p}", std::time::SystemTime::now(), &key);
-            key.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes()));
-        }
+        random
+            .fill(&mut key)
+            .expect("the operating system provides random bytes");
+        let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &key)
+            .expect("a 32-byte key fits ChaCha20-Poly1305");
         Self {
-            codec: RequestStateCodec::new_unchecked(key.to_vec()),
+            key: ring::aead::LessSafeKey::new(key),
+            random,
         }
     }
 
-    /// Seal `state`, bound (as associated data) to the request it belongs to.
-    fn seal(&self, target: &str, state: Option<String>) -> Result<String, ErrorData> {
-        let options = SealOptions::new()
-            .ttl(REQUEST_STATE_TTL)
-            .associated_data(target.as_bytes());
-        self.codec
-            .seal_json_with(&Sealed { state }, &options)
-            .map_err(|e| ErrorData::internal_error(format!("sealing requestState: {e}"), None))
+    /// Seal `state` for the request `binding` describes (see [`binding`]).
+    fn seal(&self, binding: &str, state: Option<String>) -> Result<String, ErrorData> {
+        use base64::Engine as _;
+        use ring::rand::SecureRandom;
+        let failed =
+            |what: &str| ErrorData::internal_error(format!("sealing requestState: {what}"), None);
+        let sealed = Sealed {
+            expires: now_secs() + REQUEST_STATE_TTL.as_secs(),
+            state,
+        };
+        let mut data = serde_json::to_vec(&sealed).map_err(|_| failed("encoding"))?;
+        let mut nonce = [0u8; ring::aead::NONCE_LEN];
+        self.random
+            .fill(&mut nonce)
+            .map_err(|_| failed("no randomness"))?;
+        self.key
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(binding.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| failed("encrypting"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!(
+            "{SEAL_VERSION}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
-    fn open(&self, target: &str, sealed: &str) -> Result<Option<String>, ErrorData> {
+    /// The plugin's state, if `sealed` was sealed by this process for the
+    /// request `binding` describes and has not expired.
+    fn open(&self, binding: &str, sealed: &str) -> Result<Option<String>, ErrorData> {
+        use base64::Engine as _;
         let invalid = || {
             ErrorData::invalid_params(
-                "requestState is invalid, expired or was tampered with; start the request again",
+                "requestState is invalid, expired, was tampered with or belongs to another request; start the request again",
                 None,
             )
         };
-        let opened: Sealed = self
-            .codec
-            .open_json_with(sealed, target.as_bytes())
+        let bytes = sealed
+            .strip_prefix(SEAL_VERSION)
+            .and_then(|b| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(b)
+                    .ok()
+            })
+            .ok_or_else(invalid)?;
+        if bytes.len() < ring::aead::NONCE_LEN {
+            return Err(invalid());
+        }
+        let (nonce, data) = bytes.split_at(ring::aead::NONCE_LEN);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid())?;
+        let mut data = data.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, ring::aead::Aad::from(binding.as_bytes()), &mut data)
             .map_err(|_| invalid())?;
+        let opened: Sealed = serde_json::from_slice(plain).map_err(|_| invalid())?;
+        if opened.expires < now_secs() {
+            return Err(invalid());
+        }
         Ok(opened.state)
     }
 }
 
-use sha2::Digest as _;
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a sealed state is bound to: the request's method and target
+/// (`tools/call NAME`), the sha256 of its arguments as the plugin receives
+/// them, and the HTTP session (`Mcp-Session-Id`) if the request has one. A
+/// state replayed with other arguments, for another tool or from another
+/// session does not open.
+pub(super) fn binding(
+    context: &RequestContext<RoleServer>,
+    target: &str,
+    arguments: &str,
+) -> String {
+    let session = context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let digest = sha2::Sha256::digest(arguments.as_bytes());
+    let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{target}\n{digest}\n{session}")
+}
 
 /// Whether the request speaks 2026-07-28 or later (stateless input rounds).
 pub(super) fn is_modern(context: &RequestContext<RoleServer>) -> bool {
@@ -112,7 +193,7 @@ pub(super) fn is_modern(context: &RequestContext<RoleServer>) -> bool {
 /// The answers a 2026-07-28 client sent back, verified, as the plugin's input.
 pub(super) fn returned_input(
     seal: &StateSeal,
-    target: &str,
+    binding: &str,
     responses: Option<&std::collections::BTreeMap<String, Value>>,
     request_state: Option<&str>,
 ) -> Result<Option<Input>, ErrorData> {
@@ -124,7 +205,7 @@ pub(super) fn returned_input(
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            state: seal.open(target, sealed)?,
+            state: seal.open(binding, sealed)?,
         })),
         // Answers without a state: the plugin gets them (they are the
         // client's data either way) but no state, which only a sealed
@@ -209,7 +290,7 @@ pub(super) async fn run<'a, T>(
 /// The `input_required` answer for a 2026-07-28 client.
 pub(super) fn input_required(
     seal: &StateSeal,
-    target: &str,
+    binding: &str,
     required: InputRequired,
 ) -> Result<InputRequiredResult, ErrorData> {
     let mut requests = InputRequests::new();
@@ -219,7 +300,7 @@ pub(super) fn input_required(
             protocol::input_request(&request).map_err(|e| ErrorData::internal_error(e, None))?,
         );
     }
-    let state = seal.seal(target, required.state)?;
+    let state = seal.seal(binding, required.state)?;
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
 }
 
@@ -270,4 +351,83 @@ async fn ask_client(peer: &Peer<RoleServer>, required: InputRequired) -> Result<
         responses,
         state: required.state,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_state_opens_only_for_its_own_request() {
+        let seal = StateSeal::new();
+        let sealed = seal
+            .seal("tools/call t\nA\n", Some("secret-state".into()))
+            .unwrap();
+        assert_eq!(
+            seal.open("tools/call t\nA\n", &sealed).unwrap().as_deref(),
+            Some("secret-state")
+        );
+        // Other arguments, another tool, another session, another process.
+        for binding in [
+            "tools/call t\nB\n",
+            "tools/call u\nA\n",
+            "tools/call t\nA\ns2",
+        ] {
+            assert!(seal.open(binding, &sealed).is_err(), "{binding}");
+        }
+        assert!(StateSeal::new().open("tools/call t\nA\n", &sealed).is_err());
+    }
+
+    #[test]
+    fn a_sealed_state_is_opaque_and_tamper_proof() {
+        use base64::Engine as _;
+        let seal = StateSeal::new();
+        let sealed = seal.seal("b", Some("secret-state".into())).unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEAL_VERSION).unwrap())
+            .unwrap();
+        assert!(!raw.windows(12).any(|w| w == b"secret-state"), "encrypted");
+        assert_ne!(
+            sealed,
+            seal.seal("b", Some("secret-state".into())).unwrap(),
+            "fresh nonce"
+        );
+        let mut tampered = raw.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        let tampered = format!(
+            "{SEAL_VERSION}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tampered)
+        );
+        assert!(seal.open("b", &tampered).is_err());
+        assert!(seal.open("b", "c1.").is_err());
+        assert!(seal.open("b", "garbage").is_err());
+    }
+
+    #[test]
+    fn an_expired_state_does_not_open() {
+        use base64::Engine as _;
+        let seal = StateSeal::new();
+        // Seal a payload that expired a second ago, as `seal` would.
+        let mut data = serde_json::to_vec(&Sealed {
+            expires: now_secs() - 1,
+            state: None,
+        })
+        .unwrap();
+        let nonce = [7u8; ring::aead::NONCE_LEN];
+        seal.key
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(b"b"),
+                &mut data,
+            )
+            .unwrap();
+        let mut raw = nonce.to_vec();
+        raw.extend_from_slice(&data);
+        let sealed = format!(
+            "{SEAL_VERSION}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        );
+        assert!(seal.open("b", &sealed).is_err());
+    }
 }

@@ -367,10 +367,11 @@ impl CorralServer {
     }
 
     /// The response to a call that may have needed input: its result, an
-    /// `input_required` answer (2026-07-28), or its failure.
+    /// `input_required` answer (2026-07-28, its state sealed for `binding`),
+    /// or its failure.
     fn answer<T, R: From<InputRequiredResult>>(
         &self,
-        target: &str,
+        binding: &str,
         outcome: Result<Outcome<T>, InputError>,
         complete: impl FnOnce(T) -> Result<R, ErrorData>,
         failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
@@ -378,7 +379,7 @@ impl CorralServer {
         match outcome {
             Ok(Outcome::Complete(value)) => complete(value),
             Ok(Outcome::NeedsInput(required)) => {
-                Ok(input::input_required(&self.shared.seal, target, required)?.into())
+                Ok(input::input_required(&self.shared.seal, binding, required)?.into())
             }
             Err(InputError::Protocol(e)) => Err(e),
             Err(InputError::Call(error)) => failed(error),
@@ -641,7 +642,7 @@ impl ServerHandler for CorralServer {
         let arguments = arguments.to_string();
         tracing::debug!(plugin = served.plugin.name(), "calling tool `{name}`");
         let (call, notifier) = self.call_context(&context);
-        let target = format!("tools/call {name}");
+        let target = input::binding(&context, &format!("tools/call {name}"), &arguments);
         let first = input::returned_input(
             &self.shared.seal,
             &target,
@@ -730,7 +731,7 @@ impl ServerHandler for CorralServer {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };
         let (call, notifier) = self.call_context(&context);
-        let target = format!("resources/read {uri}");
+        let target = input::binding(&context, &format!("resources/read {uri}"), "");
         let first = input::returned_input(
             &self.shared.seal,
             &target,
@@ -799,7 +800,11 @@ impl ServerHandler for CorralServer {
             ));
         }
         let (call, notifier) = self.call_context(&context);
-        let target = format!("prompts/get {name}");
+        let target = input::binding(
+            &context,
+            &format!("prompts/get {name}"),
+            &serde_json::to_string(&arguments).unwrap_or_default(),
+        );
         let first = input::returned_input(
             &self.shared.seal,
             &target,

@@ -182,6 +182,27 @@ fn many_items(count: u32) -> ToolResult {
     ToolResult::new((0..count).map(|_| Content::text("")).collect::<Vec<_>>())
 }
 
+/// Asks the client for a name, keeping `secret-state` as its state, and
+/// then returns whatever state it is handed back, unchecked: it relies on
+/// the host alone to keep the state sealed and bound to this request.
+///
+/// # Arguments
+/// * `topic` - Anything; the state is bound to it
+#[tool]
+fn trusting_state(ctx: &Call, topic: String) -> Result<String, InputRequired> {
+    let _ = topic;
+    match ctx.state() {
+        Some(state) => Ok(format!("state: {state}")),
+        None => Err(InputRequired::new()
+            .elicit(
+                "name",
+                "Your name?",
+                json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+            )
+            .state("secret-state")),
+    }
+}
+
 /// Returns `message` unchanged.
 ///
 /// # Arguments
@@ -207,5 +228,6 @@ corral_sdk::export!(tools: [
     progress_flood,
     huge_elicitation,
     many_items,
+    trusting_state,
     echo,
 ]);

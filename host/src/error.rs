@@ -44,6 +44,18 @@ pub enum CallError {
     /// A `wasi:http` header set grew past its cap.
     #[error("HTTP fields limit of {} per header set exceeded", crate::runtime::human_size(*.0 as u64))]
     HttpFields(usize),
+    /// No room in the host's memory budget within the call's timeout.
+    #[error(
+        "host memory budget of {} (total_memory) is in use: no room for this call's {} within its timeout of {}",
+        crate::runtime::human_size(*.total),
+        crate::runtime::human_size(*.memory),
+        crate::runtime::human_duration(*.waited)
+    )]
+    Budget {
+        total: u64,
+        memory: u64,
+        waited: Duration,
+    },
     /// The call held as many host resources (handles) as a call may.
     #[error("resource limit of {0} host handles per call reached")]
     Resources(usize),
@@ -122,6 +134,13 @@ pub enum LoadError {
     },
     #[error("{path}: {reason}")]
     BadListing { path: PathBuf, reason: String },
+    #[error("{}: its memory limit of {} is more than a plugin's share of the host memory budget ({} of {}); raise total_memory or lower memory", path.display(), crate::runtime::human_size(*.memory), crate::runtime::human_size(*.share), crate::runtime::human_size(*.total))]
+    OverBudget {
+        path: PathBuf,
+        memory: u64,
+        share: u64,
+        total: u64,
+    },
     #[error("{path}: {reason}")]
     Collision { path: PathBuf, reason: String },
     #[error("cannot read plugin directory {path}: {source}")]
@@ -144,6 +163,7 @@ impl LoadError {
             | LoadError::Link { path, .. }
             | LoadError::Listing { path, .. }
             | LoadError::BadListing { path, .. }
+            | LoadError::OverBudget { path, .. }
             | LoadError::Collision { path, .. }
             | LoadError::Dir { path, .. } => path,
         }

@@ -207,6 +207,11 @@ fn refused_at_load(plugins: &[(&str, &std::path::Path, &str)], env: &[(&str, &st
         ));
     }
     std::fs::write(&config, text).unwrap();
+    refused_at_load_with(&config, env)
+}
+
+/// `corral serve --config CONFIG` must stop with exit code 1; returns stderr.
+fn refused_at_load_with(config: &std::path::Path, env: &[(&str, &str)]) -> String {
     let out = corral()
         .args(["serve", "--config", config.to_str().unwrap()])
         .envs(env.iter().copied())
@@ -409,4 +414,130 @@ fn request_state_is_opaque_and_bound_to_the_call() {
             "{why}: {answer}"
         );
     }
+}
+
+/// Every call reserves its `memory` from the host budget first: past it a
+/// call waits in its plugin's queue, then fails naming the budget, and gets
+/// in once memory is given back.
+#[test]
+fn calls_reserve_their_memory_from_the_host_budget() {
+    let dir = TempDir::new("budget");
+    let sync = dir.0.join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    // Two holders (the same plugin twice) fill the 64 MiB budget, 32 MiB
+    // each (a plugin's share is half of it); the waiter finds no room.
+    let second = dir.0.join("timing-copy.wasm");
+    std::fs::copy(test_plugin("timing"), &second).unwrap();
+    let holder = |name: &str, path: &std::path::Path, prefix: &str| {
+        format!(
+            "[plugins.{name}]\npath = \"{}\"\n{prefix}dirs = {{ \"/sync\" = {{ host = \"{}\", mode = \"rw\" }} }}\n",
+            path.display(),
+            sync.display()
+        )
+    };
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[limits]\ntotal_memory = \"64MiB\"\nmemory = \"32MiB\"\ntimeout = \"60s\"\n\n{}{}[plugins.waiter]\npath = \"{}\"\nlimits = {{ timeout = \"1s\" }}\n",
+            holder("a", &test_plugin("timing"), ""),
+            holder("b", &second, "prefix = \"b\"\n"),
+            test_plugin("hostile").display()
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&["--config", config.to_str().unwrap()]);
+    assert!(
+        server.stderr_text().contains(
+            "host memory budget: 64 MiB (total_memory), at most 32 MiB for one plugin's calls"
+        ),
+        "{}",
+        server.stderr_text()
+    );
+    let held = [
+        server.send(
+            "tools/call",
+            json!({"name": "hold", "arguments": {"id": 1}}),
+        ),
+        server.send(
+            "tools/call",
+            json!({"name": "b_hold", "arguments": {"id": 2}}),
+        ),
+    ];
+    crate::harness::eventually("both holders running", || {
+        (sync.join("started-1").exists() && sync.join("started-2").exists()).then_some(())
+    });
+    let blocked = server.call_tool("echo", json!({"message": "hi"}));
+    assert_eq!(
+        text(&blocked),
+        "host memory budget of 64 MiB (total_memory) is in use: no room for this call's 32 MiB within its timeout of 1s",
+        "{blocked}"
+    );
+    std::fs::write(sync.join("release"), b"").unwrap();
+    for id in held {
+        assert!(text(&server.wait(id)["result"]).starts_with("released"));
+    }
+    still_serving(&mut server);
+}
+
+/// A plugin whose one call could never fit its share of the budget is
+/// refused at load, naming both numbers.
+#[test]
+fn a_plugin_larger_than_its_share_is_refused() {
+    let dir = TempDir::new("over-budget");
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[limits]\ntotal_memory = \"64MiB\"\n\n[plugins.big]\npath = \"{}\"\nlimits = {{ memory = \"64MiB\" }}\n",
+            test_plugin("timing").display()
+        ),
+    )
+    .unwrap();
+    let stderr = refused_at_load_with(&config, &[]);
+    assert!(
+        stderr.contains(
+            "its memory limit of 64 MiB is more than a plugin's share of the host memory budget (32 MiB of 64 MiB)"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Thirty-two hostile calls at once, each flooding host memory: the host
+/// keeps serving and its peak RSS stays within the budget.
+#[test]
+fn thirty_two_floods_at_once_stay_within_the_budget() {
+    let plugin = test_plugin("hostile");
+    let mut server = Server::start(&[
+        plugin.to_str().unwrap(),
+        "--memory",
+        "32MiB",
+        "--total-memory",
+        "256MiB",
+        "--timeout",
+        "30s",
+    ]);
+    still_serving(&mut server);
+    let before = peak_rss_kib(server.pid());
+    let ids: Vec<u64> = (0..32)
+        .map(|_| {
+            server.send(
+                "tools/call",
+                json!({"name": "fields_flood", "arguments": {"kib": 60}}),
+            )
+        })
+        .collect();
+    for id in ids {
+        let answer = server.wait(id);
+        assert!(
+            text(&answer["result"]).contains("memory limit of 32 MiB reached"),
+            "{answer}"
+        );
+    }
+    still_serving(&mut server);
+    let grown = peak_rss_kib(server.pid()).saturating_sub(before);
+    assert!(
+        grown < 256 * 1024,
+        "32 floods grew the host's peak RSS by {grown} KiB, past the 256 MiB budget"
+    );
 }

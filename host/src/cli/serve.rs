@@ -83,6 +83,10 @@ pub struct ServeArgs {
 /// Limits for every call (defaults in parentheses).
 #[derive(Args)]
 struct LimitArgs {
+    /// Memory all calls together may reserve, e.g. 8GiB (half the
+    /// machine's memory); each call reserves its --memory from it.
+    #[arg(long, value_parser = parse_size)]
+    total_memory: Option<u64>,
     /// Instructions (fuel) per call (2000000000).
     #[arg(long)]
     fuel: Option<u64>,
@@ -182,7 +186,17 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         }
         paths.push(PathBuf::from("."));
     }
-    let runtime = Runtime::new()?;
+    let total_memory = args
+        .limits
+        .total_memory
+        .or(config.total_memory)
+        .unwrap_or_else(corral::default_total_memory);
+    let runtime = Runtime::with_total_memory(total_memory)?;
+    banner::line(&format!(
+        "host memory budget: {} (total_memory), at most {} for one plugin's calls",
+        corral::human_size(total_memory),
+        corral::human_size(runtime.plugin_memory_share())
+    ));
     let mut filter = TagFilter {
         include: config.server.include_tags.clone(),
         exclude: config.server.exclude_tags.clone(),

@@ -39,6 +39,9 @@ pub struct Config {
     /// `[limits]` over [`Limits::default`]: the limits of plugins that do not
     /// set their own, including those found in `plugin_dirs`.
     pub limits: Limits,
+    /// `[limits] total_memory`: the host memory budget all calls share
+    /// (`None`: [`default_total_memory`](crate::runtime::default_total_memory)).
+    pub total_memory: Option<u64>,
     /// `server.plugin_dirs`, absolute: every `.wasm` in them is served with
     /// the defaults (no grants, `limits`).
     pub plugin_dirs: Vec<PathBuf>,

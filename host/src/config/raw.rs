@@ -58,6 +58,7 @@ pub(super) struct RawHttp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawLimits {
+    pub total_memory: Option<Num>,
     pub fuel: Option<Num>,
     pub memory: Option<Num>,
     pub timeout: Option<Num>,

@@ -227,6 +227,12 @@ impl Resolver<'_> {
             .map(|(i, dir)| self.existing(&["server", "plugin_dirs"], Some(i), dir, true))
             .collect::<Result<_>>()?;
         let limits = self.limits(&Limits::default(), &raw.limits, &["limits"])?;
+        let total_memory = raw
+            .limits
+            .total_memory
+            .as_ref()
+            .map(|v| self.size(&["limits", "total_memory"], v, 1))
+            .transpose()?;
         let mut by_name = raw.plugins;
         let mut plugins = Vec::with_capacity(by_name.len());
         let mut seen: HashMap<PathBuf, String> = HashMap::new();
@@ -250,6 +256,7 @@ impl Resolver<'_> {
             server,
             http,
             limits,
+            total_memory,
             plugin_dirs,
             plugins,
         })
@@ -353,6 +360,12 @@ impl Resolver<'_> {
     /// `base` overridden by what `raw` sets; `at` is the table's key.
     fn limits(&self, base: &Limits, raw: &RawLimits, at: &[&str]) -> Result<Limits> {
         let key = |field: &'static str| [at, &[field][..]].concat();
+        if at != ["limits"] && raw.total_memory.is_some() {
+            return Err(self.invalid(
+                &key("total_memory"),
+                "total_memory is the budget of the whole process: set it in the top-level [limits] table",
+            ));
+        }
         let mut limits = base.clone();
         if let Some(v) = &raw.fuel {
             limits.fuel = self.count(&key("fuel"), v, 1)?;

@@ -181,6 +181,7 @@ path = "q.wasm"
 enabled = false
 "#;
     let config = parse_in("cascade", text).unwrap();
+    assert_eq!(config.total_memory, None);
     let table = Limits {
         memory: 32 * MIB,
         timeout: Duration::from_secs(5),
@@ -353,6 +354,14 @@ fn syntax_and_type_errors_have_line_and_column() {
 #[test]
 fn bad_limits_name_key_and_fix() {
     let t = "limits";
+    expect_invalid(
+        t,
+        "[plugins.p]\npath = \"p.wasm\"\nlimits = { total_memory = \"1GiB\" }\n",
+        "plugins.p.limits.total_memory",
+        &["budget of the whole process", "top-level [limits]"],
+    );
+    let config = parse_in(t, "[limits]\ntotal_memory = \"3GiB\"\n").unwrap();
+    assert_eq!(config.total_memory, Some(3 << 30));
     let ceiling = crate::runtime::human_size(MAX_MEMORY_CEILING);
     expect_invalid(
         t,

@@ -30,7 +30,9 @@ use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
 use crate::model::{Input, Listing, Outcome, PromptResult, ResourceContents, ToolResult};
 use crate::runtime::limits::{MAX_HTTP_FIELDS_BYTES, MAX_RESOURCES_PER_CALL, WASM_STACK};
-use crate::runtime::{CallContext, Charged, HostBytes, Limits, Runtime, Sandbox, State};
+use crate::runtime::{
+    CallContext, Charged, HostBytes, Limits, PluginShare, Reservation, Runtime, Sandbox, State,
+};
 
 use metadata::RawListing;
 use wire_size::WireSize;
@@ -64,6 +66,8 @@ pub struct WasmPlugin {
     limits: Limits,
     sandbox: Sandbox,
     gate: Gate,
+    /// This plugin's allowance in the host memory budget.
+    share: PluginShare,
     listing: Listing,
     /// With `instance_reuse`: instances whose last call ended cleanly,
     /// waiting for the next (at most `limits.concurrency`).
@@ -276,8 +280,19 @@ impl WasmPlugin {
                 },
             });
         }
+        let share = runtime.plugin_share();
+        if !share.fits(limits.memory) {
+            let (plugin_share, total) = share.sizes();
+            return Err(LoadError::OverBudget {
+                path: path.to_owned(),
+                memory: limits.memory,
+                share: plugin_share,
+                total,
+            });
+        }
         let name: Arc<str> = spec.name.as_str().into();
         let mut plugin = WasmPlugin {
+            share,
             sandbox: Sandbox::new(name.clone(), &spec.grants),
             gate: Gate::new(limits.concurrency, limits.queue),
             name,
@@ -511,10 +526,14 @@ impl WasmPlugin {
     /// Wait for a free slot (bounded queue; cancellable), then make a fresh
     /// store with this plugin's limits (or, with `instance_reuse`, take an
     /// idle one and start its per-call limits again).
-    async fn begin(&self, ctx: &CallContext) -> Result<(SemaphorePermit<'_>, Lease), CallError> {
+    async fn begin(&self, ctx: &CallContext) -> Result<(Admission<'_>, Lease), CallError> {
         let permit = tokio::select! {
             permit = self.gate.admit(&self.name) => permit?,
             _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
+        };
+        let admission = Admission {
+            _permit: permit,
+            _memory: self.reserve(ctx).await?,
         };
         let reused = self
             .idle
@@ -554,7 +573,29 @@ impl WasmPlugin {
             .set_fuel(self.limits.fuel)
             .map_err(|e| CallError::Host(format!("setting fuel: {e:#}")))?;
         store.set_epoch_deadline(1);
-        Ok((permit, lease))
+        Ok((admission, lease))
+    }
+
+    /// Reserve the call's `memory` from the host memory budget, waiting in
+    /// the plugin's queue for at most the call's timeout.
+    async fn reserve(&self, ctx: &CallContext) -> Result<Reservation, CallError> {
+        let memory = self.limits.memory;
+        if let Some(reservation) = self.share.try_reserve(memory) {
+            return Ok(reservation);
+        }
+        let timeout = self.limits.timeout;
+        let over = || CallError::Budget {
+            total: self.share.sizes().1,
+            memory,
+            waited: timeout,
+        };
+        tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => Err(CallError::Cancelled),
+            reserved = tokio::time::timeout(timeout, self.share.reserve(memory)) => {
+                reserved.ok().flatten().ok_or_else(over)
+            }
+        }
     }
 
     /// Turn what the guest call produced into the answer or a named error.
@@ -661,6 +702,13 @@ async fn guard<T>(
         _ = ctx.cancel.cancelled() => Err(CallError::Cancelled),
         answer = tokio::time::timeout(timeout, call) => answer.map_err(|_| CallError::Timeout(timeout)),
     }
+}
+
+/// A call's right to run: its slot in the plugin's concurrency and its
+/// memory reserved from the budget, both given back when dropped.
+struct Admission<'a> {
+    _permit: SemaphorePermit<'a>,
+    _memory: Reservation,
 }
 
 /// Admission to a plugin: at most `limit` calls in flight and `queue` waiting.

@@ -7,6 +7,7 @@
 //! instantiation cheap and returns memory to a clean state after each call.
 
 mod accounting;
+mod budget;
 mod context;
 mod http;
 pub(crate) mod limits;
@@ -25,6 +26,8 @@ use crate::model::LogLevel;
 
 pub(crate) use accounting::Charged;
 pub use accounting::{CountingAllocator, HostBytes, accounting_installed};
+pub use budget::{DEFAULT_TOTAL_MEMORY_PERCENT, PLUGIN_SHARE_PERCENT, default_total_memory};
+pub(crate) use budget::{MemoryBudget, PluginShare, Reservation};
 pub use limits::{Limits, human_duration, human_size};
 pub(crate) use state::{Sandbox, State};
 
@@ -59,6 +62,7 @@ pub struct Runtime {
 struct Inner {
     engine: Engine,
     linker: Linker<State>,
+    budget: MemoryBudget,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -71,8 +75,15 @@ impl Drop for Inner {
 impl Runtime {
     /// An engine with fuel metering, epoch interruption and the pooling
     /// allocator, and a linker with WASI and WASI HTTP (default deny) and
-    /// `corral:mcp/context`.
+    /// `corral:mcp/context`; calls share a memory budget of
+    /// [`default_total_memory`].
     pub fn new() -> Result<Self, RuntimeError> {
+        Self::with_total_memory(default_total_memory())
+    }
+
+    /// [`Runtime::new`] with a memory budget of `total_memory` bytes that
+    /// every call reserves its `memory` limit from (`[limits] total_memory`).
+    pub fn with_total_memory(total_memory: u64) -> Result<Self, RuntimeError> {
         let engine =
             Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -91,6 +102,7 @@ impl Runtime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
+                budget: MemoryBudget::new(total_memory),
                 ticker_stop,
             }),
         })
@@ -102,6 +114,21 @@ impl Runtime {
 
     pub(crate) fn linker(&self) -> &Linker<State> {
         &self.inner.linker
+    }
+
+    /// The memory budget all calls share, in bytes.
+    pub fn total_memory(&self) -> u64 {
+        self.inner.budget.total()
+    }
+
+    /// The most one plugin's calls may reserve at once, in bytes.
+    pub fn plugin_memory_share(&self) -> u64 {
+        self.inner.budget.plugin_share()
+    }
+
+    /// A new plugin's allowance within the budget.
+    pub(crate) fn plugin_share(&self) -> PluginShare {
+        self.inner.budget.share()
     }
 }
 

@@ -9,6 +9,7 @@ mod client;
 mod concurrency;
 mod dev;
 mod embed;
+mod end_of_input;
 mod features;
 mod grants;
 mod hardening;

@@ -4,6 +4,7 @@
 //! loaded when it started, and a reload swaps in a new one atomically.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
+mod draining;
 mod input;
 mod stdio;
 
@@ -345,7 +346,10 @@ impl CorralServer {
     /// Serve one client over this process's stdin and stdout until it leaves.
     pub async fn serve_stdio(self) -> Result<(), ServeError> {
         let (input, output, writer) = stdio::pipes();
-        let running = match self.serve((input, output)).await {
+        let transport = draining::Draining::new(
+            rmcp::transport::async_rw::AsyncRwTransport::new_server(input, output),
+        );
+        let running = match self.serve(transport).await {
             Ok(running) => running,
             // The client left before starting a session: nothing went wrong.
             Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {

@@ -103,9 +103,9 @@ pub use runtime::limits::{
     MAX_STDIO_BYTES_PER_CALL, MAX_TABLE_ELEMENTS, WASM_STACK,
 };
 pub use runtime::{
-    CallContext, CallObserver, CountingAllocator, DEFAULT_TOTAL_MEMORY_PERCENT, HostBytes, Limits,
-    PLUGIN_SHARE_PERCENT, POOL_INSTANCES, Runtime, accounting_installed, default_total_memory,
-    human_duration, human_size,
+    CallContext, CallObserver, CountingAllocator, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TOTAL_MEMORY_PERCENT, HostBytes, Limits, PLUGIN_SHARE_PERCENT, POOL_INSTANCES, Runtime,
+    accounting_installed, default_total_memory, human_duration, human_size,
 };
 pub use server::{
     CorralServer, MAX_INPUT_ROUNDS, MAX_LISTENERS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL,

@@ -284,3 +284,55 @@ fn inspect_shows_the_grants_a_plugin_has() {
             .contains("allow_hosts")
     );
 }
+
+/// A granted directory is opened once, at load: replacing its path later
+/// (here with a symlink to a directory outside every grant, as a plugin
+/// with write access to the parent could) changes nothing for the plugin.
+#[test]
+fn a_granted_directory_cannot_be_swapped_after_load() {
+    let mut fixture = fixture();
+    let root = fixture.root.clone();
+    let server = &mut fixture.server;
+    let before = server.call_tool("read_file", json!({"path": "/data/hello.txt"}));
+    assert_eq!(text(&before), "hello from data");
+    std::fs::create_dir(root.join("elsewhere")).unwrap();
+    std::fs::write(root.join("elsewhere/hello.txt"), "swapped in").unwrap();
+    std::fs::rename(root.join("data"), root.join("data-moved")).unwrap();
+    std::os::unix::fs::symlink(root.join("elsewhere"), root.join("data")).unwrap();
+    let after = server.call_tool("read_file", json!({"path": "/data/hello.txt"}));
+    assert_eq!(text(&after), "hello from data", "{after}");
+}
+
+/// An allowed name is resolved by the host, and an address outside the
+/// public internet is refused unless the grant names that address; a grant
+/// without a port allows only the scheme's default port.
+#[test]
+fn allowed_names_resolving_to_private_addresses_are_refused() {
+    let http_port = local_http_server(1);
+    let dir = TempDir::new("resolve");
+    let config = dir.0.join("corral.toml");
+    let serve = |allow: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[plugins.grants]\npath = \"{}\"\nallow_hosts = [{allow}]\n",
+                test_plugin("grants").display()
+            ),
+        )
+        .unwrap();
+        Server::start(&["--config", config.to_str().unwrap()])
+    };
+    let url = json!({"url": format!("http://localhost:{http_port}/")});
+    // `localhost` resolves to loopback, which the grant does not name.
+    let mut server = serve(&format!("\"localhost:{http_port}\""));
+    let message = denied(&mut server, "http_get", url.clone());
+    assert!(message.contains("DestinationIpProhibited"), "{message}");
+    // Without a port only port 80 is allowed.
+    let mut server = serve("\"localhost\"");
+    let message = denied(&mut server, "http_get", url.clone());
+    assert!(message.contains("HttpRequestDenied"), "{message}");
+    // Naming the address allows it.
+    let mut server = serve(&format!("\"localhost:{http_port}\", \"127.0.0.1:{http_port}\""));
+    let allowed = server.call_tool("http_get", url);
+    assert_eq!(text(&allowed), "200 hello", "{allowed}");
+}

@@ -293,7 +293,7 @@ impl WasmPlugin {
         let name: Arc<str> = spec.name.as_str().into();
         let mut plugin = WasmPlugin {
             share,
-            sandbox: Sandbox::new(name.clone(), &spec.grants),
+            sandbox: Sandbox::new(name.clone(), &spec.grants).map_err(link_error)?,
             gate: Gate::new(limits.concurrency, limits.queue),
             name,
             path: path.to_owned(),

@@ -1,10 +1,11 @@
 //! The host side of `wasi:http/outgoing-handler`: outgoing HTTP, allowed
 //! only to the hosts a plugin's `allow_hosts` grant names. Everything else
-//! is refused with `HTTP-request-denied` before any connection is made.
+//! is refused with `HTTP-request-denied` before any connection is made; an
+//! allowed name is resolved and checked by [`super::outgoing`].
 
 use std::sync::Arc;
 
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::config::HostPattern;
 
@@ -68,14 +69,8 @@ impl WasiHttpHooks for HttpPolicy {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         tracing::debug!(plugin = %self.plugin, uri = %request.uri(), "outgoing HTTP");
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
-            ))
-        })
+        let allow = self.allow.clone();
+        Box::new(async move { super::outgoing::send(request, options, &allow).await })
     }
 }
 

@@ -11,6 +11,7 @@ mod budget;
 mod context;
 mod http;
 pub(crate) mod limits;
+mod outgoing;
 pub(crate) mod state;
 mod stdio;
 
@@ -29,6 +30,7 @@ pub use accounting::{CountingAllocator, HostBytes, accounting_installed};
 pub use budget::{DEFAULT_TOTAL_MEMORY_PERCENT, PLUGIN_SHARE_PERCENT, default_total_memory};
 pub(crate) use budget::{MemoryBudget, PluginShare, Reservation};
 pub use limits::{Limits, human_duration, human_size};
+pub use outgoing::DEFAULT_CONNECT_TIMEOUT;
 pub(crate) use state::{Sandbox, State};
 
 /// Receives what a plugin reports during a call (log messages, progress).

@@ -20,28 +20,70 @@ use crate::config::{DirGrant, Grants};
 /// once at load from its grants.
 #[derive(Debug, Clone)]
 pub(crate) struct Sandbox {
-    dirs: Vec<DirGrant>,
+    dirs: Vec<OpenDir>,
     env: Vec<(String, String)>,
     http: HttpPolicy,
 }
 
+/// A granted directory, opened once at load. Every call is handed this very
+/// directory (through `/proc/self/fd/N`, which names the open directory,
+/// not a path), so replacing the granted path later (by a rename, or a
+/// symlink another plugin with write access to the parent put there) does
+/// not change what the plugin reaches.
+#[derive(Debug, Clone)]
+struct OpenDir {
+    grant: DirGrant,
+    /// Keeps the descriptor `by_fd` names open.
+    _open: Arc<std::fs::File>,
+    by_fd: std::path::PathBuf,
+}
+
+impl OpenDir {
+    fn open(grant: &DirGrant) -> Result<Self, String> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&grant.host)
+            .map_err(|e| {
+                format!(
+                    "cannot open the granted directory {} (for {}): {e}",
+                    grant.host.display(),
+                    grant.guest
+                )
+            })?;
+        let by_fd = std::path::PathBuf::from(format!("/proc/self/fd/{}", handle.as_raw_fd()));
+        Ok(Self {
+            grant: grant.clone(),
+            _open: Arc::new(handle),
+            by_fd,
+        })
+    }
+}
+
 impl Sandbox {
-    /// Environment variables are read now, once: a call sees the values the
-    /// host had when the plugin was loaded.
-    pub(crate) fn new(plugin: Arc<str>, grants: &Grants) -> Self {
+    /// Granted directories are opened and environment variables read now,
+    /// once: a call sees the directories and values there were when the
+    /// plugin was loaded.
+    pub(crate) fn new(plugin: Arc<str>, grants: &Grants) -> Result<Self, String> {
         let env = grants
             .env
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
             .collect();
-        Self {
-            dirs: grants.dirs.clone(),
+        Ok(Self {
+            dirs: grants
+                .dirs
+                .iter()
+                .map(OpenDir::open)
+                .collect::<Result<_, _>>()?,
             env,
             http: HttpPolicy {
                 plugin,
                 allow: grants.allow_hosts.clone().into(),
             },
-        }
+        })
     }
 }
 
@@ -91,18 +133,20 @@ impl State {
             builder.env(name, value);
         }
         for dir in &sandbox.dirs {
-            let perms = if dir.read_only {
+            let perms = if dir.grant.read_only {
                 FsPerms::ReadOnly
             } else {
                 FsPerms::ReadWrite
             };
+            // The sandbox keeps the descriptor open for as long as the
+            // plugin is loaded, so its number names the directory opened then.
             builder
-                .preopened_dir(&dir.host, &dir.guest, perms)
+                .preopened_dir(&dir.by_fd, &dir.grant.guest, perms)
                 .map_err(|e| {
                     format!(
-                        "cannot open the granted directory {} (for {}): {e:#}",
-                        dir.host.display(),
-                        dir.guest
+                        "cannot reopen the granted directory {} (for {}): {e:#}",
+                        dir.grant.host.display(),
+                        dir.grant.guest
                     )
                 })?;
         }

@@ -14,6 +14,7 @@ mod features;
 mod grants;
 mod hardening;
 mod http;
+mod http_limits;
 mod interop;
 mod limits;
 mod loading;

@@ -53,6 +53,8 @@ pub(super) struct RawHttp {
     pub max_body: Option<Num>,
     pub session_idle_timeout: Option<Num>,
     pub max_sessions: Option<Num>,
+    pub max_connections: Option<Num>,
+    pub header_timeout: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]

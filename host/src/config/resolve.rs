@@ -354,6 +354,13 @@ impl Resolver<'_> {
         if let Some(v) = &raw.max_sessions {
             http.max_sessions = to_usize(self.count(&key("max_sessions"), v, 1)?);
         }
+        if let Some(v) = &raw.max_connections {
+            http.max_connections = to_usize(self.count(&key("max_connections"), v, 1)?);
+        }
+        if let Some(v) = &raw.header_timeout {
+            http.header_timeout =
+                self.duration(&key("header_timeout"), v, Duration::from_millis(100))?;
+        }
         Ok(http)
     }
 

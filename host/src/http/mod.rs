@@ -3,6 +3,7 @@
 //! that validates `Host` and `Origin` (DNS rebinding) and bounds bodies.
 
 mod answer;
+mod listener;
 mod sessions;
 mod sse;
 
@@ -34,6 +35,11 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 /// Default idle time after which a Streamable HTTP session is closed.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
+/// Default number of HTTP connections open at once; more wait to be accepted.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default time a client has to send a request's headers before it is
+/// disconnected (slow or silent clients cannot hold connections).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for calls in flight before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -67,6 +73,10 @@ pub struct HttpOptions {
     pub max_sessions: usize,
     /// Idle time after which a session is closed.
     pub session_idle: Duration,
+    /// Most connections open at once (`serve_http` only).
+    pub max_connections: usize,
+    /// Time to receive a request's headers (`serve_http` only).
+    pub header_timeout: Duration,
 }
 
 impl Default for HttpOptions {
@@ -88,6 +98,8 @@ impl Default for HttpOptions {
             max_body: DEFAULT_MAX_BODY,
             max_sessions: DEFAULT_MAX_SESSIONS,
             session_idle: DEFAULT_SESSION_IDLE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -196,16 +208,9 @@ impl CorralServer {
                 closing.cancel();
             });
         };
-        // Answers are small and often streamed in pieces (SSE): without
-        // TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to each.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY: {e}");
-            }
-        });
-        let serve = axum::serve(listener, app).with_graceful_shutdown(graceful);
+        let serve = listener::serve(listener, app, &options, graceful);
         tokio::select! {
-            result = serve => result.map_err(|e| ServeError::Session(e.to_string())),
+            () = serve => Ok(()),
             _ = async {
                 sessions.cancelled().await;
                 tokio::time::sleep(SHUTDOWN_GRACE).await;

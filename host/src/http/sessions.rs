@@ -1,11 +1,14 @@
 //! A session manager for Streamable HTTP with a cap on live sessions.
 //!
 //! rmcp's `LocalSessionManager` closes a session after an idle timeout; this
-//! wrapper also bounds how many exist at once. At the cap, the least recently
-//! used session is closed to make room, so abandoned sessions can never pile
-//! up, and a new client is always served.
+//! wrapper also bounds how many exist at once. At the cap, a session is
+//! closed to make room, so abandoned sessions can never pile up and a new
+//! client is always served: the least recently used session of the client
+//! (by address) that holds the most sessions, so a client that opens
+//! sessions in a loop evicts its own, not a stranger's.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,7 +25,14 @@ use rmcp::transport::streamable_http_server::session::local::{
 pub struct BoundedSessions {
     inner: LocalSessionManager,
     max: usize,
-    last_used: Mutex<HashMap<SessionId, Instant>>,
+    last_used: Mutex<HashMap<SessionId, Used>>,
+}
+
+/// When a session was last used, and by which client (if known).
+#[derive(Debug, Clone, Copy)]
+struct Used {
+    at: Instant,
+    client: Option<IpAddr>,
 }
 
 impl BoundedSessions {
@@ -41,8 +51,8 @@ impl BoundedSessions {
 
     fn touch(&self, id: &SessionId) {
         let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = used.get_mut(id) {
-            *at = Instant::now();
+        if let Some(used) = used.get_mut(id) {
+            used.at = Instant::now();
         }
     }
 
@@ -51,8 +61,10 @@ impl BoundedSessions {
         self.inner.sessions.read().await.keys().cloned().collect()
     }
 
-    /// Close least recently used sessions until there is room for one more.
-    async fn make_room(&self) {
+    /// Close sessions until there is room for one more for `client`: each
+    /// time the least recently used session of the client holding the most
+    /// (the requester first on a tie).
+    async fn make_room(&self, client: Option<IpAddr>) {
         let live = self.live().await;
         let victims: Vec<SessionId> = {
             let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
@@ -60,17 +72,35 @@ impl BoundedSessions {
             if live.len() < self.max {
                 return;
             }
-            let mut by_age: Vec<(SessionId, Instant)> =
-                used.iter().map(|(id, at)| (id.clone(), *at)).collect();
-            by_age.sort_by_key(|(_, at)| *at);
-            by_age
-                .into_iter()
-                .take(live.len() + 1 - self.max)
-                .map(|(id, _)| id)
-                .collect()
+            let mut left: HashMap<SessionId, Used> = used.clone();
+            let mut victims = Vec::new();
+            for _ in 0..(live.len() + 1 - self.max) {
+                let mut counts: HashMap<Option<IpAddr>, usize> = HashMap::new();
+                for u in left.values() {
+                    *counts.entry(u.client).or_default() += 1;
+                }
+                let Some(offender) = counts
+                    .iter()
+                    .max_by_key(|(c, n)| (**n, **c == client))
+                    .map(|(c, _)| *c)
+                else {
+                    break;
+                };
+                let Some(oldest) = left
+                    .iter()
+                    .filter(|(_, u)| u.client == offender)
+                    .min_by_key(|(_, u)| u.at)
+                    .map(|(id, _)| id.clone())
+                else {
+                    break;
+                };
+                left.remove(&oldest);
+                victims.push(oldest);
+            }
+            victims
         };
         for id in victims {
-            tracing::info!(session = %id, "session cap of {} reached; closing the least recently used session", self.max);
+            tracing::info!(session = %id, "session cap of {} reached; closing the least recently used session of the client with the most sessions", self.max);
             self.last_used
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -90,12 +120,19 @@ impl SessionManager for BoundedSessions {
     type Transport = <LocalSessionManager as SessionManager>::Transport;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
-        self.make_room().await;
+        let client = super::listener::CLIENT.try_with(|c| *c).ok();
+        self.make_room(client).await;
         let (id, transport) = self.inner.create_session().await?;
         self.last_used
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), Instant::now());
+            .insert(
+                id.clone(),
+                Used {
+                    at: Instant::now(),
+                    client,
+                },
+            );
         Ok((id, transport))
     }
 

@@ -36,12 +36,18 @@
 //! }
 //! ```
 //!
+//! (That one serves until stdin closes, so it is only compiled here; the
+//! next one runs as a test, against the example built by `cargo xtask
+//! plugins`.)
+//!
 //! ## Calling a plugin directly
 //!
-//! ```no_run
+//! ```
 //! use corral::{CallContext, Limits, Outcome, PluginConfig, Runtime, WasmPlugin};
 //!
-//! # async fn example() -> anyhow::Result<()> {
+//! # #[tokio::main]
+//! # async fn main() -> anyhow::Result<()> {
+//! # std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
 //! let runtime = Runtime::new()?;
 //! let spec = PluginConfig::for_file("plugins/dist/calculator-rust.wasm".as_ref(), Limits::default());
 //! let plugin = WasmPlugin::load(&runtime, &spec).await?;
@@ -50,6 +56,9 @@
 //!     .await?;
 //! if let Outcome::Complete(result) = outcome {
 //!     println!("{:?}", result.structured); // Some({"result": 42.0})
+//! #   assert_eq!(result.structured, Some(serde_json::json!({"result": 42.0})));
+//! # } else {
+//! #   panic!("multiply asked for input");
 //! }
 //! # Ok(())
 //! # }
@@ -81,7 +90,8 @@ pub use config::{
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use http::{
-    BoundedSessions, DEFAULT_MAX_BODY, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
+    BoundedSessions, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
     HttpTransport, JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE,
 };
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};

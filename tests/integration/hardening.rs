@@ -541,3 +541,41 @@ fn thirty_two_floods_at_once_stay_within_the_budget() {
         "32 floods grew the host's peak RSS by {grown} KiB, past the 256 MiB budget"
     );
 }
+
+/// `corral dev` tries a file that failed to load again only when its
+/// contents change: a later scan (another file added) does not retry it,
+/// and reading files does not start scans of its own. (Before: the same
+/// error every 200 ms, and a compile each time for a large component.)
+#[test]
+fn dev_does_not_retry_a_broken_file_until_it_changes() {
+    let dir = TempDir::new("dev-broken");
+    std::fs::copy(test_plugin("timing"), dir.0.join("a.wasm")).unwrap();
+    let mut server = Server::start_command("dev", &[dir.0.to_str().unwrap()], &[]);
+    still_listing(&mut server, "fast");
+    std::fs::write(dir.0.join("broken.wasm"), b"\0asm\x0d\0\x01\0 half written").unwrap();
+    crate::harness::eventually("the broken file's error", || {
+        server.stderr_text().contains("broken.wasm").then_some(())
+    });
+    std::fs::copy(test_plugin("hostile-listing"), dir.0.join("b.wasm")).unwrap();
+    crate::harness::eventually("the next file to load", || {
+        server.stderr_text().contains("reload: added").then_some(())
+    });
+    still_listing(&mut server, "ok");
+    let errors = server
+        .stderr_text()
+        .lines()
+        .filter(|l| l.contains("broken.wasm") && l.contains("ERROR"))
+        .count();
+    assert_eq!(errors, 1, "{}", server.stderr_text());
+}
+
+fn still_listing(server: &mut Server, tool: &str) {
+    crate::harness::eventually("the tool to be listed", || {
+        let tools = server.request("tools/list", json!({}));
+        tools["result"]["tools"]
+            .as_array()?
+            .iter()
+            .any(|t| t["name"] == tool)
+            .then_some(())
+    });
+}

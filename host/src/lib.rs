@@ -68,6 +68,8 @@ mod bindings;
 mod catalog;
 mod config;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod http;
 mod inspect;
 mod model;
@@ -91,8 +93,8 @@ pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use http::{
     BoundedSessions, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions,
-    HttpTransport, JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport, JSON_ANSWER_WAIT,
+    SHUTDOWN_GRACE, SSE_QUEUE,
 };
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
 pub use model::{

@@ -688,6 +688,22 @@ fn check_listing(listing: &Listing) -> Result<(), String> {
     Ok(())
 }
 
+/// The conversions of guest answers, for the property tests in `fuzz_tests`.
+#[cfg(test)]
+pub(crate) mod fuzzing {
+    use super::*;
+
+    pub(crate) fn wire_size(outcome: &tools::Outcome) -> u64 {
+        WireSize::wire_size(outcome)
+    }
+
+    pub(crate) fn convert_tool_outcome(
+        outcome: tools::Outcome,
+    ) -> Result<Outcome<ToolResult>, String> {
+        convert::tool_outcome(outcome)
+    }
+}
+
 /// Run a guest future under the call's deadline and cancellation.
 /// Host allocations made while the guest runs are charged to the call.
 async fn guard<T>(

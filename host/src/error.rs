@@ -112,6 +112,8 @@ pub enum LoadError {
     },
     #[error("{}: refused: {reason}", path.display())]
     Pin { path: PathBuf, reason: String },
+    #[error("{}: the file is {}; plugin files of at most {} are loaded (max_plugin_size)", path.display(), crate::runtime::human_size(*.size), crate::runtime::human_size(*.max))]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("{path}: not a WebAssembly file")]
     NotWasm { path: PathBuf },
     #[error(
@@ -156,6 +158,7 @@ impl LoadError {
         match self {
             LoadError::Read { path, .. }
             | LoadError::Pin { path, .. }
+            | LoadError::TooLarge { path, .. }
             | LoadError::NotWasm { path }
             | LoadError::CoreModule { path }
             | LoadError::Invalid { path, .. }

@@ -84,9 +84,9 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
 
 async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow::Result<()> {
     let (config, _) = load_config(config.as_ref())?;
+    let runtime = Runtime::with_options(config.runtime_options())?;
     let canonical = plugin.canonicalize().unwrap_or_else(|_| plugin.clone());
     let entry = config.plugins.iter().find(|p| p.path == canonical);
-    let runtime = Runtime::new()?;
     let inspection = corral::inspect(&runtime, &plugin, entry).await?;
     if json {
         println!("{:#}", inspection.to_json());

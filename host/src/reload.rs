@@ -126,7 +126,9 @@ impl Reloader {
         let (runtime, loaded, failed) = (&self.runtime, &self.loaded, &self.failed);
         let mut results = futures::stream::iter(specs.iter().zip(&keep))
             .map(|(spec, key)| async move {
-                let file = PluginFile::read(&spec.path).await.map_err(|e| (None, e))?;
+                let file = PluginFile::read(&spec.path, runtime.max_plugin_size())
+                    .await
+                    .map_err(|e| (None, e))?;
                 let digest = file.digest;
                 if loaded.get(key).is_some_and(|l| l.digest == digest)
                     || failed.get(key) == Some(&digest)

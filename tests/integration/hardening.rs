@@ -579,3 +579,25 @@ fn still_listing(server: &mut Server, tool: &str) {
             .then_some(())
     });
 }
+
+/// A plugin file over `max_plugin_size` is refused before it is read or
+/// compiled (compile time grows with size).
+#[test]
+fn oversized_plugin_files_are_refused_before_compiling() {
+    let dir = TempDir::new("max-size");
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[limits]\nmax_plugin_size = \"64KiB\"\n\n[plugins.big]\npath = \"{}\"\n",
+            test_plugin("hostile").display()
+        ),
+    )
+    .unwrap();
+    let stderr = refused_at_load_with(&config, &[]);
+    assert!(
+        stderr.contains("plugin files of at most 64 KiB are loaded (max_plugin_size)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("compiled in"), "{stderr}");
+}

@@ -157,11 +157,7 @@ async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<C
         include: config.server.include_tags.clone(),
         exclude: config.server.exclude_tags.clone(),
     };
-    let runtime = Runtime::with_total_memory(
-        config
-            .total_memory
-            .unwrap_or_else(corral::default_total_memory),
-    )?;
+    let runtime = Runtime::with_options(config.runtime_options())?;
     let mut reloader = Reloader::new(runtime, vec![path.clone()], config, filter);
     let reload = reloader.scan().await;
     for error in &reload.errors {

@@ -87,6 +87,9 @@ struct LimitArgs {
     /// machine's memory); each call reserves its --memory from it.
     #[arg(long, value_parser = parse_size)]
     total_memory: Option<u64>,
+    /// The largest plugin file loaded, e.g. 64MiB (256MiB).
+    #[arg(long, value_parser = parse_size)]
+    max_plugin_size: Option<u64>,
     /// Instructions (fuel) per call (2000000000).
     #[arg(long)]
     fuel: Option<u64>,
@@ -186,12 +189,15 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         }
         paths.push(PathBuf::from("."));
     }
-    let total_memory = args
-        .limits
-        .total_memory
-        .or(config.total_memory)
-        .unwrap_or_else(corral::default_total_memory);
-    let runtime = Runtime::with_total_memory(total_memory)?;
+    let mut options = config.runtime_options();
+    if let Some(total_memory) = args.limits.total_memory {
+        options.total_memory = total_memory;
+    }
+    if let Some(max_plugin_size) = args.limits.max_plugin_size {
+        options.max_plugin_size = max_plugin_size;
+    }
+    let total_memory = options.total_memory;
+    let runtime = Runtime::with_options(options)?;
     banner::line(&format!(
         "host memory budget: {} (total_memory), at most {} for one plugin's calls",
         corral::human_size(total_memory),

@@ -42,6 +42,9 @@ pub struct Config {
     /// `[limits] total_memory`: the host memory budget all calls share
     /// (`None`: [`default_total_memory`](crate::runtime::default_total_memory)).
     pub total_memory: Option<u64>,
+    /// `[limits] max_plugin_size`: the largest plugin file loaded (`None`:
+    /// [`DEFAULT_MAX_PLUGIN_SIZE`](crate::runtime::DEFAULT_MAX_PLUGIN_SIZE)).
+    pub max_plugin_size: Option<u64>,
     /// `server.plugin_dirs`, absolute: every `.wasm` in them is served with
     /// the defaults (no grants, `limits`).
     pub plugin_dirs: Vec<PathBuf>,
@@ -190,6 +193,15 @@ impl Config {
     /// resolved against its directory.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         resolve::parse(text, file)
+    }
+
+    /// The process-wide settings this config asks for, defaults elsewhere.
+    pub fn runtime_options(&self) -> crate::runtime::RuntimeOptions {
+        let defaults = crate::runtime::RuntimeOptions::default();
+        crate::runtime::RuntimeOptions {
+            total_memory: self.total_memory.unwrap_or(defaults.total_memory),
+            max_plugin_size: self.max_plugin_size.unwrap_or(defaults.max_plugin_size),
+        }
     }
 
     /// `corral.toml` in `cwd`, if there is one.

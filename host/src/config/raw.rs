@@ -61,6 +61,7 @@ pub(super) struct RawHttp {
 #[serde(default, deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawLimits {
     pub total_memory: Option<Num>,
+    pub max_plugin_size: Option<Num>,
     pub fuel: Option<Num>,
     pub memory: Option<Num>,
     pub timeout: Option<Num>,

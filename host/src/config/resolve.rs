@@ -233,6 +233,12 @@ impl Resolver<'_> {
             .as_ref()
             .map(|v| self.size(&["limits", "total_memory"], v, 1))
             .transpose()?;
+        let max_plugin_size = raw
+            .limits
+            .max_plugin_size
+            .as_ref()
+            .map(|v| self.size(&["limits", "max_plugin_size"], v, 8))
+            .transpose()?;
         let mut by_name = raw.plugins;
         let mut plugins = Vec::with_capacity(by_name.len());
         let mut seen: HashMap<PathBuf, String> = HashMap::new();
@@ -257,6 +263,7 @@ impl Resolver<'_> {
             http,
             limits,
             total_memory,
+            max_plugin_size,
             plugin_dirs,
             plugins,
         })
@@ -367,11 +374,18 @@ impl Resolver<'_> {
     /// `base` overridden by what `raw` sets; `at` is the table's key.
     fn limits(&self, base: &Limits, raw: &RawLimits, at: &[&str]) -> Result<Limits> {
         let key = |field: &'static str| [at, &[field][..]].concat();
-        if at != ["limits"] && raw.total_memory.is_some() {
-            return Err(self.invalid(
-                &key("total_memory"),
-                "total_memory is the budget of the whole process: set it in the top-level [limits] table",
-            ));
+        if at != ["limits"] {
+            for (field, set) in [
+                ("total_memory", raw.total_memory.is_some()),
+                ("max_plugin_size", raw.max_plugin_size.is_some()),
+            ] {
+                if set {
+                    return Err(self.invalid(
+                        &key(field),
+                        format!("{field} is a setting of the whole process: set it in the top-level [limits] table"),
+                    ));
+                }
+            }
         }
         let mut limits = base.clone();
         if let Some(v) = &raw.fuel {

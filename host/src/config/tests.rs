@@ -358,7 +358,7 @@ fn bad_limits_name_key_and_fix() {
         t,
         "[plugins.p]\npath = \"p.wasm\"\nlimits = { total_memory = \"1GiB\" }\n",
         "plugins.p.limits.total_memory",
-        &["budget of the whole process", "top-level [limits]"],
+        &["setting of the whole process", "top-level [limits]"],
     );
     let config = parse_in(t, "[limits]\ntotal_memory = \"3GiB\"\n").unwrap();
     assert_eq!(config.total_memory, Some(3 << 30));

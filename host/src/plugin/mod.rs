@@ -134,7 +134,7 @@ pub(crate) async fn compile(
     path: &Path,
     spec: Option<&PluginConfig>,
 ) -> Result<Component, LoadError> {
-    let file = PluginFile::read(path).await?;
+    let file = PluginFile::read(path, runtime.max_plugin_size()).await?;
     compile_file(runtime, path, spec, file).await
 }
 
@@ -146,13 +146,32 @@ pub(crate) struct PluginFile {
 }
 
 impl PluginFile {
-    pub(crate) async fn read(path: &Path) -> Result<PluginFile, LoadError> {
-        let bytes = tokio::fs::read(path)
+    /// Read the file, refusing one over `max` bytes before reading it.
+    pub(crate) async fn read(path: &Path, max: u64) -> Result<PluginFile, LoadError> {
+        use tokio::io::AsyncReadExt;
+        let read_error = |source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let too_large = |size: u64| LoadError::TooLarge {
+            path: path.to_owned(),
+            size,
+            max,
+        };
+        let file = tokio::fs::File::open(path).await.map_err(read_error)?;
+        let size = file.metadata().await.map_err(read_error)?.len();
+        if size > max {
+            return Err(too_large(size));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        // A file that grows while it is read stops at the limit too.
+        file.take(max + 1)
+            .read_to_end(&mut bytes)
             .await
-            .map_err(|source| LoadError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(read_error)?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(bytes.len() as u64));
+        }
         let digest = Sha256::digest(&bytes).into();
         Ok(PluginFile { bytes, digest })
     }

@@ -65,7 +65,30 @@ struct Inner {
     engine: Engine,
     linker: Linker<State>,
     budget: MemoryBudget,
+    max_plugin_size: u64,
     ticker_stop: Arc<AtomicBool>,
+}
+
+/// The largest plugin file loaded by default: compile time grows with the
+/// size, so this also bounds how long one plugin can keep a core compiling.
+pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Settings of the whole process (`[limits]` keys that are not per call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeOptions {
+    /// The memory budget every call reserves its `memory` from.
+    pub total_memory: u64,
+    /// The largest plugin file that is read and compiled.
+    pub max_plugin_size: u64,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            total_memory: default_total_memory(),
+            max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -77,15 +100,13 @@ impl Drop for Inner {
 impl Runtime {
     /// An engine with fuel metering, epoch interruption and the pooling
     /// allocator, and a linker with WASI and WASI HTTP (default deny) and
-    /// `corral:mcp/context`; calls share a memory budget of
-    /// [`default_total_memory`].
+    /// `corral:mcp/context`, with the default [`RuntimeOptions`].
     pub fn new() -> Result<Self, RuntimeError> {
-        Self::with_total_memory(default_total_memory())
+        Self::with_options(RuntimeOptions::default())
     }
 
-    /// [`Runtime::new`] with a memory budget of `total_memory` bytes that
-    /// every call reserves its `memory` limit from (`[limits] total_memory`).
-    pub fn with_total_memory(total_memory: u64) -> Result<Self, RuntimeError> {
+    /// [`Runtime::new`] with process-wide `options`.
+    pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let engine =
             Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -104,7 +125,8 @@ impl Runtime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
-                budget: MemoryBudget::new(total_memory),
+                budget: MemoryBudget::new(options.total_memory),
+                max_plugin_size: options.max_plugin_size,
                 ticker_stop,
             }),
         })
@@ -116,6 +138,11 @@ impl Runtime {
 
     pub(crate) fn linker(&self) -> &Linker<State> {
         &self.inner.linker
+    }
+
+    /// The largest plugin file this runtime reads, in bytes.
+    pub fn max_plugin_size(&self) -> u64 {
+        self.inner.max_plugin_size
     }
 
     /// The memory budget all calls share, in bytes.

@@ -77,6 +77,11 @@ pub enum CallError {
         limit: usize,
         queued: usize,
     },
+    /// Every instance slot of the process is in use.
+    #[error(
+        "instance pool of {0} is full: too many calls in flight across all plugins (pool limit)"
+    )]
+    Pool(u32),
     /// The call was cancelled by the client.
     #[error("call cancelled")]
     Cancelled,

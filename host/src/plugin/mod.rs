@@ -643,6 +643,12 @@ impl WasmPlugin {
         if store.data().limiter.refused.is_some() {
             return Err(CallError::Memory(self.limits.memory));
         }
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return Err(CallError::Pool(crate::runtime::POOL_INSTANCES));
+        }
         if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
             return Err(CallError::Resources(MAX_RESOURCES_PER_CALL));
         }

@@ -160,24 +160,29 @@ pub(crate) async fn send(
         .build()
         .map_err(|_| Error::HttpRequestUriInvalid)?;
     let mut connection = Box::pin(connection);
+    // Drive the connection while waiting for the response's head; if the
+    // connection ends first, the answer is already there (or never comes).
+    let mut connection_done = false;
     let response = {
         let answer = sender.send_request(request);
         tokio::pin!(answer);
-        let deadline = tokio::time::sleep(first_byte_timeout);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                response = &mut answer => break response.map_err(Error::from)?,
-                done = &mut connection => {
-                    done.map_err(Error::from)?;
-                    break answer.await.map_err(Error::from)?;
-                }
-                _ = &mut deadline => return Err(Error::ConnectionReadTimeout),
+        tokio::select! {
+            response = &mut answer => response.map_err(Error::from)?,
+            done = &mut connection => {
+                connection_done = true;
+                done.map_err(Error::from)?;
+                answer.await.map_err(Error::from)?
             }
+            () = tokio::time::sleep(first_byte_timeout) => return Err(Error::ConnectionReadTimeout),
         }
     };
     let response = response.map(|body| body.map_err(Error::from).boxed_unsync());
-    let driver: Connection = Box::new(async move { connection.await.map_err(Error::from) });
+    let driver: Connection = Box::new(async move {
+        if connection_done {
+            return Ok(());
+        }
+        connection.await.map_err(Error::from)
+    });
     Ok((response, driver))
 }
 

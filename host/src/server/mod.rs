@@ -452,6 +452,7 @@ impl CorralServer {
             progress_token: context.meta.get_progress_token(),
             min_level,
             queue: Mutex::new(None),
+            dropped: std::sync::atomic::AtomicUsize::new(0),
         });
         let call = CallContext {
             cancel: context.ct.clone(),
@@ -856,6 +857,8 @@ struct Notifier {
     progress_token: Option<ProgressToken>,
     min_level: u8,
     queue: Mutex<Option<(mpsc::Sender<Notification>, JoinHandle<()>)>>,
+    /// Reports dropped because the queue was full.
+    dropped: std::sync::atomic::AtomicUsize,
 }
 
 impl Notifier {
@@ -878,6 +881,7 @@ impl Notifier {
             (sender, relay)
         });
         if sender.try_send(notification).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::debug!("notification queue full; a plugin report was dropped");
         }
     }
@@ -885,6 +889,12 @@ impl Notifier {
     /// Wait until every queued report has been handed to the transport, so
     /// they reach the client before the call's result.
     async fn flush(&self) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(
+                "{dropped} notifications for a slow client were dropped (the queue holds {MAX_QUEUED_NOTIFICATIONS} per call)"
+            );
+        }
         let queued = self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some((sender, relay)) = queued {
             drop(sender);

@@ -1,53 +1,64 @@
 //! Calls run concurrently: a slow tool does not hold up a fast one, and
 //! notifications from a plugin reach the client.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::harness::{Server, eventually, test_plugin, text};
+use crate::harness::{Server, SyncDir, eventually, test_plugin, text};
+
+/// The timing plugin with `/sync` granted (see [`SyncDir`]) and the TOML
+/// lines `extra` in its table.
+fn held_timing(sync: &SyncDir, extra: &str) -> Server {
+    let config = sync.config("timing", &test_plugin("timing"), extra);
+    Server::start(&["--config", &config])
+}
+
+/// Call `hold` with `id`; returns the request id.
+fn hold(server: &mut Server, id: u32) -> u64 {
+    server.send(
+        "tools/call",
+        json!({"name": "hold", "arguments": {"id": id}}),
+    )
+}
+
+/// `answer` is the result of `hold(i)`, sent as request `ids[i]`.
+fn assert_released(answer: &Value, ids: &[u64]) {
+    let i: usize = text(&answer["result"])
+        .strip_prefix("released ")
+        .and_then(|i| i.parse().ok())
+        .unwrap_or_else(|| panic!("not a released call: {answer}"));
+    assert_eq!(answer["id"], ids[i], "{answer}");
+}
 
 #[test]
 fn a_fast_call_overtakes_a_slow_one() {
-    let timing = test_plugin("timing");
-    let mut server = Server::start(&[timing.to_str().unwrap()]);
-    let slow = server.send(
-        "tools/call",
-        json!({"name": "slow", "arguments": {"ms": 1500}}),
-    );
-    let fast = server.send("tools/call", json!({"name": "fast", "arguments": {}}));
-    let first = server.next_response();
-    assert_eq!(
-        first["id"], fast,
-        "the fast call should answer first: {first}"
-    );
-    assert_eq!(text(&first["result"]), "fast done");
-    let second = server.wait(slow);
-    assert_eq!(text(&second["result"]), "slow done");
+    let sync = SyncDir::new("overtake");
+    let mut server = held_timing(&sync, "");
+    let held = hold(&mut server, 0);
+    sync.await_started(1);
+    // The held call cannot end before the release: `fast` must pass it.
+    let fast = server.call_tool("fast", json!({}));
+    assert_eq!(text(&fast), "fast done");
+    assert!(!server.has_response(held), "the held call answered early");
+    sync.release();
+    assert_eq!(text(&server.wait(held)["result"]), "released 0");
     server.shutdown();
 }
 
 #[test]
 fn many_calls_to_one_plugin_run_in_parallel() {
-    let timing = test_plugin("timing");
-    let mut server = Server::start(&[timing.to_str().unwrap()]);
-    let started = std::time::Instant::now();
-    let ids: Vec<u64> = (0..8)
-        .map(|_| {
-            server.send(
-                "tools/call",
-                json!({"name": "slow", "arguments": {"ms": 1000}}),
-            )
-        })
-        .collect();
-    for id in ids {
-        let response = server.wait(id);
-        assert_eq!(text(&response["result"]), "slow done");
+    let sync = SyncDir::new("parallel");
+    let mut server = held_timing(&sync, "");
+    let ids: Vec<u64> = (0..8).map(|i| hold(&mut server, i)).collect();
+    // None can end before the release, so eight started means eight in
+    // flight at once; calls run one after another never get there.
+    sync.await_started(8);
+    for &id in &ids {
+        assert!(!server.has_response(id), "call {id} answered early");
     }
-    // Eight sequential calls would take 8 s; in parallel they overlap.
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(6),
-        "calls did not overlap: {:?}",
-        started.elapsed()
-    );
+    sync.release();
+    for (i, id) in ids.into_iter().enumerate() {
+        assert_eq!(text(&server.wait(id)["result"]), format!("released {i}"));
+    }
 }
 
 #[test]
@@ -122,26 +133,74 @@ fn two_hundred_calls_to_a_plugin_limited_to_four_all_complete() {
 
 #[test]
 fn calls_past_the_queue_are_refused_as_busy() {
-    let timing = test_plugin("timing");
-    let mut server = Server::start(&[
-        timing.to_str().unwrap(),
-        "--concurrency",
-        "4",
-        "--queue",
-        "10",
-    ]);
-    let (ok, failures) = flood(&mut server, 200, 200);
-    // Every call is answered: at least the 4 running and 10 queued succeed,
-    // the rest are refused with a message naming the limit.
-    assert_eq!(ok + failures.len(), 200);
-    assert!(ok >= 14, "only {ok} succeeded");
-    assert!(!failures.is_empty(), "nothing was refused");
-    for failure in &failures {
-        assert!(
-            failure.contains("busy") && failure.contains("concurrency limit"),
-            "{failure}"
+    let sync = SyncDir::new("busy");
+    let mut server = held_timing(&sync, "limits = { concurrency = 4, queue = 10 }");
+    let ids: Vec<u64> = (0..200).map(|i| hold(&mut server, i)).collect();
+    // While the 4 running calls hold, 10 wait and the other 186 are
+    // refused at once, each naming the limit.
+    for _ in 0..186 {
+        let refused = server.next_response();
+        assert_eq!(
+            text(&refused["result"]),
+            "plugin `timing` is busy: 4 calls in flight and 10 waiting (concurrency limit)",
+            "{refused}"
         );
+        assert_eq!(refused["result"]["isError"], true, "{refused}");
+    }
+    sync.await_started(4);
+    assert_eq!(sync.started(), 4, "only 4 calls may run at once");
+    assert!(
+        !ids.iter().any(|&id| server.has_response(id)),
+        "a 187th call was answered before the release"
+    );
+    sync.release();
+    for _ in 0..14 {
+        assert_released(&server.next_response(), &ids);
+    }
+    assert_eq!(sync.started(), 14, "the 10 queued calls ran after the 4");
+    let after = server.call_tool("fast", json!({}));
+    assert_eq!(text(&after), "fast done");
+}
+
+/// More calls in flight than the process's instance pool holds
+/// (`POOL_INSTANCES`, 1,000): exactly that many run, every other fails at
+/// once naming the pool, and once they end the host serves again.
+#[test]
+fn calls_past_the_instance_pool_fail_naming_it() {
+    const POOL: u32 = corral::POOL_INSTANCES;
+    const CALLS: u32 = POOL + 100;
+    let sync = SyncDir::new("pool");
+    // Small calls, a large budget and no queue: only the pool stops them.
+    let config = sync.config_with(
+        "[limits]\ntotal_memory = \"16GiB\"\n",
+        "timing",
+        &test_plugin("timing"),
+        &format!(
+            "limits = {{ concurrency = {CALLS}, queue = 0, timeout = \"5m\", memory = \"4MiB\" }}"
+        ),
+    );
+    let mut server = Server::start(&["--config", &config]);
+    let ids: Vec<u64> = (0..CALLS).map(|i| hold(&mut server, i)).collect();
+    for _ in POOL..CALLS {
+        let refused = server.next_response();
+        assert_eq!(refused["result"]["isError"], true, "{refused}");
+        assert_eq!(text(&refused["result"]), POOL_FULL, "{refused}");
+    }
+    sync.await_started(POOL as usize);
+    assert_eq!(sync.started(), POOL as usize);
+    assert!(
+        !ids.iter().any(|&id| server.has_response(id)),
+        "a call was answered before the release"
+    );
+    sync.release();
+    for _ in 0..POOL {
+        assert_released(&server.next_response(), &ids);
     }
     let after = server.call_tool("fast", json!({}));
     assert_eq!(text(&after), "fast done");
 }
+
+/// What a call past the pool gets: the pool named, not a crash of the
+/// plugin (it is not the plugin's doing).
+const POOL_FULL: &str =
+    "instance pool of 1000 is full: too many calls in flight across all plugins (pool limit)";

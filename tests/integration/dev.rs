@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, TempDir, corral, eventually, example, test_plugin, text};
+use crate::harness::{Server, SyncDir, TempDir, corral, eventually, example, test_plugin, text};
 
 fn dev(dir: &Path) -> Server {
     Server::start_command(
@@ -147,21 +147,30 @@ fn a_half_written_file_never_replaces_the_working_version() {
 
 #[test]
 fn a_call_in_flight_during_a_swap_finishes_on_its_version() {
-    let dir = TempDir::new("dev-in-flight");
-    let plugin = dir.0.join("versioned.wasm");
+    let sync = SyncDir::new("dev-in-flight");
+    let dir = sync.scratch().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    let plugin = dir.join("versioned.wasm");
     std::fs::copy(test_plugin("versioned-v1"), &plugin).unwrap();
-    let mut server = dev(&dir.0);
+    let config = sync.config("versioned", &plugin, "");
+    let mut server = Server::start_command(
+        "dev",
+        &["--config", &config, "--log-level", "info,corral=debug"],
+        &[],
+    );
+    // A call that holds until the test releases it, so the swap happens
+    // while it is in flight however long the new version takes to load.
     let id = server.send(
         "tools/call",
-        json!({"name": "slow_version", "arguments": {"ms": 1500}}),
+        json!({"name": "hold_version", "arguments": {"id": 1}}),
     );
-    eventually("the slow call to start", || {
-        logged(&server, &["calling tool `slow_version`"]).then_some(())
-    });
+    sync.await_started(1);
     std::fs::write(&plugin, std::fs::read(test_plugin("versioned-v2")).unwrap()).unwrap();
-    until(&server, "the reload", |server| {
-        logged(server, &["reload: reloaded", "versioned.wasm"]).then_some(())
+    eventually("the new version to answer", || {
+        (version(&mut server) == "2").then_some(())
     });
+    assert!(!server.has_response(id), "the held call ended early");
+    sync.release();
     let answer: Value = server.wait(id);
     assert_eq!(answer["result"]["content"][0]["text"], "1", "{answer}");
     assert_eq!(version(&mut server), "2");

@@ -90,21 +90,59 @@ fn filesystem_grants_are_confined() {
     let read = server.call_tool("read_file", json!({"path": "/data/hello.txt"}));
     assert_eq!(text(&read), "hello from data");
 
-    for path in [
-        "/etc/passwd",
-        "/data/../secret.txt",
-        "/data/../../../../etc/passwd",
-        "/data/link-out",
-        "/data/passwd",
-        "secret.txt",
-    ] {
-        denied(server, "read_file", json!({"path": path}));
+    // Outside every grant a path does not exist; through a grant, leaving
+    // it (`..`, a symlink out) or writing a read-only one is refused.
+    // (WASI's errno numbers: 44 = ENOENT, 63 = EPERM.)
+    const ABSENT: &str = "No such file or directory (os error 44)";
+    const REFUSED: &str = "Operation not permitted (os error 63)";
+    let cases = [
+        (
+            "read_file",
+            json!({"path": "/etc/passwd"}),
+            "read /etc/passwd",
+            ABSENT,
+        ),
+        (
+            "read_file",
+            json!({"path": "secret.txt"}),
+            "read secret.txt",
+            ABSENT,
+        ),
+        (
+            "read_file",
+            json!({"path": "/data/../secret.txt"}),
+            "read /data/../secret.txt",
+            REFUSED,
+        ),
+        (
+            "read_file",
+            json!({"path": "/data/../../../../etc/passwd"}),
+            "read /data/../../../../etc/passwd",
+            REFUSED,
+        ),
+        (
+            "read_file",
+            json!({"path": "/data/link-out"}),
+            "read /data/link-out",
+            REFUSED,
+        ),
+        (
+            "read_file",
+            json!({"path": "/data/passwd"}),
+            "read /data/passwd",
+            REFUSED,
+        ),
+        (
+            "write_file",
+            json!({"path": "/data/new.txt", "contents": "x"}),
+            "write /data/new.txt",
+            REFUSED,
+        ),
+    ];
+    for (tool, arguments, attempt, reason) in cases {
+        let message = denied(server, tool, arguments);
+        assert_eq!(message, format!("{attempt}: {reason}"));
     }
-    denied(
-        server,
-        "write_file",
-        json!({"path": "/data/new.txt", "contents": "x"}),
-    );
     assert!(!root.join("data/new.txt").exists());
 
     let wrote = server.call_tool(
@@ -116,11 +154,12 @@ fn filesystem_grants_are_confined() {
         std::fs::read_to_string(root.join("scratch/out.txt")).unwrap(),
         "written by the plugin"
     );
-    denied(
+    let escaped = denied(
         server,
         "write_file",
         json!({"path": "/scratch/../escaped.txt", "contents": "x"}),
     );
+    assert_eq!(escaped, format!("write /scratch/../escaped.txt: {REFUSED}"));
     assert!(!root.join("escaped.txt").exists());
 }
 
@@ -171,20 +210,32 @@ fn sockets_and_dns_are_never_granted() {
     let mut fixture = fixture();
     let http_port = fixture.http_port;
     let server = &mut fixture.server;
-    denied(
-        server,
-        "tcp_connect",
-        json!({"addr": format!("127.0.0.1:{http_port}")}),
+    // A granted HTTP host is no socket grant: the address is refused (WASI's
+    // errno 2 = EACCES), and so is every name lookup.
+    let addr = format!("127.0.0.1:{http_port}");
+    let connect = denied(server, "tcp_connect", json!({ "addr": addr }));
+    assert_eq!(
+        connect,
+        format!("connect {addr}: Permission denied (os error 2)")
     );
-    denied(server, "resolve", json!({"host": "localhost"}));
+    let resolve = denied(server, "resolve", json!({"host": "localhost"}));
+    assert_eq!(
+        resolve,
+        "resolve localhost: failed to lookup address information: Non-recoverable error"
+    );
 }
 
 #[test]
 fn without_grants_nothing_is_reachable() {
     let plugin = test_plugin("grants");
     let mut server = Server::start(&[plugin.to_str().unwrap()]);
-    denied(&mut server, "read_file", json!({"path": "/data/hello.txt"}));
-    denied(&mut server, "list_dir", json!({"path": "/"}));
+    let read = denied(&mut server, "read_file", json!({"path": "/data/hello.txt"}));
+    assert_eq!(
+        read,
+        "read /data/hello.txt: No such file or directory (os error 44)"
+    );
+    let list = denied(&mut server, "list_dir", json!({"path": "/"}));
+    assert_eq!(list, "list /: No such file or directory (os error 44)");
     let env = server.call_tool("list_env", json!({}));
     assert_eq!(env["structuredContent"]["result"], json!([]));
     let message = denied(
@@ -332,7 +383,9 @@ fn allowed_names_resolving_to_private_addresses_are_refused() {
     let message = denied(&mut server, "http_get", url.clone());
     assert!(message.contains("HttpRequestDenied"), "{message}");
     // Naming the address allows it.
-    let mut server = serve(&format!("\"localhost:{http_port}\", \"127.0.0.1:{http_port}\""));
+    let mut server = serve(&format!(
+        "\"localhost:{http_port}\", \"127.0.0.1:{http_port}\""
+    ));
     let allowed = server.call_tool("http_get", url);
     assert_eq!(text(&allowed), "200 hello", "{allowed}");
 }

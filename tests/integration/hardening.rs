@@ -447,12 +447,8 @@ fn calls_reserve_their_memory_from_the_host_budget() {
     )
     .unwrap();
     let mut server = Server::start(&["--config", config.to_str().unwrap()]);
-    assert!(
-        server.stderr_text().contains(
-            "host memory budget: 64 MiB (total_memory), at most 32 MiB for one plugin's calls"
-        ),
-        "{}",
-        server.stderr_text()
+    server.await_stderr(
+        "host memory budget: 64 MiB (total_memory), at most 32 MiB for one plugin's calls",
     );
     let held = [
         server.send(

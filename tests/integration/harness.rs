@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -71,6 +71,76 @@ impl Drop for TempDir {
     }
 }
 
+/// A directory granted to a plugin as `/sync`, for the `hold` tools of the
+/// timing and versioned plugins: each call marks itself started here (the
+/// file `started-ID`) and returns once the file `release` exists. A test
+/// sees which calls are in flight and ends them when it chooses, with no
+/// clock involved.
+pub struct SyncDir(TempDir);
+
+impl SyncDir {
+    pub fn new(name: &str) -> Self {
+        let dir = TempDir::new(name);
+        std::fs::create_dir(dir.0.join("sync")).unwrap();
+        SyncDir(dir)
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.0.0.join("sync")
+    }
+
+    /// A scratch directory beside the sync directory.
+    pub fn scratch(&self) -> &Path {
+        &self.0.0
+    }
+
+    /// Write a corral.toml that serves `plugin` as `[plugins.NAME]` with
+    /// `/sync` granted read-write, plus the TOML lines `extra` (in the
+    /// plugin's table); returns its path.
+    pub fn config(&self, name: &str, plugin: &Path, extra: &str) -> String {
+        self.config_with("", name, plugin, extra)
+    }
+
+    /// Like [`SyncDir::config`], with the TOML `preamble` (tables such as
+    /// `[limits]`) first.
+    pub fn config_with(&self, preamble: &str, name: &str, plugin: &Path, extra: &str) -> String {
+        let path = self.0.0.join("corral.toml");
+        let text = format!(
+            "{preamble}\n[plugins.{name}]\npath = \"{}\"\n{extra}\n\n[plugins.{name}.dirs]\n\"/sync\" = {{ host = \"{}\", mode = \"rw\" }}\n",
+            plugin.display(),
+            self.path().display()
+        );
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// How many calls have started.
+    pub fn started(&self) -> usize {
+        std::fs::read_dir(self.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("started-")
+            })
+            .count()
+    }
+
+    /// Wait until at least `n` calls have started.
+    pub fn await_started(&self, n: usize) {
+        eventually(&format!("{n} calls to start"), || {
+            (self.started() >= n).then_some(())
+        });
+    }
+
+    /// Let every call that holds (and every later one) return.
+    pub fn release(&self) {
+        std::fs::write(self.path().join("release"), b"").unwrap();
+    }
+}
+
 /// Run `tests/interop/SCRIPT ARGS` with the venv's Python (the official MCP
 /// SDK) and the tests' compile cache; it must exit 0 and report
 /// ` passed, 0 failed`.
@@ -103,12 +173,25 @@ pub fn corral() -> Command {
     cmd
 }
 
+/// What the stdout reader sends: a response, or the first line that was
+/// not JSON (after which it stops).
+type StdoutMessage = Result<Value, String>;
+
 /// A running `corral serve` with an initialized MCP session.
+///
+/// stdout must carry only JSON-RPC: the first line that is not JSON fails
+/// the test at once. Every method that reads (`wait`, `next_response`,
+/// `has_response`, `stderr_text`, `shutdown`) and dropping the server
+/// panic with it, and `notifications` is poisoned, so reading it panics too.
 pub struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
-    responses: Receiver<Value>,
+    responses: Receiver<StdoutMessage>,
     pending: HashMap<u64, Value>,
+    /// The first non-JSON line on stdout, if one came.
+    bad_stdout: Arc<Mutex<Option<String>>>,
+    /// Whether the stdout reader may read (see [`Server::pause_stdout`]).
+    reading: Arc<(Mutex<bool>, Condvar)>,
     /// Every notification received so far, in order.
     pub notifications: Arc<Mutex<Vec<Value>>>,
     /// Every stderr line so far.
@@ -132,8 +215,14 @@ impl Server {
     /// Start `corral COMMAND ARGS...` (`serve` or `dev`) and initialize a
     /// 2025-11-25 session.
     pub fn start_command(command: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut server = Server::spawn_with(command, args, env);
-        let init = server.request(
+        let mut cmd = corral();
+        cmd.arg(command).args(args).envs(env.iter().copied());
+        Server::spawn(cmd).initialized()
+    }
+
+    /// Initialize a 2025-11-25 session.
+    fn initialized(mut self) -> Server {
+        let init = self.request(
             "initialize",
             json!({
                 "protocolVersion": "2025-11-25",
@@ -145,17 +234,14 @@ impl Server {
             init["result"]["protocolVersion"], "2025-11-25",
             "initialize answered {init}"
         );
-        server.initialize_result = init["result"].clone();
-        server.notify("notifications/initialized", json!({}));
-        server
+        self.initialize_result = init["result"].clone();
+        self.notify("notifications/initialized", json!({}));
+        self
     }
 
-    /// Start `corral COMMAND ARGS...` without initializing.
-    fn spawn_with(command: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = corral()
-            .arg(command)
-            .args(args)
-            .envs(env.iter().copied())
+    /// Spawn `cmd` (a corral command) with piped stdio and start reading.
+    fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -166,18 +252,40 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let (tx, responses) = mpsc::channel();
         let notifications = Arc::new(Mutex::new(Vec::new()));
+        let bad_stdout = Arc::new(Mutex::new(None));
+        let reading = Arc::new((Mutex::new(true), Condvar::new()));
         let sink = notifications.clone();
+        let bad = bad_stdout.clone();
+        let gate = reading.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let message: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"));
-                if message.get("id").is_some() && message.get("method").is_none() {
-                    if tx.send(message).is_err() {
-                        break;
+            let mut lines = BufReader::new(stdout).lines();
+            loop {
+                {
+                    let (paused, wake) = &*gate;
+                    let mut open = paused.lock().unwrap();
+                    while !*open {
+                        open = wake.wait(open).unwrap();
                     }
-                } else {
-                    sink.lock().unwrap().push(message);
+                }
+                let Some(Ok(line)) = lines.next() else { break };
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(message)
+                        if message.get("id").is_some() && message.get("method").is_none() =>
+                    {
+                        if tx.send(Ok(message)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(message) => sink.lock().unwrap().push(message),
+                    Err(e) => {
+                        let report = format!("stdout carried a non-JSON line ({e}): {line}");
+                        *bad.lock().unwrap() = Some(report.clone());
+                        let _ = tx.send(Err(report.clone()));
+                        // Panicking with the lock held poisons `notifications`:
+                        // a test that reads them fails here too.
+                        let _poisoned = sink.lock().unwrap();
+                        panic!("{report}");
+                    }
                 }
             }
         });
@@ -189,7 +297,7 @@ impl Server {
                 if std::env::var_os("CORRAL_TEST_STDERR").is_some() {
                     eprintln!("corral: {line}");
                 }
-                sink.lock().unwrap().push(line);
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
             }
         });
         Server {
@@ -197,6 +305,8 @@ impl Server {
             stdin: Some(stdin),
             responses,
             pending: HashMap::new(),
+            bad_stdout,
+            reading,
             notifications,
             stderr: stderr_lines,
             initialize_result: Value::Null,
@@ -224,8 +334,21 @@ impl Server {
         self.send_raw(&message.to_string());
     }
 
+    /// Panic if stdout carried a line that is not JSON.
+    fn check_stdout(&self) {
+        if let Some(report) = self.bad_stdout.lock().unwrap().as_ref() {
+            panic!("{report}; stderr:\n{}", self.stderr_lines());
+        }
+    }
+
+    /// A response the reader sent, or the panic its bad line calls for.
+    fn accept(&self, message: StdoutMessage) -> Value {
+        message.unwrap_or_else(|report| panic!("{report}; stderr:\n{}", self.stderr_lines()))
+    }
+
     /// Wait for the response to `id`.
     pub fn wait(&mut self, id: u64) -> Value {
+        self.check_stdout();
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(response) = self.pending.remove(&id) {
@@ -233,17 +356,18 @@ impl Server {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.responses.recv_timeout(left) {
-                Ok(response) => {
+                Ok(message) => {
+                    let response = self.accept(message);
                     let rid = response["id"].as_u64().expect("numeric response id");
                     self.pending.insert(rid, response);
                 }
                 Err(RecvTimeoutError::Timeout) => panic!(
                     "no response to request {id} within {DEADLINE:?}; stderr:\n{}",
-                    self.stderr_text()
+                    self.stderr_lines()
                 ),
                 Err(RecvTimeoutError::Disconnected) => panic!(
                     "corral closed stdout before answering {id}; stderr:\n{}",
-                    self.stderr_text()
+                    self.stderr_lines()
                 ),
             }
         }
@@ -251,19 +375,40 @@ impl Server {
 
     /// Whether a response to `id` has arrived (without waiting).
     pub fn has_response(&mut self, id: u64) -> bool {
-        while let Ok(response) = self.responses.try_recv() {
+        self.check_stdout();
+        while let Ok(message) = self.responses.try_recv() {
+            let response = self.accept(message);
             let rid = response["id"].as_u64().expect("numeric response id");
             self.pending.insert(rid, response);
         }
         self.pending.contains_key(&id)
     }
 
-    /// Wait for the next response of any id; returns it.
+    /// Wait for the next response of any id (one already received but not
+    /// yet waited for comes first); returns it.
     pub fn next_response(&mut self) -> Value {
-        match self.responses.recv_timeout(DEADLINE) {
-            Ok(response) => response,
-            Err(e) => panic!("no response ({e:?}); stderr:\n{}", self.stderr_text()),
+        self.check_stdout();
+        if let Some(&id) = self.pending.keys().min() {
+            return self.pending.remove(&id).unwrap();
         }
+        match self.responses.recv_timeout(DEADLINE) {
+            Ok(message) => self.accept(message),
+            Err(e) => panic!("no response ({e:?}); stderr:\n{}", self.stderr_lines()),
+        }
+    }
+
+    /// Stop reading stdout until [`Server::resume_stdout`]: the server's
+    /// writes back up as they would behind a slow client. At most the line
+    /// being read when this is called still arrives.
+    pub fn pause_stdout(&self) {
+        *self.reading.0.lock().unwrap() = false;
+    }
+
+    /// Read stdout again after [`Server::pause_stdout`].
+    pub fn resume_stdout(&self) {
+        let (open, wake) = &*self.reading;
+        *open.lock().unwrap() = true;
+        wake.notify_all();
     }
 
     pub fn request(&mut self, method: &str, params: Value) -> Value {
@@ -284,17 +429,67 @@ impl Server {
         self.child.id()
     }
 
+    /// Everything on stderr so far (panics if stdout carried a non-JSON line).
     pub fn stderr_text(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
+        self.check_stdout();
+        self.stderr_lines()
+    }
+
+    fn stderr_lines(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
+    }
+
+    /// How many stderr lines so far contain `what`.
+    pub fn stderr_count(&self, what: &str) -> usize {
+        self.check_stdout();
+        let lines = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().filter(|l| l.contains(what)).count()
+    }
+
+    /// Wait until a stderr line contains `what` (stderr can lag behind
+    /// stdout); a timeout shows stderr.
+    pub fn await_stderr(&self, what: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.stderr_count(what) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no stderr line contains {what:?} after {DEADLINE:?}; stderr:\n{}",
+                self.stderr_lines()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Once corral has exited: read what is left on stdout, so that a bad
+    /// last line fails the test too.
+    fn read_to_end(&mut self) {
+        self.resume_stdout();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.responses.recv_timeout(left) {
+                Ok(message) => {
+                    self.accept(message);
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("stdout stayed open after corral exited"),
+            }
+        }
+        self.check_stdout();
     }
 
     /// Close stdin and wait for a clean exit.
     pub fn shutdown(mut self) {
+        self.check_stdout();
         drop(self.stdin.take());
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "corral exited with {status}");
+                self.read_to_end();
                 return;
             }
             assert!(
@@ -310,6 +505,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            self.read_to_end();
+        }
     }
 }
 
@@ -341,6 +539,12 @@ pub fn rss_kib(pid: u32) -> u64 {
 /// catches a peak that is gone by the time a call returns.
 pub fn peak_rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmHWM:")
+}
+
+/// Reset the peak resident set size of process `pid` to its current RSS
+/// (Linux), so that [`peak_rss_kib`] then shows the peak since this call.
+pub fn reset_peak_rss(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {

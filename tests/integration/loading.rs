@@ -63,6 +63,8 @@ fn a_colliding_plugin_is_refused_naming_both() {
     let mut server = Server::start(&[dir.0.to_str().unwrap()]);
     let product = server.call_tool("multiply", json!({"a": 2, "b": 2}));
     assert_eq!(product["structuredContent"]["result"], 4.0);
+    // The report travels on stderr, which can lag behind the answer.
+    server.await_stderr("already served");
     let stderr = server.stderr_text();
     let line = stderr
         .lines()

@@ -1,8 +1,10 @@
 //! Mounting plugins: prefixes, config tags, tag filters, disabled components.
 
+use std::process::Stdio;
+
 use serde_json::{Value, json};
 
-use crate::harness::{Server, TempDir, example, test_plugin, text};
+use crate::harness::{Server, TempDir, corral, example, test_plugin, text};
 
 fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
     list["result"][key]
@@ -96,26 +98,61 @@ prefix = "p"
 #[test]
 fn same_names_collide_without_prefixes_and_coexist_with_them() {
     let dir = TempDir::new("mount-collide");
-    let calculator = example("calculator-rust");
-    let path = config(
-        &dir,
-        &format!(
-            "[plugins.one]\npath = \"{0}\"\nprefix = \"one\"\n[plugins.two]\npath = \"{0}\"\nprefix = \"two\"\n",
-            calculator.display()
-        ),
+    // The same file twice is one plugin path; a copy makes two.
+    let (one, two) = (dir.0.join("one.wasm"), dir.0.join("two.wasm"));
+    std::fs::copy(example("calculator-rust"), &one).unwrap();
+    std::fs::copy(example("calculator-rust"), &two).unwrap();
+    let write = |prefixes: [&str; 2]| {
+        config(
+            &dir,
+            &format!(
+                "[plugins.one]\npath = \"{}\"\n{}\n[plugins.two]\npath = \"{}\"\n{}\n",
+                one.display(),
+                prefixes[0],
+                two.display(),
+                prefixes[1]
+            ),
+        )
+    };
+
+    // Without prefixes the second plugin's tools are the first's: it is
+    // refused, naming both plugins and the tool, and since the config names
+    // it, the server stops.
+    let path = write(["", ""]);
+    let out = corral()
+        .args(["serve", "--config", &path])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let refusal = format!(
+        "error: plugin `two` of {path} did not load: {}: tool `add` is already served by plugin `one` ({}); plugin `two` is not loaded (give one of them a prefix)",
+        two.display(),
+        one.display()
     );
-    // The same file twice is one plugin path; copy it to get two.
-    let copy = dir.0.join("calculator-copy.wasm");
-    std::fs::copy(&calculator, &copy).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap().replacen(
-        &calculator.display().to_string(),
-        &copy.display().to_string(),
-        1,
+    assert!(
+        stderr.contains(&refusal),
+        "expected {refusal:?} in:\n{stderr}"
     );
-    std::fs::write(&path, text).unwrap();
+
+    // With prefixes they coexist.
+    let path = write(["prefix = \"one\"", "prefix = \"two\""]);
     let mut server = Server::start(&["--config", &path]);
     let tools = names(&server.request("tools/list", json!({})), "tools", "name");
-    assert!(tools.contains(&"one_multiply".into()) && tools.contains(&"two_multiply".into()));
+    assert_eq!(
+        tools,
+        [
+            "one_add",
+            "one_multiply",
+            "one_divide",
+            "two_add",
+            "two_multiply",
+            "two_divide"
+        ]
+    );
+    let product = server.call_tool("two_multiply", json!({"a": 6, "b": 7}));
+    assert_eq!(product["structuredContent"]["result"], 42.0);
 }
 
 #[test]

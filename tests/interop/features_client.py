@@ -5,7 +5,8 @@ Runs against `corral serve --config corral.toml` as the integration test writes 
 `-- COMMAND`, or Streamable HTTP with `--url`) and checks: pagination, prefixes,
 tag filtering, disabled components, host-side validation, error masking (ToolError
 still shown), template forms, and cancellation. Prints `N passed, 0 failed` on
-success; exits 1 at the first failed check.
+success; exits 1 at the first failed check, or if a server command does not exit
+with status 0 once its stdin closes.
 
     python tests/interop/features_client.py --mode legacy -- corral serve --config corral.toml
     python tests/interop/features_client.py --mode default --url http://127.0.0.1:8000/mcp
@@ -17,12 +18,15 @@ import argparse
 import json
 import os
 import sys
-import time
+import tempfile
 from typing import Any
 
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mcp_client import server_command, server_exit_failure  # noqa: E402
 
 
 class CheckFailed(Exception):
@@ -48,9 +52,10 @@ async def pagination(client: Client) -> None:
         cursor = page.next_cursor
         if not cursor:
             break
-    want = ["calc_add", "calc_multiply", "calc_divide", "greet", "stats", "slow", "fast", "log_and_progress"]
+    timing = ["slow", "fast", "log_and_progress", "hold"]
+    want = ["calc_add", "calc_multiply", "calc_divide", "greet", "stats", *timing, *[f"w_{t}" for t in timing]]
     expect(names == want, f"tools {names}, want {want}")
-    expect(pages == 4, f"{pages} pages, want 4")
+    expect(pages == 7, f"{pages} pages, want 7")
 
 
 async def prefixes(client: Client) -> None:
@@ -109,23 +114,46 @@ async def templates(client: Client) -> None:
 
 
 async def cancellation(client: Client) -> None:
-    started = time.perf_counter()
-    with anyio.move_on_after(0.3):
-        await client.call_tool("slow", {"ms": 900})
-    expect(time.perf_counter() - started < 0.8, "the cancelled call was waited for")
-    fast = await client.call_tool("fast", {})
-    expect(text(fast) == "fast done", f"after cancelling: {fast}")
+    """Cancelling a call makes the server stop it. The `waiter` plugin runs one
+    call at a time with none waiting (every other call is refused), and
+    `w_slow` would hold that slot for an hour: only the server stopping the
+    guest frees it within the check's 30 s."""
+    started = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        started.set()  # w_slow reports progress 0 once it runs
+
+    async with anyio.create_task_group() as tg:
+        async def hold_the_slot() -> None:
+            await client.call_tool("w_slow", {"ms": 3_600_000}, progress_callback=on_progress)
+            raise CheckFailed("the cancelled call was answered")
+
+        tg.start_soon(hold_the_slot)
+        await started.wait()
+        busy = await client.call_tool("w_fast", {})
+        expect(busy.is_error, f"a second call ran beside the first: {busy}")
+        tg.cancel_scope.cancel()  # the client gives up on w_slow
+    with anyio.move_on_after(20):
+        while (after := await client.call_tool("w_fast", {})).is_error:
+            await anyio.sleep(0.01)  # the server stops the guest asynchronously
+        expect(text(after) == "fast done", f"after cancelling: {after}")
+        return
+    raise CheckFailed("the server did not stop the cancelled call: its slot was still taken after 20 s")
 
 
 CASES = [pagination, prefixes, filters, validation, masking, templates, cancellation]
 
 
 async def run(args: argparse.Namespace) -> int:
+    status_file = None
     if args.url:
         server: Any = args.url
     else:
+        # Under mcp_client.py's proxy, which records the server's exit status.
+        status_file = os.path.join(tempfile.mkdtemp(prefix="features-client-"), "exit-status")
+        command = server_command(args.command, status_file, None)
         # The SDK passes only a minimal environment by default; keep ours.
-        params = StdioServerParameters(command=args.command[0], args=args.command[1:], env=dict(os.environ))
+        params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
         server = stdio_client(params)
     mode = {"legacy": "legacy", "default": "auto"}[args.mode]
     passed = 0
@@ -141,6 +169,10 @@ async def run(args: argparse.Namespace) -> int:
                 return 1
             passed += 1
             print(f"ok   {case.__name__}")
+    if status_file is not None and (failure := server_exit_failure(status_file)):
+        print(f"FAIL server exit: {failure}")
+        print(f"{passed} passed, 1 failed")
+        return 1
     print(f"{passed} passed, 0 failed")
     return 0
 

@@ -17,7 +17,9 @@ Modes:
   2026-07-28  Client(mode="2026-07-28"): adopt the modern protocol without a probe.
 
 Stops at the first failed check with a message and exit status 1; on success the
-last line is `N passed, 0 failed`. Needs `pip install -r tests/interop/requirements.txt`.
+last line is `N passed, 0 failed`. An error while disconnecting fails too, and so
+does a server command that does not exit with status 0 once its stdin closes.
+Needs `pip install -r tests/interop/requirements.txt`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import math
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +38,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import anyio
+import mcp.client.stdio as sdk_stdio
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -189,6 +193,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"--only: unknown group(s) {sorted(unknown)}; choose from {GROUPS}", file=sys.stderr)
         return 2
 
+    status_file = None
     if args.url:
         server: Any = args.url
         target = args.url
@@ -196,9 +201,9 @@ async def run(args: argparse.Namespace) -> int:
         server = sse_client(args.sse)
         target = args.sse
     else:
-        command = args.command
-        if args.trace:
-            command = [sys.executable, __file__, "--_proxy", args.trace, "--", *command]
+        # The command runs under a small proxy that records its exit status.
+        status_file = os.path.join(tempfile.mkdtemp(prefix="mcp-client-"), "exit-status")
+        command = server_command(args.command, status_file, args.trace)
         # The SDK passes only a minimal environment by default; keep ours
         # (CORRAL_CACHE_DIR, RUST_LOG, ...).
         params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
@@ -207,16 +212,51 @@ async def run(args: argparse.Namespace) -> int:
         target = " ".join(args.command)
 
     print(f"connecting (mode={args.mode}, SDK mode={sdk_mode(args.mode)!r}) to {target}")
-    state: dict[str, Any] = {"passed": 0, "rc": None}  # rc: set once the outcome is printed
+    state: dict[str, Any] = {"passed": 0, "rc": None}  # rc: set once the checks are done
     try:
-        return await run_cases(args, server, only, state)
+        rc = await run_cases(args, server, only, state)
     except Exception as e:  # noqa: BLE001 - connection setup or teardown failed
-        if state["rc"] is not None:  # outcome already printed; the server closed untidily
-            print(f"warning: error while disconnecting: {leaf(e)}", file=sys.stderr)
+        if state["rc"] == 0:  # every check passed; the session did not end cleanly
+            print(f"FAIL disconnect: {leaf(e)}")
+        elif state["rc"] is None:
+            print(f"FAIL connection: {leaf(e)}")
+        else:  # a failed check was reported already
             return state["rc"]
-        print(f"FAIL connection: {leaf(e)}")
         print(f"{state['passed']} passed, 1 failed")
         return 1
+    if rc != 0:
+        return rc
+    if status_file is not None and (failure := server_exit_failure(status_file)):
+        print(f"FAIL server exit: {failure}")
+        print(f"{state['passed']} passed, 1 failed")
+        return 1
+    print(f"{state['passed']} passed, 0 failed")
+    return 0
+
+
+# The SDK gives a server this long to exit once its stdin closes, then kills
+# it; a busy machine can need more than its 2 s, and a kill is a failure here.
+sdk_stdio.PROCESS_TERMINATION_TIMEOUT = 30.0
+
+
+def server_command(command: list[str], status_file: str, trace: str | None) -> list[str]:
+    """`command` run under this script's proxy, which writes its exit status
+    to `status_file` (and logs every line to `trace`, if given)."""
+    return [sys.executable, os.path.abspath(__file__), "--_proxy", trace or "-", status_file, "--", *command]
+
+
+def server_exit_failure(status_file: str) -> str | None:
+    """Why the server command did not end well, or None if it exited 0."""
+    try:
+        with open(status_file) as f:
+            status = int(f.read())
+    except (OSError, ValueError):
+        return "the server did not exit after its stdin closed (it was killed)"
+    if status < 0:
+        return f"the server was killed by signal {-status}"
+    if status != 0:
+        return f"the server exited with status {status}"
+    return None
 
 
 def leaf(e: BaseException) -> str:
@@ -254,12 +294,23 @@ async def run_cases(args: argparse.Namespace, server: Any, only: set[str], state
                 return 1
             state["passed"] += 1
             print(f"ok   {group}: {name} ({(time.perf_counter() - t0) * 1000:.1f} ms)")
-        print(f"{state['passed']} passed, 0 failed")
         state["rc"] = 0
     return 0
 
 
-def proxy(trace_path: str, command: list[str]) -> int:
+def proxy(trace_path: str, status_file: str, command: list[str]) -> int:
+    """Run `command` on this process's stdio, logging every line to
+    `trace_path` unless it is `-`; write its exit status to `status_file`."""
+    if trace_path == "-":
+        status = subprocess.call(command)
+    else:
+        status = relay(trace_path, command)
+    with open(status_file, "w") as f:
+        f.write(str(status))
+    return 0 if status == 0 else 1
+
+
+def relay(trace_path: str, command: list[str]) -> int:
     """Run `command`, relaying stdio and logging every line to `trace_path`."""
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     lock = threading.Lock()
@@ -282,8 +333,8 @@ def proxy(trace_path: str, command: list[str]) -> int:
 
 def main() -> int:
     argv = sys.argv[1:]
-    if argv[:1] == ["--_proxy"]:
-        return proxy(argv[1], argv[3:])
+    if argv[:1] == ["--_proxy"]:  # --_proxy TRACE STATUS -- COMMAND...
+        return proxy(argv[1], argv[2], argv[4:])
     command: list[str] = []
     if "--" in argv:
         i = argv.index("--")

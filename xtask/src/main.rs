@@ -3,9 +3,10 @@
 //! - `plugins`: build every example plugin into `plugins/dist/<name>.wasm`
 //! - `test-plugins`: build the test plugins into `target/test-plugins/<name>.wasm`
 //! - `demo`: build the examples and serve them over stdio
-//! - `test`: everything CI checks: fmt, clippy, plugins, unit + integration +
-//!   interop tests, the official MCP conformance suite, and the benchmark
-//!   suite in smoke mode
+//! - `test`: everything CI checks: fmt, clippy (the host, and for
+//!   `wasm32-wasip2` the SDK and every Rust plugin), plugins, unit +
+//!   integration + interop + doc tests (`--locked`), every scenario of the
+//!   official MCP conformance suite, and the benchmark suite in smoke mode
 //! - `conformance`: the conformance suite alone
 //! - `bench [--smoke]`: the benchmark suite, Corral and FastMCP side by side;
 //!   prints a table and writes `target/bench/results.json`
@@ -237,12 +238,24 @@ fn warm_test_cache(corral: &Path) -> anyhow::Result<()> {
 
 /// The official MCP conformance suite (needs Node 22, fetched by npx).
 const CONFORMANCE: &str = "@modelcontextprotocol/conformance@0.2.0-alpha.12";
-/// The requirement sets the server must meet.
-const REQUIREMENT_SETS: &[&str] = &["2025-11-25", "2026-07-28"];
+/// The conformance runs: (name, suite arguments). Every scenario of the
+/// suite, each judged against the strict baseline, so that none can regress
+/// unseen. (`--requirements` runs only what one spec revision requires and
+/// ignores the scenarios it does not score.) `--suite all` runs the
+/// scenarios of 2025-11-25 at that wire and the newer and extension ones at
+/// 2026-07-28; the second run takes every scenario that applies to
+/// 2026-07-28 at that wire. Together they cover both requirement sets.
+const CONFORMANCE_RUNS: &[(&str, &[&str])] = &[
+    ("all", &["--suite", "all"]),
+    (
+        "all-2026-07-28",
+        &["--suite", "all", "--spec-version", "2026-07-28"],
+    ),
+];
 
 /// Run the official conformance suite against `corral serve --transport http`
-/// with the conformance fixture plugin, for every requirement set, with the
-/// strict expected-failures baseline.
+/// with the conformance fixture plugin: every scenario, at both wires, with
+/// the strict expected-failures baseline.
 fn conformance() -> anyhow::Result<()> {
     build_rust_plugins(&["conformance"], &target_dir().join("test-plugins"))?;
     run_conformance(&corral_release()?)
@@ -278,7 +291,7 @@ fn run_conformance(corral: &Path) -> anyhow::Result<()> {
         .recv_timeout(std::time::Duration::from_secs(120))
         .context("corral did not start listening")?;
     let result = (|| {
-        for set in REQUIREMENT_SETS {
+        for (name, selection) in CONFORMANCE_RUNS {
             run(Command::new("npx")
                 .args([
                     "-y",
@@ -289,11 +302,12 @@ fn run_conformance(corral: &Path) -> anyhow::Result<()> {
                     "conformance",
                     "server",
                 ])
-                .args(["--url", &url, "--requirements", set])
+                .args(["--url", &url])
+                .args(*selection)
                 .arg("--expected-failures")
                 .arg(root().join("tests/conformance/expected-failures.yml"))
                 .arg("-o")
-                .arg(target_dir().join("conformance").join(set)))?;
+                .arg(target_dir().join("conformance").join(name)))?;
         }
         Ok(())
     })();
@@ -318,6 +332,7 @@ fn test() -> anyhow::Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
+        "--locked",
         "--release",
         "--workspace",
         "--all-targets",
@@ -325,20 +340,41 @@ fn test() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    clippy_wasm()?;
     plugins()?;
     test_plugins()?;
     python_venv()?;
     // Build the tests (and the corral binary they run) once, warm the compile
     // cache with that very binary, then test with it.
-    run(cargo().args(["test", "--release", "--workspace", "--no-run"]))?;
+    run(cargo().args(["test", "--locked", "--release", "--workspace", "--no-run"]))?;
     let corral = target_dir().join("release").join("corral");
     warm_test_cache(&corral)?;
-    run(cargo().args(["test", "--release", "--workspace"]))?;
+    // The tests' own compile cache, for the doc examples that load plugins.
+    run(cargo()
+        .args(["test", "--locked", "--release", "--workspace"])
+        .env("CORRAL_CACHE_DIR", target_dir().join("test-cache")))?;
     run_conformance(&corral)?;
     // The benchmark suite in smoke mode: only that every part still runs.
     bench(true)?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// Clippy for `wasm32-wasip2` on the guest side: the SDK (whose wasm-only
+/// code the host-target clippy never sees) and every Rust plugin crate.
+fn clippy_wasm() -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    let mut cmd = cargo();
+    cmd.args(["clippy", "--locked", "--release", "--target", WASM_TARGET]);
+    for name in ["corral-sdk"]
+        .iter()
+        .chain(RUST_EXAMPLES)
+        .chain(TEST_PLUGINS)
+        .chain(&["versioned"])
+    {
+        cmd.args(["-p", name]);
+    }
+    run(cmd.args(["--", "-D", "warnings"]))
 }
 
 /// The benchmark suite (`--smoke`: tiny counts, only checks it all works).
@@ -349,8 +385,16 @@ fn bench(smoke: bool) -> anyhow::Result<()> {
     // `cargo test --release` of the bench target: the bench profile would
     // rebuild every dependency once more (same settings, another directory).
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "-p", "corral", "--bench", "suite"])
-        .env("CORRAL_BENCH_PYTHON", python);
+    cmd.args([
+        "test",
+        "--locked",
+        "--release",
+        "-p",
+        "corral",
+        "--bench",
+        "suite",
+    ])
+    .env("CORRAL_BENCH_PYTHON", python);
     if smoke {
         cmd.env("CORRAL_BENCH_SMOKE", "1");
     }

@@ -55,7 +55,8 @@ impl StdioSession {
     }
 
     /// Send `{"jsonrpc":"2.0","id":N,BODY}` and wait for its answer (lines
-    /// that are notifications are skipped). Panics on a JSON-RPC error.
+    /// that are notifications are skipped). Panics on a JSON-RPC error or an
+    /// answer to another request.
     pub fn request(&mut self, body: &str) -> String {
         let id = self.next_id;
         self.next_id += 1;
@@ -67,14 +68,26 @@ impl StdioSession {
             assert!(n > 0, "the server closed stdout");
             if line.contains(r#""result""#) || line.contains(r#""error""#) {
                 assert!(!line.contains(r#""error""#), "error answer: {line}");
+                assert_eq!(
+                    answer_id(&line),
+                    Some(id),
+                    "answer to another request: {line}"
+                );
                 return line;
             }
         }
     }
 
-    /// Send `n` requests of `body` with at most `window` unanswered; the
-    /// time from the first send to the last answer.
-    pub fn pipelined(&mut self, body: &str, n: usize, window: usize) -> Duration {
+    /// Send `n` requests of `body` with at most `window` unanswered, each
+    /// answer checked with `expected`; the time from the first send to the
+    /// last answer.
+    pub fn pipelined(
+        &mut self,
+        body: &str,
+        n: usize,
+        window: usize,
+        expected: fn(&str) -> bool,
+    ) -> Duration {
         let (tokens, take) = std::sync::mpsc::sync_channel::<()>(window);
         for _ in 0..window {
             tokens.send(()).unwrap();
@@ -95,11 +108,21 @@ impl StdioSession {
         });
         let mut line = String::new();
         let mut answered = 0;
+        // Every request is answered once, with the expected result: a cheap
+        // check of each line (a substring and the id), not a JSON parse.
+        let mut seen = vec![false; n];
         while answered < n {
             line.clear();
             let read = self.stdout.read_line(&mut line).unwrap();
             assert!(read > 0, "the server closed stdout");
             if line.contains(r#""result""#) {
+                assert!(expected(&line), "unexpected answer: {line}");
+                let slot = answer_id(&line)
+                    .and_then(|id| id.checked_sub(first_id))
+                    .and_then(|i| seen.get_mut(i as usize))
+                    .unwrap_or_else(|| panic!("answer to no request sent: {line}"));
+                assert!(!*slot, "answered twice: {line}");
+                *slot = true;
                 answered += 1;
                 let _ = tokens.try_send(());
             } else {
@@ -133,6 +156,21 @@ impl Drop for StdioSession {
     }
 }
 
+/// The id of a JSON-RPC answer line (`"id":N`), without parsing the JSON.
+fn answer_id(line: &str) -> Option<u64> {
+    let rest = line.split_once(r#""id":"#)?.1.trim_start();
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..digits].parse().ok()
+}
+
+/// Whether a line answers `multiply` 6 × 7 (`"result":42` or `42.0` in the
+/// structured content).
+fn is_product(line: &str) -> bool {
+    line.contains(r#""result":42"#) && !line.contains(r#""isError":true"#)
+}
+
 fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
     let mut session = StdioSession::start(cmd);
     for _ in 0..scale.round_trips.min(200) {
@@ -143,7 +181,7 @@ fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
         let started = Instant::now();
         let answer = session.request(MULTIPLY);
         samples.push(started.elapsed());
-        debug_assert!(answer.contains("42"));
+        assert!(is_product(&answer), "multiply answered {answer}");
     }
     let n = scale.round_trips;
     report.latency(
@@ -153,7 +191,7 @@ fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
         &Stats::of(samples),
     );
     let n = scale.pipelined;
-    let took = session.pipelined(MULTIPLY, n, IN_FLIGHT);
+    let took = session.pipelined(MULTIPLY, n, IN_FLIGHT, is_product);
     report.row(
         SECTION,
         &format!("stdio pipelined ({IN_FLIGHT} in flight): {who}"),

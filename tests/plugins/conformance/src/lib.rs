@@ -123,9 +123,11 @@ fn test_error_handling() -> ToolResult {
 /// Tests SSE stream disconnection and client reconnection (SEP-1699). Server will close the stream mid-call and send the result after client reconnects.
 #[tool]
 fn test_reconnection() -> String {
-    // The host closes the SSE stream; this only gives the client time to
-    // reconnect before the result is sent.
-    sleep_ms(100);
+    // Longer than the host's JSON window (200 ms), so that the answer is
+    // an SSE stream and the scenario's checks apply (with a quick JSON
+    // answer it checks nothing); the host closes the stream, and this gives
+    // the client time to reconnect before the result is sent.
+    sleep_ms(500);
     "Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure.".into()
 }
 

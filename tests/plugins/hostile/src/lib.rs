@@ -136,7 +136,9 @@ fn pollable_flood() -> String {
     }
 }
 
-/// Sends `count` log messages of `kib` KiB each.
+/// Sends `count` log messages of `kib` KiB each, then writes
+/// `log_flood: sent COUNT` to stderr (a sign, in the host log, that it is
+/// done sending).
 ///
 /// # Arguments
 /// * `count` - How many messages
@@ -147,6 +149,7 @@ fn log_flood(count: u32, kib: u32) -> String {
     for i in 0..count {
         context::info(format!("{i} {line}"));
     }
+    eprintln!("log_flood: sent {count}");
     format!("sent {count}")
 }
 

@@ -16,14 +16,21 @@ fn version() -> String {
     VERSION.to_owned()
 }
 
-/// Sleeps for `ms` milliseconds (a call that can be in flight during a reload).
+/// Marks call `id` as started by creating `/sync/started-ID`, waits until
+/// `/sync/release` exists, then returns the version of this build: a call
+/// that stays in flight until the test ends it. Needs `/sync` granted
+/// read-write.
 ///
 /// # Arguments
-/// * `ms` - How long to sleep
+/// * `id` - Names this call's file
 #[tool]
-fn slow_version(ms: u64) -> String {
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    VERSION.to_owned()
+fn hold_version(id: u32) -> Result<String, ToolError> {
+    std::fs::write(format!("/sync/started-{id}"), b"")
+        .map_err(|e| ToolError::new(format!("marking call {id} as started: {e}")))?;
+    while !std::path::Path::new("/sync/release").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Ok(VERSION.to_owned())
 }
 
 /// Calls this instance has answered (1 on a fresh instance; more only when
@@ -40,4 +47,4 @@ fn boom() -> String {
     panic!("boom")
 }
 
-corral_sdk::export!(tools: [version, slow_version, count, boom]);
+corral_sdk::export!(tools: [version, hold_version, count, boom]);

@@ -166,21 +166,46 @@ fn now_secs() -> u64 {
 /// (`tools/call NAME`), the sha256 of its arguments as the plugin receives
 /// them, and the HTTP session (`Mcp-Session-Id`) if the request has one. A
 /// state replayed with other arguments, for another tool or from another
-/// session does not open.
-pub(super) fn binding(
-    context: &RequestContext<RoleServer>,
-    target: &str,
-    arguments: &str,
-) -> String {
-    let session = context
-        .extensions
-        .get::<http::request::Parts>()
-        .and_then(|parts| parts.headers.get("mcp-session-id"))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let digest = sha2::Sha256::digest(arguments.as_bytes());
-    let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{target}\n{digest}\n{session}")
+/// session does not open. The key is computed only when a state is sealed
+/// or opened, not on every call.
+pub(super) struct Binding<'a> {
+    context: &'a RequestContext<RoleServer>,
+    target: String,
+    arguments: &'a str,
+}
+
+impl<'a> Binding<'a> {
+    pub(super) fn new(
+        context: &'a RequestContext<RoleServer>,
+        target: String,
+        arguments: &'a str,
+    ) -> Self {
+        Self {
+            context,
+            target,
+            arguments,
+        }
+    }
+
+    fn key(&self) -> String {
+        use std::fmt::Write as _;
+        let session = self
+            .context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut key = String::with_capacity(self.target.len() + 66 + session.len());
+        key.push_str(&self.target);
+        key.push('\n');
+        for byte in sha2::Sha256::digest(self.arguments.as_bytes()) {
+            let _ = write!(key, "{byte:02x}");
+        }
+        key.push('\n');
+        key.push_str(session);
+        key
+    }
 }
 
 /// Whether the request speaks 2026-07-28 or later (stateless input rounds).
@@ -193,7 +218,7 @@ pub(super) fn is_modern(context: &RequestContext<RoleServer>) -> bool {
 /// The answers a 2026-07-28 client sent back, verified, as the plugin's input.
 pub(super) fn returned_input(
     seal: &StateSeal,
-    binding: &str,
+    binding: &Binding<'_>,
     responses: Option<&std::collections::BTreeMap<String, Value>>,
     request_state: Option<&str>,
 ) -> Result<Option<Input>, ErrorData> {
@@ -205,7 +230,7 @@ pub(super) fn returned_input(
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            state: seal.open(binding, sealed)?,
+            state: seal.open(&binding.key(), sealed)?,
         })),
         // Answers without a state: the plugin gets them (they are the
         // client's data either way) but no state, which only a sealed
@@ -290,7 +315,7 @@ pub(super) async fn run<'a, T>(
 /// The `input_required` answer for a 2026-07-28 client.
 pub(super) fn input_required(
     seal: &StateSeal,
-    binding: &str,
+    binding: &Binding<'_>,
     required: InputRequired,
 ) -> Result<InputRequiredResult, ErrorData> {
     let mut requests = InputRequests::new();
@@ -300,7 +325,7 @@ pub(super) fn input_required(
             protocol::input_request(&request).map_err(|e| ErrorData::internal_error(e, None))?,
         );
     }
-    let state = seal.seal(binding, required.state)?;
+    let state = seal.seal(&binding.key(), required.state)?;
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
 }
 

@@ -375,7 +375,7 @@ impl CorralServer {
     /// or its failure.
     fn answer<T, R: From<InputRequiredResult>>(
         &self,
-        binding: &str,
+        binding: &input::Binding<'_>,
         outcome: Result<Outcome<T>, InputError>,
         complete: impl FnOnce(T) -> Result<R, ErrorData>,
         failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
@@ -647,7 +647,7 @@ impl ServerHandler for CorralServer {
         let arguments = arguments.to_string();
         tracing::debug!(plugin = served.plugin.name(), "calling tool `{name}`");
         let (call, notifier) = self.call_context(&context);
-        let target = input::binding(&context, &format!("tools/call {name}"), &arguments);
+        let target = input::Binding::new(&context, format!("tools/call {name}"), &arguments);
         let first = input::returned_input(
             &self.shared.seal,
             &target,
@@ -736,7 +736,7 @@ impl ServerHandler for CorralServer {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };
         let (call, notifier) = self.call_context(&context);
-        let target = input::binding(&context, &format!("resources/read {uri}"), "");
+        let target = input::Binding::new(&context, format!("resources/read {uri}"), "");
         let first = input::returned_input(
             &self.shared.seal,
             &target,
@@ -805,11 +805,8 @@ impl ServerHandler for CorralServer {
             ));
         }
         let (call, notifier) = self.call_context(&context);
-        let target = input::binding(
-            &context,
-            &format!("prompts/get {name}"),
-            &serde_json::to_string(&arguments).unwrap_or_default(),
-        );
+        let arguments_json = serde_json::to_string(&arguments).unwrap_or_default();
+        let target = input::Binding::new(&context, format!("prompts/get {name}"), &arguments_json);
         let first = input::returned_input(
             &self.shared.seal,
             &target,

@@ -47,13 +47,7 @@ fn tool_names(server: &mut Server) -> Vec<String> {
 }
 
 fn list_changed_count(server: &Server) -> usize {
-    server
-        .notifications
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|n| n["method"] == "notifications/tools/list_changed")
-        .count()
+    server.notification_count("notifications/tools/list_changed")
 }
 
 fn logged(server: &Server, what: &[&str]) -> bool {

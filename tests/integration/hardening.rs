@@ -112,19 +112,8 @@ fn log_and_progress_floods_are_cut_at_their_bounds() {
     let mut server = hostile();
     let result = server.call_tool("log_flood", json!({"count": 1500, "kib": 1}));
     assert_eq!(text(&result), "sent 1500");
-    crate::harness::eventually("the log drop report", || {
-        server
-            .stderr_text()
-            .contains("500 log messages were dropped (the limit is 1000 per call)")
-            .then_some(())
-    });
-    let logs = server
-        .notifications
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|n| n["method"] == "notifications/message")
-        .count();
+    server.await_stderr("500 log messages were dropped (the limit is 1000 per call)");
+    let logs = server.notification_count("notifications/message");
     assert!(logs <= 1001, "{logs} log notifications reached the client");
 
     let response = server.request(
@@ -132,19 +121,8 @@ fn log_and_progress_floods_are_cut_at_their_bounds() {
         json!({"name": "progress_flood", "arguments": {"count": 1500}, "_meta": {"progressToken": "p"}}),
     );
     assert_eq!(text(&response["result"]), "sent 1500", "{response}");
-    crate::harness::eventually("the progress drop report", || {
-        server
-            .stderr_text()
-            .contains("500 progress notifications were dropped (the limit is 1000 per call)")
-            .then_some(())
-    });
-    let progress = server
-        .notifications
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|n| n["method"] == "notifications/progress")
-        .count();
+    server.await_stderr("500 progress notifications were dropped (the limit is 1000 per call)");
+    let progress = server.notification_count("notifications/progress");
     assert!(progress <= 1000, "{progress} progress notifications");
     still_serving(&mut server);
 }
@@ -421,21 +399,20 @@ fn request_state_is_opaque_and_bound_to_the_call() {
 /// in once memory is given back.
 #[test]
 fn calls_reserve_their_memory_from_the_host_budget() {
-    let dir = TempDir::new("budget");
-    let sync = dir.0.join("sync");
-    std::fs::create_dir(&sync).unwrap();
+    let sync = crate::harness::SyncDir::new("budget");
+    let dir = sync.scratch();
     // Two holders (the same plugin twice) fill the 64 MiB budget, 32 MiB
     // each (a plugin's share is half of it); the waiter finds no room.
-    let second = dir.0.join("timing-copy.wasm");
+    let second = dir.join("timing-copy.wasm");
     std::fs::copy(test_plugin("timing"), &second).unwrap();
     let holder = |name: &str, path: &std::path::Path, prefix: &str| {
         format!(
             "[plugins.{name}]\npath = \"{}\"\n{prefix}dirs = {{ \"/sync\" = {{ host = \"{}\", mode = \"rw\" }} }}\n",
             path.display(),
-            sync.display()
+            sync.path().display()
         )
     };
-    let config = dir.0.join("corral.toml");
+    let config = dir.join("corral.toml");
     std::fs::write(
         &config,
         format!(
@@ -460,16 +437,14 @@ fn calls_reserve_their_memory_from_the_host_budget() {
             json!({"name": "b_hold", "arguments": {"id": 2}}),
         ),
     ];
-    crate::harness::eventually("both holders running", || {
-        (sync.join("started-1").exists() && sync.join("started-2").exists()).then_some(())
-    });
+    sync.await_started(2);
     let blocked = server.call_tool("echo", json!({"message": "hi"}));
     assert_eq!(
         text(&blocked),
         "host memory budget of 64 MiB (total_memory) is in use: no room for this call's 32 MiB within its timeout of 1s",
         "{blocked}"
     );
-    std::fs::write(sync.join("release"), b"").unwrap();
+    sync.release();
     for id in held {
         assert!(text(&server.wait(id)["result"]).starts_with("released"));
     }
@@ -549,13 +524,9 @@ fn dev_does_not_retry_a_broken_file_until_it_changes() {
     let mut server = Server::start_command("dev", &[dir.0.to_str().unwrap()], &[]);
     still_listing(&mut server, "fast");
     std::fs::write(dir.0.join("broken.wasm"), b"\0asm\x0d\0\x01\0 half written").unwrap();
-    crate::harness::eventually("the broken file's error", || {
-        server.stderr_text().contains("broken.wasm").then_some(())
-    });
+    server.await_stderr("broken.wasm");
     std::fs::copy(test_plugin("hostile-listing"), dir.0.join("b.wasm")).unwrap();
-    crate::harness::eventually("the next file to load", || {
-        server.stderr_text().contains("reload: added").then_some(())
-    });
+    server.await_stderr("reload: added");
     still_listing(&mut server, "ok");
     let errors = server
         .stderr_text()

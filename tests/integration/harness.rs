@@ -442,6 +442,12 @@ impl Server {
             .join("\n")
     }
 
+    /// How many notifications with `method` have arrived so far.
+    pub fn notification_count(&self, method: &str) -> usize {
+        let seen = self.notifications.lock().unwrap();
+        seen.iter().filter(|n| n["method"] == method).count()
+    }
+
     /// How many stderr lines so far contain `what`.
     pub fn stderr_count(&self, what: &str) -> usize {
         self.check_stdout();

@@ -136,13 +136,7 @@ fn notifications_past_the_queue_are_dropped() {
     let answer = server.wait(id);
     assert_eq!(text(&answer["result"]), "sent 1000", "{answer}");
     // Every report reached the client or was dropped (one log line each).
-    let received = server
-        .notifications
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|n| n["method"] == "notifications/message")
-        .count();
+    let received = server.notification_count("notifications/message");
     let dropped = crate::harness::eventually("every drop to be logged", || {
         let dropped = server.stderr_count(QUEUE_FULL);
         (received + dropped >= SENT).then_some(dropped)

@@ -597,7 +597,7 @@ impl WasmPlugin {
 
     /// Reserve the call's `memory` from the host memory budget, waiting in
     /// the plugin's queue for at most the call's timeout.
-    async fn reserve(&self, ctx: &CallContext) -> Result<Reservation, CallError> {
+    async fn reserve(&self, ctx: &CallContext) -> Result<Reservation<'_>, CallError> {
         let memory = self.limits.memory;
         if let Some(reservation) = self.share.try_reserve(memory) {
             return Ok(reservation);
@@ -749,7 +749,7 @@ async fn guard<T>(
 /// memory reserved from the budget, both given back when dropped.
 struct Admission<'a> {
     _permit: SemaphorePermit<'a>,
-    _memory: Reservation,
+    _memory: Reservation<'a>,
 }
 
 /// Admission to a plugin: at most `limit` calls in flight and `queue` waiting.
@@ -786,7 +786,7 @@ impl Gate {
             return Err(CallError::Busy {
                 plugin: plugin.to_owned(),
                 limit: self.limit,
-                queued: before,
+                queued: self.queue,
             });
         }
         self.permits

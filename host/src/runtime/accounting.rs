@@ -36,6 +36,11 @@ impl HostBytes {
         self.0.load(Ordering::Relaxed).max(0) as u64
     }
 
+    /// Start counting again from zero (a kept instance's next call).
+    pub(crate) fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
     pub(crate) fn add(&self, delta: isize) {
         self.0.fetch_add(delta, Ordering::Relaxed);
     }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// The share of the machine's memory the budget defaults to.
 pub const DEFAULT_TOTAL_MEMORY_PERCENT: u64 = 50;
@@ -63,23 +63,18 @@ pub(crate) struct PluginShare {
 
 /// Memory reserved for one call, given back when dropped.
 #[derive(Debug)]
-pub(crate) struct Reservation {
-    _share: OwnedSemaphorePermit,
-    _total: OwnedSemaphorePermit,
+pub(crate) struct Reservation<'a> {
+    _share: SemaphorePermit<'a>,
+    _total: SemaphorePermit<'a>,
 }
 
 impl PluginShare {
     /// Reserve `bytes` at once if both the plugin's share and the process
     /// budget have room.
-    pub(crate) fn try_reserve(&self, bytes: u64) -> Option<Reservation> {
+    pub(crate) fn try_reserve(&self, bytes: u64) -> Option<Reservation<'_>> {
         let units = u32::try_from(bytes.div_ceil(UNIT)).ok()?;
-        let share = self.free.clone().try_acquire_many_owned(units).ok()?;
-        let total = self
-            .budget
-            .free
-            .clone()
-            .try_acquire_many_owned(units)
-            .ok()?;
+        let share = self.free.try_acquire_many(units).ok()?;
+        let total = self.budget.free.try_acquire_many(units).ok()?;
         Some(Reservation {
             _share: share,
             _total: total,
@@ -88,16 +83,10 @@ impl PluginShare {
 
     /// Reserve `bytes` from the plugin's share and then from the process
     /// budget, waiting for room. `None` if `bytes` can never fit.
-    pub(crate) async fn reserve(&self, bytes: u64) -> Option<Reservation> {
+    pub(crate) async fn reserve(&self, bytes: u64) -> Option<Reservation<'_>> {
         let units = u32::try_from(bytes.div_ceil(UNIT)).ok()?;
-        let share = self.free.clone().acquire_many_owned(units).await.ok()?;
-        let total = self
-            .budget
-            .free
-            .clone()
-            .acquire_many_owned(units)
-            .await
-            .ok()?;
+        let share = self.free.acquire_many(units).await.ok()?;
+        let total = self.budget.free.acquire_many(units).await.ok()?;
         Some(Reservation {
             _share: share,
             _total: total,

@@ -125,7 +125,7 @@ impl CallLimiter {
     /// A new call on a kept instance: its host bytes are counted afresh.
     pub(crate) fn next_call(&mut self) {
         self.refused = None;
-        self.host = Arc::default();
+        self.host.reset();
     }
 }
 

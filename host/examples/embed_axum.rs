@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum::routing::get;
-use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime, ServerOptions};
+use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,12 +21,12 @@ async fn main() -> anyhow::Result<()> {
 
     // Load the plugins and make the MCP server.
     let runtime = Runtime::new()?;
-    let (specs, _) = corral::plugin_specs(&[PathBuf::from(plugins)], &Config::default());
-    let (catalog, errors) = corral::load(&runtime, &specs, &Default::default()).await;
+    let config = Config::default();
+    let (catalog, errors) = corral::load(&runtime, &[PathBuf::from(plugins)], &config).await;
     for error in &errors {
         eprintln!("skipped: {error}");
     }
-    let server = CorralServer::new(catalog, ServerOptions::default());
+    let server = CorralServer::new(catalog, config.server);
 
     // The app: its own routes, plus MCP (with Corral's Host/Origin guard and
     // body limit applying to the MCP routes only).

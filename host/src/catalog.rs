@@ -1,75 +1,53 @@
 //! The catalog: every tool, resource, template and prompt being served, and
-//! which plugin serves it. Immutable once built; a reload builds a new one.
+//! which provider serves it. Immutable once built; a reload builds a new one.
+//!
+//! Mounting is written once for every kind of component ([`Component`]):
+//! the mount's prefix and tags are applied, disabled and filtered-out
+//! components are left out (so they are exactly unknown), and a provider
+//! whose served names or URIs are taken, or whose URIs could be answered by
+//! another provider's template, is refused whole.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::config::{Config, PluginConfig};
+use crate::config::{PluginConfig, TagFilter};
 use crate::error::LoadError;
 use crate::model::{PromptDef, ResourceDef, TemplateDef, ToolDef};
-use crate::plugin::WasmPlugin;
-use crate::runtime::Runtime;
+use crate::provider::Provider;
 use corral_uri_template::UriTemplate;
 
-/// One served item and the plugin behind it.
+/// One served component and the provider behind it.
 #[derive(Debug, Clone)]
 pub struct Served<T> {
-    /// As served: prefixed name or URI, tags merged with the plugin's config tags.
+    /// As served: prefixed name or URI, tags merged with the mount's tags.
     pub def: T,
-    /// The name (or URI) the plugin itself knows it by.
+    /// The name (or URI) the provider itself knows it by.
     pub original: String,
-    pub plugin: Arc<WasmPlugin>,
-}
-
-/// A served resource template, parsed.
-#[derive(Debug, Clone)]
-pub struct ServedTemplate {
-    pub def: TemplateDef,
-    pub template: UriTemplate,
-    /// The template as the plugin itself knows it.
-    pub original: String,
-    /// The prefix the plugin is mounted with, if any.
-    pub prefix: Option<String>,
-    pub plugin: Arc<WasmPlugin>,
+    /// Who serves it.
+    pub provider: Arc<dyn Provider>,
 }
 
 /// Where a resource URI leads.
 #[derive(Debug, Clone)]
 pub struct ResolvedResource<'a> {
-    pub plugin: &'a Arc<WasmPlugin>,
-    /// The URI as the plugin knows it (without the mount prefix).
+    /// Who serves it.
+    pub provider: &'a Arc<dyn Provider>,
+    /// The URI as the provider knows it (without the mount prefix).
     pub uri: String,
     /// Template variables (empty for a concrete resource).
     pub params: Vec<(String, String)>,
 }
 
-/// Which components are served, by tag. Exclude wins over include; an empty
-/// include list includes everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TagFilter {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
-}
-
-impl TagFilter {
-    /// Whether a component with `tags` is served.
-    pub fn allows(&self, tags: &[String]) -> bool {
-        !tags.iter().any(|t| self.exclude.contains(t))
-            && (self.include.is_empty() || tags.iter().any(|t| self.include.contains(t)))
-    }
-}
-
-/// How one plugin is mounted: from its config entry.
+/// How one provider is mounted: from its config entry.
 #[derive(Debug, Clone, Default)]
 pub struct Mount {
     /// `weather` serves `get_forecast` as `weather_get_forecast` and
     /// `data://config` as `data://weather/config` (FastMCP's convention).
     pub prefix: Option<String>,
-    /// Tags added to every component of the plugin.
+    /// Tags added to every component of the provider.
     pub tags: Vec<String>,
-    /// Components (by the plugin's own names or URIs) not served.
+    /// Components (by the provider's own names or URIs) not served.
     pub disabled: Vec<String>,
 }
 
@@ -83,17 +61,13 @@ impl Mount {
         }
     }
 
-    fn name(&self, name: &str) -> String {
-        match &self.prefix {
-            Some(prefix) => format!("{prefix}_{name}"),
-            None => name.to_owned(),
-        }
-    }
-
-    fn uri(&self, uri: &str) -> String {
-        match &self.prefix {
-            Some(prefix) => prefix_uri(uri, prefix),
-            None => uri.to_owned(),
+    /// `key` as served: a name gets `prefix_`, a URI gets the prefix after
+    /// its scheme.
+    fn key(&self, key: &str, is_uri: bool) -> String {
+        match (&self.prefix, is_uri) {
+            (None, _) => key.to_owned(),
+            (Some(prefix), true) => prefix_uri(key, prefix),
+            (Some(prefix), false) => format!("{prefix}_{key}"),
         }
     }
 
@@ -106,7 +80,74 @@ impl Mount {
         }
         tags
     }
+
+    /// The provider's `items`, as served: disabled and filtered-out ones
+    /// left out, the rest prefixed and tagged.
+    fn apply<T: Component>(
+        &self,
+        items: &[T],
+        filter: &TagFilter,
+        provider: &Arc<dyn Provider>,
+    ) -> Vec<Served<T>> {
+        items
+            .iter()
+            .filter(|item| !self.disabled.iter().any(|d| d == item.key()))
+            .filter_map(|item| {
+                let tags = self.tags(item.tags());
+                if !filter.allows(&tags) {
+                    return None;
+                }
+                let mut def = item.clone();
+                *def.key_mut() = self.key(item.key(), T::IS_URI);
+                *def.tags_mut() = tags;
+                Some(Served {
+                    def,
+                    original: item.key().to_owned(),
+                    provider: provider.clone(),
+                })
+            })
+            .collect()
+    }
 }
+
+/// A kind of served component, as the catalog mounts it.
+trait Component: Clone {
+    /// What it is called in messages.
+    const KIND: &'static str;
+    /// Whether its key is a URI (prefixed after the scheme) or a name.
+    const IS_URI: bool;
+    /// Its name, or its URI or URI template.
+    fn key(&self) -> &str;
+    fn key_mut(&mut self) -> &mut String;
+    fn tags(&self) -> &[String];
+    fn tags_mut(&mut self) -> &mut Vec<String>;
+}
+
+macro_rules! component {
+    ($type:ty, $kind:literal, $is_uri:literal, $key:ident) => {
+        impl Component for $type {
+            const KIND: &'static str = $kind;
+            const IS_URI: bool = $is_uri;
+            fn key(&self) -> &str {
+                &self.$key
+            }
+            fn key_mut(&mut self) -> &mut String {
+                &mut self.$key
+            }
+            fn tags(&self) -> &[String] {
+                &self.tags
+            }
+            fn tags_mut(&mut self) -> &mut Vec<String> {
+                &mut self.tags
+            }
+        }
+    };
+}
+
+component!(ToolDef, "tool", false, name);
+component!(ResourceDef, "resource", true, uri);
+component!(TemplateDef, "resource template", true, uri_template);
+component!(PromptDef, "prompt", false, name);
 
 /// `data://config` mounted at `weather` is `data://weather/config`.
 pub fn prefix_uri(uri: &str, prefix: &str) -> String {
@@ -130,270 +171,238 @@ pub fn unprefix_uri(uri: &str, prefix: &str) -> Option<String> {
     }
 }
 
-/// Everything being served. Lists keep the order plugins were added in.
+/// A served template's matcher, beside its entry in `templates` (same index).
+#[derive(Debug)]
+struct Matcher {
+    template: UriTemplate,
+    /// The prefix its provider is mounted with, removed before a read.
+    prefix: Option<String>,
+}
+
+/// Everything being served. Lists keep the order providers were added in.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    plugins: Vec<Arc<WasmPlugin>>,
+    providers: Vec<Arc<dyn Provider>>,
     tools: IndexMap<String, Served<ToolDef>>,
     resources: IndexMap<String, Served<ResourceDef>>,
-    templates: Vec<ServedTemplate>,
+    templates: IndexMap<String, Served<TemplateDef>>,
+    matchers: Vec<Matcher>,
     prompts: IndexMap<String, Served<PromptDef>>,
 }
 
+/// A provider's components as they would be served, before they join.
+struct Offer {
+    tools: Vec<Served<ToolDef>>,
+    resources: Vec<Served<ResourceDef>>,
+    templates: Vec<(Served<TemplateDef>, UriTemplate)>,
+    prompts: Vec<Served<PromptDef>>,
+}
+
 impl Catalog {
-    /// The plugins, in load order.
-    pub fn plugins(&self) -> &[Arc<WasmPlugin>] {
-        &self.plugins
+    /// The providers, in the order they were added.
+    pub fn providers(&self) -> &[Arc<dyn Provider>] {
+        &self.providers
     }
 
+    /// The served tools.
     pub fn tools(&self) -> impl Iterator<Item = &Served<ToolDef>> {
         self.tools.values()
     }
 
+    /// The served concrete resources.
     pub fn resources(&self) -> impl Iterator<Item = &Served<ResourceDef>> {
         self.resources.values()
     }
 
-    pub fn templates(&self) -> impl Iterator<Item = &ServedTemplate> {
-        self.templates.iter()
+    /// The served resource templates.
+    pub fn templates(&self) -> impl Iterator<Item = &Served<TemplateDef>> {
+        self.templates.values()
     }
 
+    /// The served prompts.
     pub fn prompts(&self) -> impl Iterator<Item = &Served<PromptDef>> {
         self.prompts.values()
     }
 
+    /// The tool served as `name`.
     pub fn tool(&self, name: &str) -> Option<&Served<ToolDef>> {
         self.tools.get(name)
     }
 
+    /// The prompt served as `name`.
     pub fn prompt(&self, name: &str) -> Option<&Served<PromptDef>> {
         self.prompts.get(name)
     }
 
-    pub fn template(&self, uri_template: &str) -> Option<&ServedTemplate> {
-        self.templates
-            .iter()
-            .find(|t| t.def.uri_template == uri_template)
+    /// The resource template served as `uri_template`.
+    pub fn template(&self, uri_template: &str) -> Option<&Served<TemplateDef>> {
+        self.templates.get(uri_template)
     }
 
     /// A concrete resource wins; otherwise the most specific matching template.
     pub fn resolve_resource(&self, uri: &str) -> Option<ResolvedResource<'_>> {
         if let Some(served) = self.resources.get(uri) {
             return Some(ResolvedResource {
-                plugin: &served.plugin,
+                provider: &served.provider,
                 uri: served.original.clone(),
                 params: Vec::new(),
             });
         }
-        self.templates
+        let (index, matcher, params) = self
+            .matchers
             .iter()
-            .filter_map(|t| t.template.matches(uri).map(|params| (t, params)))
-            .max_by_key(|(t, _)| t.template.specificity())
-            .and_then(|(t, params)| {
-                let uri = match &t.prefix {
-                    Some(prefix) => unprefix_uri(uri, prefix)?,
-                    None => uri.to_owned(),
-                };
-                Some(ResolvedResource {
-                    plugin: &t.plugin,
-                    uri,
-                    params,
-                })
-            })
+            .enumerate()
+            .filter_map(|(i, m)| m.template.matches(uri).map(|params| (i, m, params)))
+            .max_by_key(|(_, m, _)| m.template.specificity())?;
+        let uri = match &matcher.prefix {
+            Some(prefix) => unprefix_uri(uri, prefix)?,
+            None => uri.to_owned(),
+        };
+        let (_, served) = self.templates.get_index(index)?;
+        Some(ResolvedResource {
+            provider: &served.provider,
+            uri,
+            params,
+        })
     }
 
-    /// Add a plugin's offer, mounted as `mount` says and filtered by
+    /// Add a provider's offer, mounted as `mount` says and filtered by
     /// `filter` (a filtered-out component is simply not served). Refused
-    /// whole, with a message naming both plugins, if any served name is
-    /// already taken.
+    /// whole, with a message naming both providers, if any served name is
+    /// already taken or any URI could reach another provider.
     pub fn add(
         &mut self,
-        plugin: impl Into<Arc<WasmPlugin>>,
+        provider: Arc<dyn Provider>,
         mount: &Mount,
         filter: &TagFilter,
     ) -> Result<(), LoadError> {
-        let plugin: Arc<WasmPlugin> = plugin.into();
-        let listing = plugin.listing();
-        let wanted = |original: &str, tags: &[String]| {
-            !mount.disabled.iter().any(|d| d == original) && filter.allows(tags)
-        };
-        let mut tools = Vec::new();
-        for t in &listing.tools {
-            let tags = mount.tags(&t.tags);
-            if wanted(&t.name, &tags) {
-                let def = ToolDef {
-                    name: mount.name(&t.name),
-                    tags,
-                    ..t.clone()
-                };
-                tools.push(Served {
-                    def,
-                    original: t.name.clone(),
-                    plugin: plugin.clone(),
-                });
-            }
-        }
-        let mut resources = Vec::new();
-        for r in &listing.resources {
-            let tags = mount.tags(&r.tags);
-            if wanted(&r.uri, &tags) {
-                let def = ResourceDef {
-                    uri: mount.uri(&r.uri),
-                    tags,
-                    ..r.clone()
-                };
-                resources.push(Served {
-                    def,
-                    original: r.uri.clone(),
-                    plugin: plugin.clone(),
-                });
-            }
-        }
+        let listing = provider.listing();
         let mut templates = Vec::new();
-        for t in &listing.templates {
-            let tags = mount.tags(&t.tags);
-            if !wanted(&t.uri_template, &tags) {
-                continue;
-            }
-            let uri_template = mount.uri(&t.uri_template);
-            let template =
-                UriTemplate::parse(&uri_template).map_err(|reason| LoadError::BadListing {
-                    path: plugin.path().to_owned(),
-                    reason: format!("resource template `{uri_template}`: {reason}"),
-                })?;
-            templates.push(ServedTemplate {
-                def: TemplateDef {
-                    uri_template,
-                    tags,
-                    ..t.clone()
-                },
+        for served in mount.apply(&listing.templates, filter, &provider) {
+            let template = UriTemplate::parse(&served.def.uri_template).map_err(|reason| {
+                LoadError::BadListing {
+                    path: provider.origin().into(),
+                    reason: format!("resource template `{}`: {reason}", served.def.uri_template),
+                }
+            })?;
+            templates.push((served, template));
+        }
+        let offer = Offer {
+            tools: mount.apply(&listing.tools, filter, &provider),
+            resources: mount.apply(&listing.resources, filter, &provider),
+            templates,
+            prompts: mount.apply(&listing.prompts, filter, &provider),
+        };
+        self.check(&provider, &offer)?;
+        insert(&mut self.tools, offer.tools);
+        insert(&mut self.resources, offer.resources);
+        for (served, template) in offer.templates {
+            self.matchers.push(Matcher {
                 template,
-                original: t.uri_template.clone(),
                 prefix: mount.prefix.clone(),
-                plugin: plugin.clone(),
             });
+            self.templates
+                .insert(served.def.uri_template.clone(), served);
         }
-        let mut prompts = Vec::new();
-        for p in &listing.prompts {
-            let tags = mount.tags(&p.tags);
-            if wanted(&p.name, &tags) {
-                let def = PromptDef {
-                    name: mount.name(&p.name),
-                    tags,
-                    ..p.clone()
-                };
-                prompts.push(Served {
-                    def,
-                    original: p.name.clone(),
-                    plugin: plugin.clone(),
-                });
-            }
-        }
+        insert(&mut self.prompts, offer.prompts);
+        self.providers.push(provider);
+        Ok(())
+    }
 
-        let collision = |what: &str, name: &str, other: &WasmPlugin| LoadError::Collision {
-            path: plugin.path().to_owned(),
+    /// Refuse `offer` if it takes a served key, or if a read could reach
+    /// the wrong provider: a URI one serves must not match another's
+    /// template, and two providers' templates must not both match any URI.
+    fn check(&self, provider: &Arc<dyn Provider>, offer: &Offer) -> Result<(), LoadError> {
+        let who = |p: &dyn Provider| format!("{} `{}` ({})", p.kind(), p.name(), p.origin());
+        let refuse = |sentence: String| LoadError::Collision {
+            path: provider.origin().into(),
             reason: format!(
-                "{what} `{name}` is already served by plugin `{}` ({}); plugin `{}` is not loaded (give one of them a prefix)",
-                other.name(),
-                other.path().display(),
-                plugin.name()
+                "{sentence}; {} `{}` is not loaded (give one of them a prefix)",
+                provider.kind(),
+                provider.name()
             ),
         };
-        for t in &tools {
-            if let Some(s) = self.tools.get(&t.def.name) {
-                return Err(collision("tool", &t.def.name, &s.plugin));
-            }
-        }
-        for r in &resources {
-            if let Some(s) = self.resources.get(&r.def.uri) {
-                return Err(collision("resource", &r.def.uri, &s.plugin));
-            }
-        }
-        for t in &templates {
-            if let Some(s) = self.template(&t.def.uri_template) {
-                return Err(collision(
-                    "resource template",
-                    &t.def.uri_template,
-                    &s.plugin,
-                ));
-            }
-        }
-        // No plugin may answer reads meant for another: a URI one serves
-        // must not match another's template, and two plugins' templates
-        // must not both match any URI.
-        let shadows = |what: String, other: &WasmPlugin| LoadError::Collision {
-            path: plugin.path().to_owned(),
-            reason: format!(
-                "{what}, which plugin `{}` ({}) serves; plugin `{}` is not loaded (give one of them a prefix)",
-                other.name(),
-                other.path().display(),
-                plugin.name()
-            ),
+        let taken = |(kind, key, other): (&str, &str, &Arc<dyn Provider>)| {
+            Err(refuse(format!(
+                "{kind} `{key}` is already served by {}",
+                who(&**other)
+            )))
         };
-        for r in &resources {
-            if let Some(s) = self
-                .templates
-                .iter()
-                .find(|s| s.template.matches_raw(&r.def.uri))
-            {
-                return Err(shadows(
-                    format!(
-                        "resource `{}` matches the resource template `{}`",
-                        r.def.uri, s.def.uri_template
-                    ),
-                    &s.plugin,
-                ));
+        let served_templates = offer.templates.iter().map(|(served, _)| served);
+        taken_key(&self.tools, &offer.tools).map_or(Ok(()), taken)?;
+        taken_key(&self.resources, &offer.resources).map_or(Ok(()), taken)?;
+        taken_key(&self.templates, served_templates).map_or(Ok(()), taken)?;
+        taken_key(&self.prompts, &offer.prompts).map_or(Ok(()), taken)?;
+        for resource in &offer.resources {
+            let uri = &resource.def.uri;
+            if let Some((m, served)) = self.matching(|m| m.template.matches_raw(uri)) {
+                return Err(refuse(format!(
+                    "resource `{uri}` matches the resource template `{}`, which {} serves",
+                    m.template.as_str(),
+                    who(&*served.provider)
+                )));
             }
         }
-        for t in &templates {
-            if let Some(s) = self
+        for (served, template) in &offer.templates {
+            let text = &served.def.uri_template;
+            if let Some(other) = self
                 .resources
                 .values()
-                .find(|s| t.template.matches_raw(&s.def.uri))
+                .find(|s| template.matches_raw(&s.def.uri))
             {
-                return Err(shadows(
-                    format!(
-                        "resource template `{}` matches the resource `{}`",
-                        t.def.uri_template, s.def.uri
-                    ),
-                    &s.plugin,
-                ));
+                return Err(refuse(format!(
+                    "resource template `{text}` matches the resource `{}`, which {} serves",
+                    other.def.uri,
+                    who(&*other.provider)
+                )));
             }
-            for s in &self.templates {
+            for (m, other) in self.matchers.iter().zip(self.templates.values()) {
                 // Literal text before the first variable rules most pairs
                 // out cheaply; the exact check explores both automata.
-                let (a, b) = (literal_prefix(&t.template), literal_prefix(&s.template));
+                let (a, b) = (literal_prefix(template), literal_prefix(&m.template));
                 if !(a.starts_with(b) || b.starts_with(a)) {
                     continue;
                 }
-                if let Some(example) = t.template.overlap_example(&s.template) {
-                    return Err(shadows(
-                        format!(
-                            "resource template `{}` overlaps the resource template `{}` (both match `{example}`)",
-                            t.def.uri_template, s.def.uri_template
-                        ),
-                        &s.plugin,
-                    ));
+                if let Some(example) = template.overlap_example(&m.template) {
+                    return Err(refuse(format!(
+                        "resource template `{text}` overlaps the resource template `{}` (both match `{example}`), which {} serves",
+                        m.template.as_str(),
+                        who(&*other.provider)
+                    )));
                 }
             }
         }
-        for p in &prompts {
-            if let Some(s) = self.prompts.get(&p.def.name) {
-                return Err(collision("prompt", &p.def.name, &s.plugin));
-            }
-        }
-        for t in tools {
-            self.tools.insert(t.def.name.clone(), t);
-        }
-        for r in resources {
-            self.resources.insert(r.def.uri.clone(), r);
-        }
-        self.templates.extend(templates);
-        for p in prompts {
-            self.prompts.insert(p.def.name.clone(), p);
-        }
-        self.plugins.push(plugin);
         Ok(())
+    }
+
+    /// The first served template (and its entry) for which `test` holds.
+    fn matching(
+        &self,
+        test: impl Fn(&Matcher) -> bool,
+    ) -> Option<(&Matcher, &Served<TemplateDef>)> {
+        self.matchers
+            .iter()
+            .zip(self.templates.values())
+            .find(|(m, _)| test(m))
+    }
+}
+
+/// The first of `new` whose key is already served: its kind, its key and
+/// who serves it.
+fn taken_key<'a, 'b, T: Component + 'b>(
+    served: &'a IndexMap<String, Served<T>>,
+    new: impl IntoIterator<Item = &'b Served<T>>,
+) -> Option<(&'static str, &'b str, &'a Arc<dyn Provider>)> {
+    new.into_iter().find_map(|item| {
+        served
+            .get(item.def.key())
+            .map(|s| (T::KIND, item.def.key(), &s.provider))
+    })
+}
+
+fn insert<T: Component>(map: &mut IndexMap<String, Served<T>>, items: Vec<Served<T>>) {
+    for item in items {
+        map.insert(item.def.key().to_owned(), item);
     }
 }
 
@@ -403,109 +412,9 @@ fn literal_prefix(template: &UriTemplate) -> &str {
     &text[..text.find('{').unwrap_or(text.len())]
 }
 
-/// The `.wasm` files of a directory, sorted by name.
-pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wasm"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// What to load: the plugins `config` lists (enabled ones), then every
-/// `.wasm` file in `paths` and in `config.plugin_dirs` (directories, or files)
-/// that no entry names, with the default limits and no grants. A directory
-/// that cannot be read is reported.
-pub fn plugin_specs(paths: &[PathBuf], config: &Config) -> (Vec<PluginConfig>, Vec<LoadError>) {
-    let mut specs: Vec<PluginConfig> = Vec::new();
-    let mut errors = Vec::new();
-    let mut configured = Vec::new();
-    for plugin in &config.plugins {
-        configured.push(canonical(&plugin.path));
-        if plugin.enabled {
-            specs.push(plugin.clone());
-        } else {
-            tracing::info!(plugin = %plugin.name, "disabled in the config; not loaded");
-        }
-    }
-    let mut files = Vec::new();
-    for path in paths.iter().chain(&config.plugin_dirs) {
-        if path.is_dir() {
-            match plugin_files(path) {
-                Ok(found) => files.extend(found),
-                Err(e) => errors.push(e),
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    for file in files {
-        let key = canonical(&file);
-        if configured.contains(&key) {
-            continue;
-        }
-        configured.push(key);
-        specs.push(PluginConfig::for_file(&file, config.limits.clone()));
-    }
-    (specs, errors)
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_owned())
-}
-
-/// How many plugins [`load`] loads at once.
-pub const PARALLEL_LOADS: usize = 8;
-
-/// Load every plugin in `specs`, mounted as their config says and filtered
-/// by `filter`. A plugin that fails to load is reported in the returned
-/// errors; the others are served.
-pub async fn load(
-    runtime: &Runtime,
-    specs: &[PluginConfig],
-    filter: &TagFilter,
-) -> (Catalog, Vec<LoadError>) {
-    use futures::StreamExt;
-    let mut catalog = Catalog::default();
-    let mut errors = Vec::new();
-    // Load several at once (compiling and cache reads run on blocking
-    // threads), but add them in spec order so collisions resolve the same
-    // way every time.
-    let mut loaded = futures::stream::iter(specs)
-        .map(|spec| async move { (spec, WasmPlugin::load(runtime, spec).await) })
-        .buffered(PARALLEL_LOADS);
-    while let Some((spec, plugin)) = loaded.next().await {
-        match plugin.and_then(|plugin| catalog.add(plugin, &Mount::of(spec), filter)) {
-            Ok(()) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    (catalog, errors)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exclude_wins_over_include() {
-        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let filter = TagFilter {
-            include: tags(&["public"]),
-            exclude: tags(&["deprecated"]),
-        };
-        assert!(filter.allows(&tags(&["public", "math"])));
-        assert!(!filter.allows(&tags(&["public", "deprecated"])));
-        assert!(!filter.allows(&tags(&["math"])));
-        assert!(!filter.allows(&[]));
-        assert!(TagFilter::default().allows(&[]));
-    }
 
     #[test]
     fn prefixes_go_after_the_scheme() {

@@ -11,8 +11,30 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::ConfigError;
+
+/// An error from a library below (wasmtime, tokio, rmcp), kept as the source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `error` and every cause under it, as `a: b: c`, for messages that are
+/// shown as one line (the banner, the log, the CLI).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let more = next.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = next.source();
+    }
+    text
+}
+
 /// A failure a plugin reports through the WIT `error` variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuestError {
     /// The arguments do not fit.
     #[error("invalid arguments: {0}")]
@@ -30,6 +52,7 @@ pub enum GuestError {
 
 /// Why a call into a plugin produced no answer. Each names the cause.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallError {
     /// The plugin's own error.
     #[error(transparent)]
@@ -39,42 +62,53 @@ pub enum CallError {
     Fuel(u64),
     /// A memory.grow beyond the cap was refused, or the host memory the
     /// call held (resources, headers, buffers) went past it.
-    #[error("memory limit of {} reached", crate::runtime::human_size(*.0))]
+    #[error("memory limit of {} reached", crate::units::human_size(*.0))]
     Memory(u64),
     /// A `wasi:http` header set grew past its cap.
-    #[error("HTTP fields limit of {} per header set exceeded", crate::runtime::human_size(*.0 as u64))]
+    #[error("HTTP fields limit of {} per header set exceeded", crate::units::human_size(*.0 as u64))]
     HttpFields(usize),
     /// No room in the host's memory budget within the call's timeout.
     #[error(
         "host memory budget of {} (total_memory) is in use: no room for this call's {} within its timeout of {}",
-        crate::runtime::human_size(*.total),
-        crate::runtime::human_size(*.memory),
-        crate::runtime::human_duration(*.waited)
+        crate::units::human_size(*.total),
+        crate::units::human_size(*.memory),
+        crate::units::human_duration(*.waited)
     )]
     Budget {
+        /// The host memory budget, in bytes (`total_memory`).
         total: u64,
+        /// The memory this call reserves, in bytes (the plugin's `memory` limit).
         memory: u64,
+        /// How long the call waited for room (its timeout).
         waited: Duration,
     },
     /// The call held as many host resources (handles) as a call may.
     #[error("resource limit of {0} host handles per call reached")]
     Resources(usize),
     /// The wall-clock deadline passed.
-    #[error("timeout of {} exceeded", crate::runtime::human_duration(*.0))]
+    #[error("timeout of {} exceeded", crate::units::human_duration(*.0))]
     Timeout(Duration),
     /// The answer was larger than allowed.
-    #[error("output limit of {} exceeded (the answer was {})", crate::runtime::human_size(*.limit), crate::runtime::human_size(*.actual))]
-    Output { limit: u64, actual: u64 },
+    #[error("output limit of {} exceeded (the answer was {})", crate::units::human_size(*.limit), crate::units::human_size(*.actual))]
+    Output {
+        /// The most bytes an answer may have (`max_output`).
+        limit: u64,
+        /// The size of the answer, in bytes.
+        actual: u64,
+    },
     /// The wasm call stack overflowed.
-    #[error("stack limit of {} exceeded (stack overflow)", crate::runtime::human_size(*.0))]
+    #[error("stack limit of {} exceeded (stack overflow)", crate::units::human_size(*.0))]
     Stack(u64),
     /// Too many calls in flight for this plugin.
     #[error(
         "plugin `{plugin}` is busy: {limit} calls in flight and {queued} waiting (concurrency limit)"
     )]
     Busy {
+        /// The plugin's name.
         plugin: String,
+        /// Calls it may run at once (`concurrency`).
         limit: usize,
+        /// Calls that may wait for a turn (`queue`); all places were taken.
         queued: usize,
     },
     /// Every instance slot of the process is in use.
@@ -109,50 +143,155 @@ impl CallError {
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
+    /// The plugin file could not be read.
     #[error("{path}: cannot read: {source}")]
     Read {
+        /// The plugin file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
-    #[error("{}: refused: {reason}", path.display())]
-    Pin { path: PathBuf, reason: String },
-    #[error("{}: the file is {}; plugin files of at most {} are loaded (max_plugin_size)", path.display(), crate::runtime::human_size(*.size), crate::runtime::human_size(*.max))]
-    TooLarge { path: PathBuf, size: u64, max: u64 },
+    /// The file does not have the `sha256` its config entry pins.
+    #[error("{}: refused: {source}", path.display())]
+    Pin {
+        /// The plugin file.
+        path: PathBuf,
+        /// The digest mismatch ([`ConfigError::Digest`]).
+        #[source]
+        source: Box<ConfigError>,
+    },
+    /// The file is larger than `max_plugin_size`; it is not read.
+    #[error("{}: the file is {}; plugin files of at most {} are loaded (max_plugin_size)", path.display(), crate::units::human_size(*.size), crate::units::human_size(*.max))]
+    TooLarge {
+        /// The plugin file.
+        path: PathBuf,
+        /// Its size, in bytes.
+        size: u64,
+        /// The largest size loaded, in bytes.
+        max: u64,
+    },
+    /// The file does not start with the WebAssembly magic bytes.
     #[error("{path}: not a WebAssembly file")]
-    NotWasm { path: PathBuf },
+    NotWasm {
+        /// The plugin file.
+        path: PathBuf,
+    },
+    /// The file is a core module, not a component.
     #[error(
         "{path}: a core WebAssembly module, not a component; build it for wasm32-wasip2 or wrap it with `wasm-tools component new`"
     )]
-    CoreModule { path: PathBuf },
+    CoreModule {
+        /// The plugin file.
+        path: PathBuf,
+    },
+    /// The file's header names an unknown WebAssembly version or layer.
     #[error("{path}: invalid component: {reason}")]
-    Invalid { path: PathBuf, reason: String },
+    Invalid {
+        /// The plugin file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The component failed to compile.
+    #[error("{path}: invalid component: {}", chain(&**source))]
+    Compile {
+        /// The plugin file.
+        path: PathBuf,
+        /// The compiler's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The component exports none of the `tools`, `resources` and `prompts`
+    /// interfaces.
     #[error(
         "{path}: exports none of `corral:mcp/tools`, `corral:mcp/resources`, `corral:mcp/prompts` (it exports: {exports})"
     )]
-    WrongWorld { path: PathBuf, exports: String },
-    #[error("{path}: cannot link: {reason}")]
-    Link { path: PathBuf, reason: String },
+    WrongWorld {
+        /// The plugin file.
+        path: PathBuf,
+        /// What it exports instead, comma-separated (`nothing` if empty).
+        exports: String,
+    },
+    /// The component imports something the host does not provide.
+    #[error(
+        "{path}: cannot link: {} (Corral provides WASI 0.2 — cli, clocks, random, io, filesystem, sockets — wasi:http and corral:mcp/context; no grant makes any other import available: rebuild the plugin without it)",
+        chain(&**source)
+    )]
+    Link {
+        /// The plugin file.
+        path: PathBuf,
+        /// The linker's error.
+        #[source]
+        source: BoxError,
+    },
+    /// An interface it exports does not have the types of the `corral:mcp`
+    /// world.
+    #[error("{path}: its exports do not match the corral:mcp world: {}", chain(&**source))]
+    Exports {
+        /// The plugin file.
+        path: PathBuf,
+        /// The type-check error.
+        #[source]
+        source: BoxError,
+    },
+    /// The sandbox its grants describe could not be set up (a granted
+    /// directory could not be opened).
+    #[error("{path}: {reason}")]
+    Sandbox {
+        /// The plugin file.
+        path: PathBuf,
+        /// Why, naming the directory.
+        reason: String,
+    },
+    /// The call that asks the plugin what it offers failed.
     #[error("{path}: listing its {what} failed: {source}")]
     Listing {
+        /// The plugin file.
         path: PathBuf,
+        /// What was being listed.
         what: &'static str,
+        /// Why the call failed.
         source: CallError,
     },
+    /// What the provider offers breaks a bound, repeats a name or has an
+    /// unusable schema or URI template.
     #[error("{path}: {reason}")]
-    BadListing { path: PathBuf, reason: String },
-    #[error("{}: its memory limit of {} is more than a plugin's share of the host memory budget ({} of {}); raise total_memory or lower memory", path.display(), crate::runtime::human_size(*.memory), crate::runtime::human_size(*.share), crate::runtime::human_size(*.total))]
-    OverBudget {
+    BadListing {
+        /// Where the provider comes from (for a plugin, its file).
         path: PathBuf,
+        /// What is wrong, naming the item.
+        reason: String,
+    },
+    /// The plugin's memory limit is more than one plugin's share of the host
+    /// memory budget, so no call of it could ever run.
+    #[error("{}: its memory limit of {} is more than a plugin's share of the host memory budget ({} of {}); raise total_memory or lower memory", path.display(), crate::units::human_size(*.memory), crate::units::human_size(*.share), crate::units::human_size(*.total))]
+    OverBudget {
+        /// The plugin file.
+        path: PathBuf,
+        /// Its memory limit, in bytes.
         memory: u64,
+        /// A plugin's share of the budget, in bytes.
         share: u64,
+        /// The whole host memory budget, in bytes (`total_memory`).
         total: u64,
     },
+    /// Something it serves clashes with what another provider already
+    /// serves: a name, a URI, or a URI template matching the same URIs.
     #[error("{path}: {reason}")]
-    Collision { path: PathBuf, reason: String },
+    Collision {
+        /// Where the refused provider comes from (for a plugin, its file).
+        path: PathBuf,
+        /// What clashes, naming both providers.
+        reason: String,
+    },
+    /// A plugin directory could not be read.
     #[error("cannot read plugin directory {path}: {source}")]
     Dir {
+        /// The directory.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -167,6 +306,9 @@ impl LoadError {
             | LoadError::NotWasm { path }
             | LoadError::CoreModule { path }
             | LoadError::Invalid { path, .. }
+            | LoadError::Compile { path, .. }
+            | LoadError::Sandbox { path, .. }
+            | LoadError::Exports { path, .. }
             | LoadError::WrongWorld { path, .. }
             | LoadError::Link { path, .. }
             | LoadError::Listing { path, .. }
@@ -180,7 +322,15 @@ impl LoadError {
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuntimeError {
-    #[error("cannot configure the WebAssembly engine: {0}")]
-    Engine(String),
+    /// The WebAssembly engine could not be configured.
+    #[error("cannot configure the WebAssembly engine ({what}): {}", chain(&**source))]
+    Engine {
+        /// The step that failed.
+        what: &'static str,
+        /// The engine's error.
+        #[source]
+        source: BoxError,
+    },
 }

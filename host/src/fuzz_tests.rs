@@ -258,9 +258,9 @@ mod json_rpc {
         runtime.block_on(async {
             let (client, server_end) = tokio::io::duplex(1 << 20);
             let (read, write) = tokio::io::split(server_end);
-            let server = crate::server::CorralServer::new(
+            let server = crate::transport::CorralServer::new(
                 crate::catalog::Catalog::default(),
-                crate::server::ServerOptions::default(),
+                crate::config::ServerSettings::default(),
             );
             let serving = tokio::spawn(async move {
                 use rmcp::ServiceExt;

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::config::Limits;
 use crate::config::{Grants, PluginConfig};
 use crate::error::LoadError;
 use crate::model::Listing;
 use crate::plugin::{WasmPlugin, compile};
-use crate::runtime::{Limits, Runtime};
+use crate::provider::Provider;
+use crate::runtime::Runtime;
 use crate::units::printable;
 
 /// How the host treats one import.
@@ -94,7 +96,7 @@ pub async fn inspect(
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let listing = WasmPlugin::from_component(runtime, &spec, component)
         .await
-        .map(|p| p.listing().clone());
+        .map(|p| Listing::clone(&p.listing()));
     Ok(Inspection {
         config: config.cloned(),
         exports,
@@ -137,7 +139,7 @@ impl Inspection {
     pub fn to_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        let _ = writeln!(out, "size: {}", crate::runtime::human_size(self.size));
+        let _ = writeln!(out, "size: {}", crate::units::human_size(self.size));
         let _ = writeln!(out, "exports:");
         for e in &self.exports {
             let _ = writeln!(out, "  {}", printable(e));

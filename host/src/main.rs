@@ -84,7 +84,7 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
 
 async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow::Result<()> {
     let (config, _) = load_config(config.as_ref())?;
-    let runtime = Runtime::with_options(config.runtime_options())?;
+    let runtime = Runtime::with_options(corral::RuntimeOptions::of(&config))?;
     let canonical = plugin.canonicalize().unwrap_or_else(|_| plugin.clone());
     let entry = config.plugins.iter().find(|p| p.path == canonical);
     let inspection = corral::inspect(&runtime, &plugin, entry).await?;

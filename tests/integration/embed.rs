@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum::routing::get;
-use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime, ServerOptions};
+use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime, ServerSettings};
 use serde_json::json;
 
 use crate::harness::example;
@@ -15,10 +15,9 @@ use crate::http::request;
 async fn an_app_route_and_a_plugin_tool_on_one_server() {
     let runtime = Runtime::new().unwrap();
     let plugin: PathBuf = example("calculator-rust");
-    let (specs, _) = corral::plugin_specs(&[plugin], &Config::default());
-    let (catalog, errors) = corral::load(&runtime, &specs, &Default::default()).await;
+    let (catalog, errors) = corral::load(&runtime, &[plugin], &Config::default()).await;
     assert!(errors.is_empty(), "{errors:?}");
-    let server = CorralServer::new(catalog, ServerOptions::default());
+    let server = CorralServer::new(catalog, ServerSettings::default());
     let shutdown = CancellationToken::new();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -82,15 +81,16 @@ async fn replacing_the_catalog_announces_list_changed_and_serves_the_new_one() {
     let load = |plugin: PathBuf| {
         let runtime = runtime.clone();
         async move {
-            let (specs, _) = corral::plugin_specs(&[plugin], &Config::default());
-            corral::load(&runtime, &specs, &Default::default()).await.0
+            corral::load(&runtime, &[plugin], &Config::default())
+                .await
+                .0
         }
     };
     let server = CorralServer::new(
         load(example("calculator-rust")).await,
-        ServerOptions {
+        ServerSettings {
             list_changed: true,
-            ..ServerOptions::default()
+            ..ServerSettings::default()
         },
     );
     let app = server.http_router(&HttpOptions::default(), CancellationToken::new());

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral::{CallContext, Limits, PluginConfig, Runtime, WasmPlugin};
+use corral::{CallContext, JsonObject, Limits, PluginConfig, Provider, Runtime, WasmPlugin};
 
 use crate::{Report, Scale, Stats, root, target_dir};
 
@@ -26,6 +26,8 @@ async fn load_with(runtime: &Runtime, path: std::path::PathBuf, reuse: bool) -> 
 
 async fn calls(plugin: &WasmPlugin, tool: &str, args: &str, n: usize) -> Stats {
     let ctx = CallContext::default();
+    let args: JsonObject = serde_json::from_str(args).expect("arguments are a JSON object");
+    let args = &args;
     for _ in 0..n.min(200) {
         plugin.call_tool(tool, args, None, &ctx).await.unwrap();
     }
@@ -47,7 +49,11 @@ async fn cancellation(plugin: &Arc<WasmPlugin>, tool: &str, n: usize) -> Stats {
         let ctx = CallContext::default();
         let cancel = ctx.cancel.clone();
         let (plugin, tool) = (plugin.clone(), tool.to_owned());
-        let call = tokio::spawn(async move { plugin.call_tool(&tool, "{}", None, &ctx).await });
+        let call = tokio::spawn(async move {
+            plugin
+                .call_tool(&tool, &JsonObject::new(), None, &ctx)
+                .await
+        });
         tokio::time::sleep(Duration::from_millis(30)).await;
         let cancelled_at = Instant::now();
         cancel.cancel();

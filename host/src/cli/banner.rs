@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
-use corral::{Catalog, Reload};
+use corral::{Catalog, Loaded, printable};
 
 /// Whether banner lines are shown.
 fn shown() -> bool {
@@ -21,7 +21,7 @@ pub fn line(text: &str) {
 }
 
 /// The report of the first load.
-pub fn loaded(reload: &Reload, took: Duration) {
+pub fn loaded(reload: &Loaded, took: Duration) {
     if !shown() {
         return;
     }
@@ -31,24 +31,24 @@ pub fn loaded(reload: &Reload, took: Duration) {
         out,
         "corral {}: {} plugin(s) loaded in {}: {}, {} failed",
         env!("CARGO_PKG_VERSION"),
-        catalog.plugins().len(),
+        catalog.providers().len(),
         corral::human_duration(took),
         counts(catalog, None),
         reload.errors.len(),
     );
     let width = catalog
-        .plugins()
+        .providers()
         .iter()
         .map(|p| p.name().len())
         .max()
         .unwrap_or(0);
-    for plugin in catalog.plugins() {
+    for plugin in catalog.providers() {
         let _ = writeln!(
             out,
             "  {:<width$}  {}  ({})",
             plugin.name(),
             counts(catalog, Some(plugin.name())),
-            plugin.path().display(),
+            printable(&plugin.origin()),
         );
     }
     for error in &reload.errors {
@@ -64,10 +64,16 @@ pub fn loaded(reload: &Reload, took: Duration) {
 /// "3 tools, 1 resource, ..." for the whole catalog or one plugin.
 fn counts(catalog: &Catalog, plugin: Option<&str>) -> String {
     let of = |p: &str| plugin.is_none_or(|name| name == p);
-    let tools = catalog.tools().filter(|s| of(s.plugin.name())).count();
-    let resources = catalog.resources().filter(|s| of(s.plugin.name())).count();
-    let templates = catalog.templates().filter(|s| of(s.plugin.name())).count();
-    let prompts = catalog.prompts().filter(|s| of(s.plugin.name())).count();
+    let tools = catalog.tools().filter(|s| of(s.provider.name())).count();
+    let resources = catalog
+        .resources()
+        .filter(|s| of(s.provider.name()))
+        .count();
+    let templates = catalog
+        .templates()
+        .filter(|s| of(s.provider.name()))
+        .count();
+    let prompts = catalog.prompts().filter(|s| of(s.provider.name())).count();
     [
         (tools, "tool", "tools"),
         (resources, "resource", "resources"),

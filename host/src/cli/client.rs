@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use corral::{Config, CorralServer, Reloader, Runtime, ServerOptions, TagFilter, printable};
+use corral::{Config, CorralServer, Runtime, RuntimeOptions, printable};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, GetPromptRequestParams, Implementation,
     LoggingMessageNotificationParam, ReadResourceRequestParams,
@@ -153,20 +153,15 @@ async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<C
         Some(_) => super::serve::load_config(config)?,
         None => (Config::default(), None),
     };
-    let filter = TagFilter {
-        include: config.server.include_tags.clone(),
-        exclude: config.server.exclude_tags.clone(),
-    };
-    let runtime = Runtime::with_options(config.runtime_options())?;
-    let mut reloader = Reloader::new(runtime, vec![path.clone()], config, filter);
-    let reload = reloader.scan().await;
-    for error in &reload.errors {
+    let runtime = Runtime::with_options(RuntimeOptions::of(&config))?;
+    let (catalog, errors) = corral::load(&runtime, std::slice::from_ref(&path), &config).await;
+    for error in &errors {
         eprintln!("not loaded: {}", printable(&error.to_string()));
     }
-    if reload.catalog.plugins().is_empty() {
+    if catalog.providers().is_empty() {
         bail!("no plugin in {} loaded", path.display());
     }
-    let server = CorralServer::new(reload.catalog, ServerOptions::default());
+    let server = CorralServer::new(catalog, config.server);
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_end).await {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use corral::{
-    Config, CorralServer, HttpOptions, HttpTransport, Limits, Reloader, Runtime, ServerOptions,
-    TagFilter,
+    Config, CorralServer, HostPattern, HttpOptions, HttpTransport, Limits, Loader, Runtime,
+    RuntimeOptions,
 };
 
 use super::banner;
@@ -189,7 +189,7 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         }
         paths.push(PathBuf::from("."));
     }
-    let mut options = config.runtime_options();
+    let mut options = RuntimeOptions::of(&config);
     if let Some(total_memory) = args.limits.total_memory {
         options.total_memory = total_memory;
     }
@@ -203,34 +203,8 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         corral::human_size(total_memory),
         corral::human_size(runtime.plugin_memory_share())
     ));
-    let mut filter = TagFilter {
-        include: config.server.include_tags.clone(),
-        exclude: config.server.exclude_tags.clone(),
-    };
-    filter.include.extend(args.include_tags.iter().cloned());
-    filter.exclude.extend(args.exclude_tags.iter().cloned());
-    let defaults = ServerOptions::default();
-    let options = ServerOptions {
-        name: args
-            .name
-            .clone()
-            .or(config.server.name.clone())
-            .unwrap_or(defaults.name),
-        version: config.server.version.clone().unwrap_or(defaults.version),
-        title: config.server.title.clone(),
-        website_url: config.server.website_url.clone(),
-        icons: config.server.icons.clone(),
-        instructions: args
-            .instructions
-            .clone()
-            .or(config.server.instructions.clone()),
-        mask_error_details: args.mask_error_details || config.server.mask_error_details,
-        page_size: args.page_size.or(config.server.page_size),
-        // Only `corral dev` changes its lists; advertising listChanged
-        // without ever sending it would mislead clients.
-        list_changed: dev,
-    };
-    let server = CorralServer::loading(options);
+    settings(&args, &mut config, dev);
+    let server = CorralServer::loading(config.server.clone());
     // A plugin the config names explicitly must load: that is an operator's
     // mistake to fix, not a file to skip. In dev mode it is only reported.
     let configured: Vec<(String, PathBuf)> = config
@@ -240,16 +214,16 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         .map(|p| (p.name.clone(), p.path.clone()))
         .collect();
     let http = http_options(&args, &config)?;
-    let mut reloader = Reloader::new(runtime, paths, config, filter);
+    let mut loader = Loader::new(runtime, paths, config);
     // Watch before the first scan, so that nothing written while plugins
     // load is missed.
     let files = dev
-        .then(|| corral::FileWatch::start(&reloader.watched_dirs()))
+        .then(|| corral::FileWatch::start(&loader.watched_dirs()))
         .transpose()?;
-    let loader = server.clone();
+    let installer = server.clone();
     let initial = async move {
         let started = Instant::now();
-        let reload = reloader.scan().await;
+        let reload = loader.scan().await;
         banner::loaded(&reload, started.elapsed());
         let fatal: Vec<String> = reload
             .errors
@@ -268,13 +242,13 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         if !fatal.is_empty() && !dev {
             bail!("{}", fatal.join("\n"));
         }
-        loader.replace_catalog(reload.catalog).await;
-        Ok(reloader)
+        installer.replace_catalog(reload.catalog).await;
+        Ok(loader)
     };
     let serving = transport(server.clone(), args.transport, http);
     tokio::pin!(serving);
     tokio::pin!(initial);
-    let reloader = tokio::select! {
+    let loader = tokio::select! {
         served = &mut serving => {
             // The client left (or the server stopped) while plugins were
             // still loading: finish the load anyway, so that a broken
@@ -291,8 +265,35 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
     };
     tokio::select! {
         served = serving => served,
-        () = corral::watch(server, reloader, files) => Ok(()),
+        () = corral::watch(server, loader, files) => Ok(()),
     }
+}
+
+/// The server settings: the config's `[server]`, with the command line's
+/// flags over them.
+fn settings(args: &ServeArgs, config: &mut Config, dev: bool) {
+    let server = &mut config.server;
+    if let Some(name) = &args.name {
+        server.name = name.clone();
+    }
+    if let Some(instructions) = &args.instructions {
+        server.instructions = Some(instructions.clone());
+    }
+    server.mask_error_details |= args.mask_error_details;
+    if let Some(page_size) = args.page_size {
+        server.page_size = Some(page_size);
+    }
+    server
+        .tags
+        .include
+        .extend(args.include_tags.iter().cloned());
+    server
+        .tags
+        .exclude
+        .extend(args.exclude_tags.iter().cloned());
+    // Only `corral dev` changes its lists; advertising listChanged without
+    // ever sending it would mislead clients.
+    server.list_changed = dev;
 }
 
 /// The HTTP settings: the config's, with the command line's flags over them.
@@ -317,8 +318,11 @@ fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions
     if let Some(idle) = args.session_idle_timeout {
         http.session_idle = idle;
     }
-    http.allowed_hosts
-        .extend(args.allowed_hosts.iter().cloned());
+    for host in &args.allowed_hosts {
+        let pattern = HostPattern::parse_allowed_host(host)
+            .map_err(|e| anyhow::anyhow!("--allowed-host {e}"))?;
+        http.allowed_hosts.push(pattern);
+    }
     http.allowed_origins
         .extend(args.allowed_origins.iter().cloned());
     if let Some(max_body) = args.max_body {
@@ -339,10 +343,7 @@ async fn transport(
         server.serve_stdio().await?;
         return Ok(());
     }
-    let shown_path = match http.transport {
-        HttpTransport::Streamable => http.path.clone(),
-        HttpTransport::Sse => "/sse".into(),
-    };
+    let shown_path = http.entry_path().to_owned();
     server
         .serve_http(http, shutdown_signal(), |address| {
             banner::line(&format!("listening on http://{address}{shown_path}"));

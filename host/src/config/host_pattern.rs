@@ -106,6 +106,45 @@ impl HostPattern {
         })
     }
 
+    /// A `Host` header value the HTTP transports accept
+    /// (`server.http.allowed_hosts`, `--allowed-host`): an exact host with an
+    /// optional `:port`, IPv6 with or without brackets, no wildcard.
+    pub fn parse_allowed_host(text: &str) -> Result<Self, String> {
+        if let Ok(ip) = text.parse::<Ipv6Addr>() {
+            return Self::parse(&format!("[{ip}]"));
+        }
+        let pattern = Self::parse(text)?;
+        if pattern.wildcard {
+            return Err(format!(
+                "{text:?}: wildcards are not supported here; list each host name (with an optional `:port`)"
+            ));
+        }
+        Ok(pattern)
+    }
+
+    /// Whether a request whose `Host` header (or URI authority) is
+    /// `authority` (`name`, `name:port`, `[v6]:port`) is allowed.
+    pub fn matches_authority(&self, authority: &str) -> bool {
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(rest) => match rest.split_once(']') {
+                Some((inside, "")) => (inside, None),
+                Some((inside, after)) => match after.strip_prefix(':').map(str::parse::<u16>) {
+                    Some(Ok(port)) => (inside, Some(port)),
+                    _ => return false,
+                },
+                None => return false,
+            },
+            None => match authority.rsplit_once(':') {
+                Some((name, port)) if !name.contains(':') => match port.parse::<u16>() {
+                    Ok(port) => (name, Some(port)),
+                    Err(_) => return false,
+                },
+                _ => (authority, None),
+            },
+        };
+        self.matches(host, port)
+    }
+
     /// Whether a request to `host` (a name, an IPv4 address, or an IPv6
     /// address with or without brackets) on `port` is allowed. `*.example.com`
     /// matches `api.example.com` and `a.b.example.com`, not `example.com`. A

@@ -13,6 +13,8 @@
 //! Limits cascade: [`Limits::default`] ← `[limits]` ← `[plugins.X].limits`.
 
 mod host_pattern;
+mod http;
+mod limits;
 mod raw;
 mod resolve;
 #[cfg(test)]
@@ -22,10 +24,17 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::http::HttpOptions;
-use crate::runtime::Limits;
+use crate::model::Icon;
 
 pub use host_pattern::HostPattern;
+pub use http::{
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport,
+};
+pub use limits::{
+    DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
+    DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
+};
 
 /// The file name [`Config::discover`] looks for.
 pub const CONFIG_FILE_NAME: &str = "corral.toml";
@@ -40,10 +49,10 @@ pub struct Config {
     /// set their own, including those found in `plugin_dirs`.
     pub limits: Limits,
     /// `[limits] total_memory`: the host memory budget all calls share
-    /// (`None`: [`default_total_memory`](crate::runtime::default_total_memory)).
+    /// (`None`: half the memory of the machine or cgroup).
     pub total_memory: Option<u64>,
     /// `[limits] max_plugin_size`: the largest plugin file loaded (`None`:
-    /// [`DEFAULT_MAX_PLUGIN_SIZE`](crate::runtime::DEFAULT_MAX_PLUGIN_SIZE)).
+    /// 256 MiB).
     pub max_plugin_size: Option<u64>,
     /// `server.plugin_dirs`, absolute: every `.wasm` in them is served with
     /// the defaults (no grants, `limits`).
@@ -52,29 +61,69 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
 }
 
-/// `[server]`.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `[server]`, with the command line's flags over it: what the server says
+/// about itself and how it serves. The one settings struct of the server;
+/// [`CorralServer`](crate::CorralServer) takes it as it is.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerSettings {
-    /// `serverInfo.name`; `None` leaves the host's default.
-    pub name: Option<String>,
+    /// `serverInfo.name` (default: `corral`).
+    pub name: String,
     /// `serverInfo.title`.
     pub title: Option<String>,
     /// `serverInfo.version` (default: Corral's version).
-    pub version: Option<String>,
+    pub version: String,
     /// `serverInfo.websiteUrl`.
     pub website_url: Option<String>,
     /// `serverInfo.icons`.
-    pub icons: Vec<crate::model::Icon>,
+    pub icons: Vec<Icon>,
     /// Instructions for the client's model.
     pub instructions: Option<String>,
     /// Hide internal error details (traps, host failures) from clients.
     pub mask_error_details: bool,
-    /// Serve only components with at least one of these tags (empty: all).
-    pub include_tags: Vec<String>,
-    /// Never serve components with any of these tags.
-    pub exclude_tags: Vec<String>,
+    /// Which components are served, by tag (`include_tags`, `exclude_tags`).
+    pub tags: TagFilter,
     /// Items per page of list results; `None`: unpaginated.
     pub page_size: Option<usize>,
+    /// Advertise `listChanged` and announce changes made with
+    /// [`CorralServer::replace_catalog`](crate::CorralServer::replace_catalog).
+    /// Not a key of the file: on when the served lists can change
+    /// (`corral dev`), because a server advertises only what it does.
+    pub list_changed: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            name: "corral".into(),
+            title: None,
+            version: env!("CARGO_PKG_VERSION").into(),
+            website_url: None,
+            icons: Vec::new(),
+            instructions: None,
+            mask_error_details: false,
+            tags: TagFilter::default(),
+            page_size: None,
+            list_changed: false,
+        }
+    }
+}
+
+/// Which components are served, by tag. Exclude wins over include; an empty
+/// include list includes everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagFilter {
+    /// Serve only components with at least one of these tags (empty: all).
+    pub include: Vec<String>,
+    /// Never serve components with any of these tags.
+    pub exclude: Vec<String>,
+}
+
+impl TagFilter {
+    /// Whether a component with `tags` is served.
+    pub fn allows(&self, tags: &[String]) -> bool {
+        !tags.iter().any(|t| self.exclude.contains(t))
+            && (self.include.is_empty() || tags.iter().any(|t| self.include.contains(t)))
+    }
 }
 
 /// One `[plugins.NAME]` table.
@@ -129,11 +178,14 @@ pub struct DirGrant {
 /// Why `corral.toml` could not be used. Each names the file and, where there
 /// is one, the line and the dotted key.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("{}: cannot read the config file: {source}", file.display())]
     Read {
+        /// The config file.
         file: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// Not TOML, or not the shape of a `corral.toml` (unknown key, wrong type).
@@ -143,6 +195,7 @@ pub enum ConfigError {
         key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default()
     )]
     Parse {
+        /// The config file.
         file: PathBuf,
         /// 1-based.
         line: usize,
@@ -150,6 +203,7 @@ pub enum ConfigError {
         column: usize,
         /// The dotted key the error is at, when it is at one.
         key: Option<String>,
+        /// What is wrong, as the TOML parser or deserializer says it.
         message: String,
     },
     /// Well-formed but not acceptable; `message` says what is allowed.
@@ -159,11 +213,13 @@ pub enum ConfigError {
         line.map(|l| format!(":{l}")).unwrap_or_default()
     )]
     Invalid {
+        /// The config file.
         file: PathBuf,
         /// 1-based line of the key, when known.
         line: Option<usize>,
         /// Dotted path, e.g. `plugins.weather.limits.memory`.
         key: String,
+        /// What is wrong and what is allowed.
         message: String,
     },
     /// A plugin file does not have the pinned digest.
@@ -172,9 +228,13 @@ pub enum ConfigError {
         path.display()
     )]
     Digest {
+        /// The plugin's name (its `[plugins.NAME]` table).
         plugin: String,
+        /// The plugin file.
         path: PathBuf,
+        /// The pinned sha256, in hex.
         expected: String,
+        /// The file's sha256, in hex.
         actual: String,
     },
 }
@@ -193,15 +253,6 @@ impl Config {
     /// resolved against its directory.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         resolve::parse(text, file)
-    }
-
-    /// The process-wide settings this config asks for, defaults elsewhere.
-    pub fn runtime_options(&self) -> crate::runtime::RuntimeOptions {
-        let defaults = crate::runtime::RuntimeOptions::default();
-        crate::runtime::RuntimeOptions {
-            total_memory: self.total_memory.unwrap_or(defaults.total_memory),
-            max_plugin_size: self.max_plugin_size.unwrap_or(defaults.max_plugin_size),
-        }
     }
 
     /// `corral.toml` in `cwd`, if there is one.

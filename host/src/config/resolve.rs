@@ -13,11 +13,12 @@ use toml::de::{DeTable, DeValue};
 
 use super::host_pattern::is_host_name;
 use super::raw::{Num, RawConfig, RawDir, RawHttp, RawLimits, RawPlugin, RawServer};
-use crate::http::HttpOptions;
 
-use super::{Config, ConfigError, DirGrant, Grants, HostPattern, PluginConfig, ServerSettings};
-use crate::runtime::Limits;
-use crate::runtime::limits::{EPOCH_TICK, MAX_MEMORY_CEILING};
+use super::limits::{EPOCH_TICK, Limits, MAX_MEMORY_CEILING};
+use super::{
+    Config, ConfigError, DirGrant, Grants, HostPattern, HttpOptions, PluginConfig, ServerSettings,
+    TagFilter,
+};
 use crate::units::{parse_duration, parse_size};
 
 pub(super) fn parse(text: &str, file: &Path) -> Result<Config> {
@@ -283,10 +284,11 @@ impl Resolver<'_> {
             .as_ref()
             .map(|v| self.count(&["server", "page_size"], v, 1))
             .transpose()?;
+        let defaults = ServerSettings::default();
         Ok(ServerSettings {
-            name: raw.name.clone(),
+            name: raw.name.clone().unwrap_or(defaults.name),
             title: raw.title.clone(),
-            version: raw.version.clone(),
+            version: raw.version.clone().unwrap_or(defaults.version),
             website_url: raw.website_url.clone(),
             icons: raw
                 .icons
@@ -299,9 +301,12 @@ impl Resolver<'_> {
                 .collect(),
             instructions: raw.instructions.clone(),
             mask_error_details: raw.mask_error_details,
-            include_tags: raw.include_tags.clone(),
-            exclude_tags: raw.exclude_tags.clone(),
+            tags: TagFilter {
+                include: raw.include_tags.clone(),
+                exclude: raw.exclude_tags.clone(),
+            },
             page_size: page_size.map(to_usize),
+            list_changed: false,
         })
     }
 
@@ -338,11 +343,14 @@ impl Resolver<'_> {
             http.path = path.clone();
         }
         if let Some(hosts) = &raw.allowed_hosts {
-            for (i, host) in hosts.iter().enumerate() {
-                check_allowed_host(host)
-                    .map_err(|m| self.invalid_item(&key("allowed_hosts"), Some(i), m))?;
-            }
-            http.allowed_hosts = hosts.clone();
+            http.allowed_hosts = hosts
+                .iter()
+                .enumerate()
+                .map(|(i, host)| {
+                    HostPattern::parse_allowed_host(host)
+                        .map_err(|m| self.invalid_item(&key("allowed_hosts"), Some(i), m))
+                })
+                .collect::<Result<_>>()?;
         }
         if let Some(origins) = &raw.allowed_origins {
             for (i, origin) in origins.iter().enumerate() {
@@ -398,8 +406,8 @@ impl Resolver<'_> {
                     &key("memory"),
                     format!(
                         "{v} is above the ceiling of {} (the size of a memory slot); use at most \"{}\"",
-                        crate::runtime::human_size(MAX_MEMORY_CEILING),
-                        crate::runtime::human_size(MAX_MEMORY_CEILING).replace(' ', "")
+                        crate::units::human_size(MAX_MEMORY_CEILING),
+                        crate::units::human_size(MAX_MEMORY_CEILING).replace(' ', "")
                     ),
                 ));
             }
@@ -665,26 +673,12 @@ impl Resolver<'_> {
                 key,
                 format!(
                     "{value} is too short; use at least {}",
-                    crate::runtime::human_duration(min)
+                    crate::units::human_duration(min)
                 ),
             ));
         }
         Ok(duration)
     }
-}
-
-/// A `Host` header value to accept: `host` or `host:port`, no wildcard.
-fn check_allowed_host(host: &str) -> std::result::Result<(), String> {
-    if host.parse::<std::net::Ipv6Addr>().is_ok() {
-        return Ok(());
-    }
-    let pattern = HostPattern::parse(host)?;
-    if pattern.is_wildcard() {
-        return Err(format!(
-            "{host:?}: wildcards are not supported here; list each host name (with an optional `:port`)"
-        ));
-    }
-    Ok(())
 }
 
 /// `scheme://host[:port]` with `port` a number or `*`, or `null`.

@@ -2,7 +2,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::*;
-use crate::runtime::limits::MAX_MEMORY_CEILING;
 
 const MIB: u64 = 1024 * 1024;
 const WEATHER_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -98,11 +97,13 @@ sha256 = "{WEATHER_SHA}"
     assert_eq!(
         config.server,
         ServerSettings {
-            name: Some("MyAssistantServer".into()),
+            name: "MyAssistantServer".into(),
             instructions: Some("Ask about the weather.".into()),
             mask_error_details: true,
-            include_tags: vec!["public".into()],
-            exclude_tags: vec!["deprecated".into()],
+            tags: TagFilter {
+                include: vec!["public".into()],
+                exclude: vec!["deprecated".into()],
+            },
             page_size: Some(50),
             ..ServerSettings::default()
         }
@@ -112,7 +113,8 @@ sha256 = "{WEATHER_SHA}"
         (http.host.as_str(), http.port, http.path.as_str()),
         ("127.0.0.1", 8000, "/mcp")
     );
-    assert_eq!(http.allowed_hosts, ["localhost", "127.0.0.1"]);
+    let hosts: Vec<String> = http.allowed_hosts.iter().map(|h| h.to_string()).collect();
+    assert_eq!(hosts, ["localhost", "127.0.0.1"]);
     assert_eq!(http.allowed_origins, ["http://localhost:*"]);
     assert_eq!(http.max_body, 4 * 1024 * 1024);
     assert_eq!(http.session_idle, Duration::from_secs(300));
@@ -362,7 +364,7 @@ fn bad_limits_name_key_and_fix() {
     );
     let config = parse_in(t, "[limits]\ntotal_memory = \"3GiB\"\n").unwrap();
     assert_eq!(config.total_memory, Some(3 << 30));
-    let ceiling = crate::runtime::human_size(MAX_MEMORY_CEILING);
+    let ceiling = crate::units::human_size(MAX_MEMORY_CEILING);
     expect_invalid(
         t,
         "[limits]\nmemory = \"2GiB\"\n",
@@ -726,10 +728,7 @@ fn discover_and_load_errors() {
     std::fs::write(dir.join("corral.toml"), "[server]\nname = \"x\"\n").unwrap();
     let found = Config::discover(&dir).unwrap();
     assert_eq!(found, dir.join("corral.toml"));
-    assert_eq!(
-        Config::load(&found).unwrap().server.name.as_deref(),
-        Some("x")
-    );
+    assert_eq!(Config::load(&found).unwrap().server.name, "x");
     let error = Config::load(&dir.join("missing.toml")).unwrap_err();
     assert!(matches!(error, ConfigError::Read { .. }));
     assert!(

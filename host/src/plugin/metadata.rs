@@ -213,8 +213,8 @@ pub(crate) fn check(raw: &RawListing) -> Result<(), String> {
     if b.total > MAX_LISTING_BYTES {
         return Err(format!(
             "the listing holds {} of text; at most {} are allowed",
-            crate::runtime::human_size(b.total as u64),
-            crate::runtime::human_size(MAX_LISTING_BYTES as u64)
+            crate::units::human_size(b.total as u64),
+            crate::units::human_size(MAX_LISTING_BYTES as u64)
         ));
     }
     Ok(())

@@ -21,18 +21,20 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use wasmtime::component::{Component, InstancePre, ResourceTableError};
+use wasmtime::component::{Component, Instance, InstancePre, ResourceTableError};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::FieldMapError;
 
 use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::config::Limits;
 use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
-use crate::model::{Input, Listing, Outcome, PromptResult, ResourceContents, ToolResult};
-use crate::runtime::limits::{MAX_HTTP_FIELDS_BYTES, MAX_RESOURCES_PER_CALL, WASM_STACK};
-use crate::runtime::{
-    CallContext, Charged, HostBytes, Limits, PluginShare, Reservation, Runtime, Sandbox, State,
+use crate::model::{
+    Input, JsonObject, Listing, Outcome, PromptResult, ResourceContents, ToolResult,
 };
+use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
+use crate::runtime::limits::{MAX_HTTP_FIELDS_BYTES, MAX_RESOURCES_PER_CALL, WASM_STACK};
+use crate::runtime::{Charged, HostBytes, PluginShare, Reservation, Runtime, Sandbox, State};
 
 use metadata::RawListing;
 use wire_size::WireSize;
@@ -42,13 +44,6 @@ const TOOLS: &str = "corral:mcp/tools@0.1.0";
 const RESOURCES: &str = "corral:mcp/resources@0.1.0";
 const PROMPTS: &str = "corral:mcp/prompts@0.1.0";
 const COMPLETIONS: &str = "corral:mcp/completions@0.1.0";
-
-/// What a completion request refers to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompletionRef {
-    Prompt(String),
-    Template(String),
-}
 
 struct Exports {
     tools: Option<tools::GuestIndices>,
@@ -68,7 +63,7 @@ pub struct WasmPlugin {
     gate: Gate,
     /// This plugin's allowance in the host memory budget.
     share: PluginShare,
-    listing: Listing,
+    listing: Arc<Listing>,
     /// With `instance_reuse`: instances whose last call ended cleanly,
     /// waiting for the next (at most `limits.concurrency`).
     idle: Option<std::sync::Mutex<Vec<Lease>>>,
@@ -187,7 +182,7 @@ async fn compile_file(
     if let Some(spec) = spec {
         spec.verify_digest(&digest).map_err(|e| LoadError::Pin {
             path: path.to_owned(),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
     }
     check_header(path, &bytes)?;
@@ -218,13 +213,13 @@ async fn compile_file(
         Ok::<_, wasmtime::Error>(component)
     })
     .await
-    .map_err(|e| LoadError::Invalid {
+    .map_err(|e| LoadError::Compile {
         path: path.to_owned(),
-        reason: format!("compilation panicked: {e}"),
+        source: e.into(),
     })?
-    .map_err(|e| LoadError::Invalid {
+    .map_err(|e| LoadError::Compile {
         path: path.to_owned(),
-        reason: format!("{e:#}"),
+        source: e.into(),
     })
 }
 
@@ -254,35 +249,36 @@ impl WasmPlugin {
     ) -> Result<Self, LoadError> {
         let path = spec.path.as_path();
         let limits = spec.limits.clone();
-        let link_error = |reason: String| LoadError::Link {
+        let link_error = |e: wasmtime::Error| LoadError::Link {
             path: path.to_owned(),
-            reason,
+            source: e.into(),
         };
-        let pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
-            link_error(format!(
-                "{e:#} (Corral provides WASI 0.2 — cli, clocks, random, io, filesystem, \
-                 sockets — wasi:http and corral:mcp/context; no grant makes any other import \
-                 available: rebuild the plugin without it)"
-            ))
-        })?;
+        let pre = runtime
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let exports_error = |e: wasmtime::Error| LoadError::Exports {
+            path: path.to_owned(),
+            source: e.into(),
+        };
         let has = |name: &str| component.get_export_index(None, name).is_some();
         let exports = Exports {
             tools: has(TOOLS)
                 .then(|| tools::GuestIndices::new(&pre))
                 .transpose()
-                .map_err(|e| link_error(format!("{e:#}")))?,
+                .map_err(exports_error)?,
             resources: has(RESOURCES)
                 .then(|| resources::GuestIndices::new(&pre))
                 .transpose()
-                .map_err(|e| link_error(format!("{e:#}")))?,
+                .map_err(exports_error)?,
             prompts: has(PROMPTS)
                 .then(|| prompts::GuestIndices::new(&pre))
                 .transpose()
-                .map_err(|e| link_error(format!("{e:#}")))?,
+                .map_err(exports_error)?,
             completions: has(COMPLETIONS)
                 .then(|| completions::GuestIndices::new(&pre))
                 .transpose()
-                .map_err(|e| link_error(format!("{e:#}")))?,
+                .map_err(exports_error)?,
         };
         if exports.tools.is_none() && exports.resources.is_none() && exports.prompts.is_none() {
             let names: Vec<String> = component
@@ -312,35 +308,30 @@ impl WasmPlugin {
         let name: Arc<str> = spec.name.as_str().into();
         let mut plugin = WasmPlugin {
             share,
-            sandbox: Sandbox::new(name.clone(), &spec.grants).map_err(link_error)?,
+            sandbox: Sandbox::new(name.clone(), &spec.grants).map_err(|reason| {
+                LoadError::Sandbox {
+                    path: path.to_owned(),
+                    reason,
+                }
+            })?,
             gate: Gate::new(limits.concurrency, limits.queue),
             name,
             path: path.to_owned(),
             pre,
             exports,
             limits,
-            listing: Listing::default(),
+            listing: Arc::default(),
             idle: spec
                 .instance_reuse
                 .then(|| std::sync::Mutex::new(Vec::new())),
         };
-        plugin.listing = plugin.list(path).await?;
+        plugin.listing = Arc::new(plugin.list(path).await?);
         Ok(plugin)
-    }
-
-    /// The plugin's name (its `[plugins.NAME]` or its file stem).
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// The file it was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// What it offers, as listed at load.
-    pub fn listing(&self) -> &Listing {
-        &self.listing
     }
 
     /// The limits its calls run under.
@@ -418,11 +409,30 @@ impl WasmPlugin {
         Ok(listing)
     }
 
-    /// Call the tool `name` with `arguments` (a JSON object as text).
-    pub async fn call_tool(
+    /// One guest call, made the same way for every kind: admitted (queue,
+    /// memory budget), in a fresh or kept instance, under the call's
+    /// deadline and cancellation, its failure named, its answer's size
+    /// checked against the output cap before anything of it is converted.
+    async fn run<T: WireSize>(
+        &self,
+        ctx: &CallContext,
+        call: impl AsyncFnOnce(&mut Store<State>, Instance) -> wasmtime::Result<T>,
+    ) -> Result<T, CallError> {
+        let (_permit, mut lease) = self.begin(ctx).await?;
+        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
+            let instance = lease.instance(&self.pre).await?;
+            call(&mut lease.store, instance).await
+        })
+        .await;
+        let answer = self.finish(lease, answer)?;
+        self.check_output(answer.wire_size())?;
+        Ok(answer)
+    }
+
+    async fn guest_tool(
         &self,
         name: &str,
-        arguments: &str,
+        arguments: &JsonObject,
         input: Option<&Input>,
         ctx: &CallContext,
     ) -> Result<Outcome<ToolResult>, CallError> {
@@ -432,24 +442,22 @@ impl WasmPlugin {
             .as_ref()
             .ok_or_else(|| self.lacks(TOOLS))?;
         let input = input.map(convert::input);
-        let arguments = arguments.to_owned();
-        let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
-            let instance = lease.instance(&self.pre).await?;
-            let guest = indices.load(&mut lease.store, &instance)?;
-            guest
-                .call_call_tool(&mut lease.store, name, &arguments, input.as_ref())
-                .await
-        })
-        .await;
-        let answer = self.finish(lease, answer)?;
-        self.check_output(answer.wire_size())?;
+        // The one serialization of the arguments on their way in.
+        let arguments = serde_json::to_string(arguments)
+            .map_err(|e| CallError::Host(format!("serializing the arguments: {e}")))?;
+        let answer = self
+            .run(ctx, async |store, instance| {
+                let guest = indices.load(&mut *store, &instance)?;
+                guest
+                    .call_call_tool(store, name, &arguments, input.as_ref())
+                    .await
+            })
+            .await?;
         let outcome = answer.map_err(convert::guest_error)?;
         convert::tool_outcome(outcome).map_err(CallError::Malformed)
     }
 
-    /// Read `uri`; `params` are the template variables matched by the host.
-    pub async fn read_resource(
+    async fn guest_read(
         &self,
         uri: &str,
         params: &[(String, String)],
@@ -462,23 +470,19 @@ impl WasmPlugin {
             .as_ref()
             .ok_or_else(|| self.lacks(RESOURCES))?;
         let input = input.map(convert::input);
-        let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
-            let instance = lease.instance(&self.pre).await?;
-            let guest = indices.load(&mut lease.store, &instance)?;
-            guest
-                .call_read_resource(&mut lease.store, uri, params, input.as_ref())
-                .await
-        })
-        .await;
-        let answer = self.finish(lease, answer)?;
-        self.check_output(answer.wire_size())?;
+        let answer = self
+            .run(ctx, async |store, instance| {
+                let guest = indices.load(&mut *store, &instance)?;
+                guest
+                    .call_read_resource(store, uri, params, input.as_ref())
+                    .await
+            })
+            .await?;
         let outcome = answer.map_err(convert::guest_error)?;
         convert::read_outcome(outcome).map_err(CallError::Malformed)
     }
 
-    /// Render the prompt `name` with `arguments`.
-    pub async fn get_prompt(
+    async fn guest_prompt(
         &self,
         name: &str,
         arguments: &[(String, String)],
@@ -491,23 +495,20 @@ impl WasmPlugin {
             .as_ref()
             .ok_or_else(|| self.lacks(PROMPTS))?;
         let input = input.map(convert::input);
-        let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
-            let instance = lease.instance(&self.pre).await?;
-            let guest = indices.load(&mut lease.store, &instance)?;
-            guest
-                .call_get_prompt(&mut lease.store, name, arguments, input.as_ref())
-                .await
-        })
-        .await;
-        let answer = self.finish(lease, answer)?;
-        self.check_output(answer.wire_size())?;
+        let answer = self
+            .run(ctx, async |store, instance| {
+                let guest = indices.load(&mut *store, &instance)?;
+                guest
+                    .call_get_prompt(store, name, arguments, input.as_ref())
+                    .await
+            })
+            .await?;
         let outcome = answer.map_err(convert::guest_error)?;
         convert::get_outcome(outcome).map_err(CallError::Malformed)
     }
 
-    /// Suggest completions; empty when the plugin does not export `completions`.
-    pub async fn complete(
+    /// Empty when the plugin does not export `completions`.
+    async fn guest_complete(
         &self,
         reference: &CompletionRef,
         argument: &str,
@@ -521,18 +522,13 @@ impl WasmPlugin {
             CompletionRef::Prompt(p) => completions::Reference::Prompt(p.clone()),
             CompletionRef::Template(t) => completions::Reference::Template(t.clone()),
         };
-        let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
-            let instance = lease.instance(&self.pre).await?;
-            let guest = indices.load(&mut lease.store, &instance)?;
+        self.run(ctx, async |store, instance| {
+            let guest = indices.load(&mut *store, &instance)?;
             guest
-                .call_complete(&mut lease.store, &reference, argument, value)
+                .call_complete(store, &reference, argument, value)
                 .await
         })
-        .await;
-        let values = self.finish(lease, answer)?;
-        self.check_output(values.wire_size())?;
-        Ok(values)
+        .await
     }
 
     fn lacks(&self, interface: &str) -> CallError {
@@ -682,6 +678,64 @@ impl WasmPlugin {
             });
         }
         Ok(())
+    }
+}
+
+impl Provider for WasmPlugin {
+    fn kind(&self) -> &'static str {
+        "plugin"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn origin(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn listing(&self) -> Arc<Listing> {
+        self.listing.clone()
+    }
+
+    fn call_tool<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a JsonObject,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<ToolResult>> {
+        Box::pin(self.guest_tool(name, arguments, input, ctx))
+    }
+
+    fn read_resource<'a>(
+        &'a self,
+        uri: &'a str,
+        params: &'a [(String, String)],
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<Vec<ResourceContents>>> {
+        Box::pin(self.guest_read(uri, params, input, ctx))
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a [(String, String)],
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<PromptResult>> {
+        Box::pin(self.guest_prompt(name, arguments, input, ctx))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        reference: &'a CompletionRef,
+        argument: &'a str,
+        value: &'a str,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Vec<String>> {
+        Box::pin(self.guest_complete(reference, argument, value, ctx))
     }
 }
 

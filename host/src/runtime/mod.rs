@@ -18,39 +18,18 @@ mod stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio_util::sync::CancellationToken;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::config::EPOCH_TICK;
 use crate::error::RuntimeError;
-use crate::model::LogLevel;
 
 pub(crate) use accounting::Charged;
 pub use accounting::{CountingAllocator, HostBytes, accounting_installed};
 pub use budget::{DEFAULT_TOTAL_MEMORY_PERCENT, PLUGIN_SHARE_PERCENT, default_total_memory};
 pub(crate) use budget::{MemoryBudget, PluginShare, Reservation};
-pub use limits::{Limits, human_duration, human_size};
 pub use outgoing::DEFAULT_CONNECT_TIMEOUT;
 pub(crate) use state::{Sandbox, State};
-
-/// Receives what a plugin reports during a call (log messages, progress).
-/// Implementations must not block: they are called from inside the guest.
-pub trait CallObserver: Send + Sync {
-    /// A log message from the plugin.
-    fn log(&self, level: LogLevel, plugin: &str, message: &str);
-    /// A progress report from the plugin.
-    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
-}
-
-/// What the host knows about one call: how to cancel it and where its
-/// notifications go.
-#[derive(Clone, Default)]
-pub struct CallContext {
-    /// Cancelled when the client gives up on the call.
-    pub cancel: CancellationToken,
-    /// Where log and progress reports go, if anywhere.
-    pub observer: Option<Arc<dyn CallObserver>>,
-}
 
 /// Most component instances alive at once in the process (the pool size).
 pub const POOL_INSTANCES: u32 = 1000;
@@ -91,6 +70,18 @@ impl Default for RuntimeOptions {
     }
 }
 
+impl RuntimeOptions {
+    /// What `config` asks for (`[limits] total_memory`, `max_plugin_size`),
+    /// the defaults elsewhere.
+    pub fn of(config: &crate::config::Config) -> Self {
+        let defaults = Self::default();
+        Self {
+            total_memory: config.total_memory.unwrap_or(defaults.total_memory),
+            max_plugin_size: config.max_plugin_size.unwrap_or(defaults.max_plugin_size),
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
@@ -107,18 +98,22 @@ impl Runtime {
 
     /// [`Runtime::new`] with process-wide `options`.
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
-        let engine =
-            Engine::new(&engine_config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let failed = |what| {
+            move |e: wasmtime::Error| RuntimeError::Engine {
+                what,
+                source: e.into(),
+            }
+        };
+        let engine = Engine::new(&engine_config()).map_err(failed("creating the engine"))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(failed("linking WASI"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| RuntimeError::Engine(format!("linking WASI HTTP: {e:#}")))?;
+            .map_err(failed("linking WASI HTTP"))?;
         crate::bindings::corral::mcp::context::add_to_linker::<State, HasSelf<State>>(
             &mut linker,
             |state| state,
         )
-        .map_err(|e| RuntimeError::Engine(format!("linking corral:mcp/context: {e:#}")))?;
+        .map_err(failed("linking corral:mcp/context"))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
         Ok(Self {
@@ -176,7 +171,7 @@ fn engine_config() -> Config {
         .table_elements(limits::MAX_TABLE_ELEMENTS)
         .max_component_instance_size(8 << 20)
         .max_core_instance_size(4 << 20)
-        .max_memory_size(limits::MAX_MEMORY_CEILING as usize)
+        .max_memory_size(crate::config::MAX_MEMORY_CEILING as usize)
         // Reset a used slot by rewriting only the pages the call dirtied
         // (found with Linux's PAGEMAP_SCAN) instead of `madvise`: no page
         // faults on the next call, and no TLB shootdowns across threads.
@@ -195,14 +190,14 @@ fn engine_config() -> Config {
     config
 }
 
-/// Advance the engine's epoch every [`limits::EPOCH_TICK`] so that running
+/// Advance the engine's epoch every [`EPOCH_TICK`] so that running
 /// guests reach their yield points and deadlines.
 fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
     std::thread::Builder::new()
         .name("corral-epoch".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(limits::EPOCH_TICK);
+                std::thread::sleep(EPOCH_TICK);
                 engine.increment_epoch();
             }
         })

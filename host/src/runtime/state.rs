@@ -7,7 +7,6 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::CallContext;
 use super::http::HttpPolicy;
 use super::limits::{
     CallLimiter, MAX_HTTP_FIELDS_BYTES, MAX_LOG_MESSAGES_PER_CALL, MAX_PROGRESS_PER_CALL,
@@ -15,6 +14,7 @@ use super::limits::{
 };
 use super::stdio::{GuestStdio, Stream};
 use crate::config::{DirGrant, Grants};
+use crate::provider::CallContext;
 
 /// What one plugin's calls may reach beyond the default sandbox, prepared
 /// once at load from its grants.

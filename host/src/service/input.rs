@@ -13,13 +13,10 @@
 //! Requests for capabilities the client did not declare are dropped; if
 //! none remain, the call fails with -32021 naming the capability.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
-use rmcp::model::{ClientCapabilities, InputRequests, InputRequiredResult, ProtocolVersion};
-use rmcp::service::{RequestContext, RoleServer};
-use rmcp::{ErrorData, Peer};
+use rmcp::model::{ClientCapabilities, InputRequests, InputRequiredResult};
+use rmcp::{ErrorData, Peer, RoleServer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest as _;
@@ -27,15 +24,15 @@ use sha2::Digest as _;
 use crate::error::CallError;
 use crate::model::{Input, InputRequest, InputRequired, Outcome};
 use crate::protocol;
+use crate::provider::{CallContext, Provider};
+
+use super::{Exchange, Invocation, Returned};
 
 /// How many times one request may ask the client for input before the host
 /// gives up on it.
 pub const MAX_INPUT_ROUNDS: usize = 8;
 /// How long a sealed `requestState` stays valid.
 pub const REQUEST_STATE_TTL: Duration = Duration::from_secs(600);
-
-pub(super) type Round<'a, T> =
-    Pin<Box<dyn Future<Output = Result<Outcome<T>, CallError>> + Send + 'a>>;
 
 /// What went wrong while getting input.
 pub(super) enum InputError {
@@ -169,19 +166,15 @@ fn now_secs() -> u64 {
 /// session does not open. The key is computed only when a state is sealed
 /// or opened, not on every call.
 pub(super) struct Binding<'a> {
-    context: &'a RequestContext<RoleServer>,
+    session: Option<&'a str>,
     target: String,
-    arguments: &'a str,
+    arguments: &'a Value,
 }
 
 impl<'a> Binding<'a> {
-    pub(super) fn new(
-        context: &'a RequestContext<RoleServer>,
-        target: String,
-        arguments: &'a str,
-    ) -> Self {
+    pub(super) fn new(exchange: &'a Exchange, target: String, arguments: &'a Value) -> Self {
         Self {
-            context,
+            session: exchange.session.as_deref(),
             target,
             arguments,
         }
@@ -189,17 +182,15 @@ impl<'a> Binding<'a> {
 
     fn key(&self) -> String {
         use std::fmt::Write as _;
-        let session = self
-            .context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let session = self.session.unwrap_or("");
+        let arguments = match self.arguments {
+            Value::Null => String::new(),
+            arguments => arguments.to_string(),
+        };
         let mut key = String::with_capacity(self.target.len() + 66 + session.len());
         key.push_str(&self.target);
         key.push('\n');
-        for byte in sha2::Sha256::digest(self.arguments.as_bytes()) {
+        for byte in sha2::Sha256::digest(arguments.as_bytes()) {
             let _ = write!(key, "{byte:02x}");
         }
         key.push('\n');
@@ -208,21 +199,13 @@ impl<'a> Binding<'a> {
     }
 }
 
-/// Whether the request speaks 2026-07-28 or later (stateless input rounds).
-pub(super) fn is_modern(context: &RequestContext<RoleServer>) -> bool {
-    context
-        .protocol_version()
-        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
-}
-
 /// The answers a 2026-07-28 client sent back, verified, as the plugin's input.
 pub(super) fn returned_input(
     seal: &StateSeal,
     binding: &Binding<'_>,
-    responses: Option<&std::collections::BTreeMap<String, Value>>,
-    request_state: Option<&str>,
+    returned: Returned<'_>,
 ) -> Result<Option<Input>, ErrorData> {
-    match (responses, request_state) {
+    match (returned.responses, returned.state) {
         (None, None) => Ok(None),
         (responses, Some(sealed)) => Ok(Some(Input {
             responses: responses
@@ -288,24 +271,25 @@ fn supported(
 /// input comes back as `Ok(Outcome::NeedsInput)` (with only the requests the
 /// client supports) for the caller to return as `input_required`; older
 /// clients are asked directly.
-pub(super) async fn run<'a, T>(
-    context: &RequestContext<RoleServer>,
+pub(super) async fn run<I: Invocation>(
+    exchange: &Exchange,
     first: Option<Input>,
-    mut round: impl FnMut(Option<Input>) -> Round<'a, T>,
-) -> Result<Outcome<T>, InputError> {
-    let capabilities = context.client_capabilities();
+    invocation: &I,
+    provider: &dyn Provider,
+    ctx: &CallContext,
+) -> Result<Outcome<I::Output>, InputError> {
     let mut input = first;
     for _ in 0..MAX_INPUT_ROUNDS {
-        let required = match round(input.take()).await? {
+        let required = match invocation.invoke(provider, input.as_ref(), ctx).await? {
             Outcome::Complete(value) => return Ok(Outcome::Complete(value)),
             Outcome::NeedsInput(required) => {
-                supported(required, capabilities.as_ref()).map_err(InputError::Protocol)?
+                supported(required, exchange.capabilities.as_ref()).map_err(InputError::Protocol)?
             }
         };
-        if is_modern(context) {
+        if exchange.modern {
             return Ok(Outcome::NeedsInput(required));
         }
-        input = Some(ask_client(&context.peer, required).await?);
+        input = Some(ask_client(&exchange.peer, required).await?);
     }
     Err(InputError::Call(CallError::Host(format!(
         "the plugin asked for client input more than {MAX_INPUT_ROUNDS} times"

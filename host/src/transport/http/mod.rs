@@ -24,100 +24,30 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 pub use answer::JSON_ANSWER_WAIT;
-pub use sessions::BoundedSessions;
+use sessions::BoundedSessions;
 pub use sse::SSE_QUEUE;
 
-use crate::server::{CorralServer, ServeError};
+use crate::config::{HostPattern, HttpOptions, HttpTransport};
+use crate::transport::{CorralServer, ServeError};
 
-/// Default largest request body.
-pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
-/// Default number of live sessions (Streamable HTTP and legacy SSE each).
-pub const DEFAULT_MAX_SESSIONS: usize = 1000;
-/// Default idle time after which a Streamable HTTP session is closed.
-pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
-/// Default number of HTTP connections open at once; more wait to be accepted.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// Default time a client has to send a request's headers before it is
-/// disconnected (slow or silent clients cannot hold connections).
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for calls in flight before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Which HTTP transport to serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpTransport {
-    /// Streamable HTTP at `path` (MCP 2025-03-26 and later, both eras).
-    Streamable,
-    /// Legacy HTTP+SSE: `GET /sse` and `POST /messages` (MCP 2024-11-05).
-    Sse,
-}
-
-/// Where and how to listen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpOptions {
-    pub transport: HttpTransport,
-    /// Address to bind; loopback by default.
-    pub host: String,
-    /// Port to bind; 0 picks a free one (the log says which).
-    pub port: u16,
-    /// The Streamable HTTP endpoint path.
-    pub path: String,
-    /// Accepted `Host` header values (`name` or `name:port`).
-    pub allowed_hosts: Vec<String>,
-    /// Accepted `Origin` values (`scheme://host[:port|:*]`); requests without
-    /// an Origin (non-browser clients) are accepted.
-    pub allowed_origins: Vec<String>,
-    /// Largest request body, in bytes.
-    pub max_body: usize,
-    /// Most live sessions; the least recently used is closed past it.
-    pub max_sessions: usize,
-    /// Idle time after which a session is closed.
-    pub session_idle: Duration,
-    /// Most connections open at once (`serve_http` only).
-    pub max_connections: usize,
-    /// Time to receive a request's headers (`serve_http` only).
-    pub header_timeout: Duration,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            transport: HttpTransport::Streamable,
-            host: "127.0.0.1".into(),
-            port: 8000,
-            path: "/mcp".into(),
-            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-            allowed_origins: vec![
-                "http://localhost:*".into(),
-                "http://127.0.0.1:*".into(),
-                "http://[::1]:*".into(),
-                "https://localhost:*".into(),
-                "https://127.0.0.1:*".into(),
-                "https://[::1]:*".into(),
-            ],
-            max_body: DEFAULT_MAX_BODY,
-            max_sessions: DEFAULT_MAX_SESSIONS,
-            session_idle: DEFAULT_SESSION_IDLE,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
-        }
-    }
-}
-
 impl CorralServer {
-    /// The Streamable HTTP endpoint as a tower service, to mount in an axum
-    /// app (`Router::new().nest_service("/mcp", server.mcp_service(&options, ct))`).
-    /// Cancelling `shutdown` closes its sessions. This is rmcp's service
-    /// alone: it answers in SSE; [`CorralServer::http_router`] also sends
-    /// quick answers as plain JSON (see [`JSON_ANSWER_WAIT`]).
-    pub fn mcp_service(
+    /// The Streamable HTTP endpoint as rmcp's tower service. Not public: it
+    /// checks neither Host nor Origin (the guard of
+    /// [`http_router`](Self::http_router) does), so it is only ever served
+    /// behind that guard. Cancelling `shutdown` closes its sessions.
+    fn mcp_service(
         &self,
         options: &HttpOptions,
         shutdown: CancellationToken,
     ) -> StreamableHttpService<CorralServer, BoundedSessions> {
+        // Host and Origin are checked once, by the guard in front of this
+        // service (`http_router`), with the config's own patterns.
         let config = StreamableHttpServerConfig::default()
-            .with_allowed_hosts(options.allowed_hosts.clone())
-            .with_allowed_origins(options.allowed_origins.clone())
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
             .with_max_request_body_bytes(options.max_body)
             .with_cancellation_token(shutdown);
         let server = self.clone();
@@ -175,17 +105,14 @@ impl CorralServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
         on_listening: impl FnOnce(SocketAddr),
     ) -> Result<(), ServeError> {
+        let listen_error = |source| ServeError::Listen {
+            address: format!("{}:{}", options.host, options.port),
+            source,
+        };
         let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
             .await
-            .map_err(|e| {
-                ServeError::Start(format!(
-                    "cannot listen on {}:{}: {e}",
-                    options.host, options.port
-                ))
-            })?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| ServeError::Start(e.to_string()))?;
+            .map_err(listen_error)?;
+        let address = listener.local_addr().map_err(listen_error)?;
         let sessions = CancellationToken::new();
         let in_flight = Arc::new(InFlight::default());
         let app = self.http_router(&options, sessions.clone()).layer(
@@ -290,20 +217,17 @@ impl http_body::Body for Tracked {
     }
 }
 
-/// The allow-lists for `Host` and `Origin`.
+/// The allow-lists for `Host` and `Origin`. Hosts are matched by the
+/// [`HostPattern`]s the config validated: one parser, one matcher.
 struct Guard {
-    hosts: Vec<String>,
+    hosts: Vec<HostPattern>,
     origins: Vec<String>,
 }
 
 impl Guard {
     fn new(options: &HttpOptions) -> Self {
         Self {
-            hosts: options
-                .allowed_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+            hosts: options.allowed_hosts.clone(),
             origins: options
                 .allowed_origins
                 .iter()
@@ -313,11 +237,9 @@ impl Guard {
     }
 
     fn host_allowed(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        let name = strip_port(&host);
-        self.hosts.iter().any(|allowed| {
-            *allowed == host || *allowed == name || strip_port(allowed) == name && allowed == &host
-        })
+        self.hosts
+            .iter()
+            .any(|allowed| allowed.matches_authority(host))
     }
 
     fn origin_allowed(&self, origin: &str) -> bool {
@@ -335,19 +257,6 @@ impl Guard {
                 origin == *allowed
             }
         })
-    }
-}
-
-/// `example.com:8080` → `example.com`; `[::1]:80` → `::1`.
-fn strip_port(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
     }
 }
 

@@ -108,11 +108,6 @@ impl BoundedSessions {
             let _ = self.inner.close_session(&id).await;
         }
     }
-
-    /// How many sessions are open.
-    pub async fn count(&self) -> usize {
-        self.inner.sessions.read().await.len()
-    }
 }
 
 impl SessionManager for BoundedSessions {

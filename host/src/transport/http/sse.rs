@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::CorralServer;
+use crate::transport::CorralServer;
 
 /// Messages queued per session and direction before the sender waits.
 pub const SSE_QUEUE: usize = 64;

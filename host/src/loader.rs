@@ -1,0 +1,265 @@
+//! Loading: one pipeline from files to a catalog, for `serve`, `dev`,
+//! `call` and embedders.
+//!
+//! Find ([`plugin_specs`]: the config's plugins, then every `.wasm` in the
+//! directories given) → read and hash ([`PluginFile`]: refused past
+//! `max_plugin_size`, checked against a `sha256` pin) → compile or take from
+//! the compile cache → link and list ([`WasmPlugin`]) → mount into a new
+//! [`Catalog`]. A [`Loader`] remembers each plugin it loaded with the
+//! sha256 of its file, so a later [`scan`](Loader::scan) loads only what is
+//! new or changed, and keeps the version already served when a new file
+//! fails (the invariant hot reload relies on).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use crate::catalog::{Catalog, Mount};
+use crate::config::{Config, PluginConfig};
+use crate::error::LoadError;
+use crate::plugin::{PluginFile, WasmPlugin};
+use crate::runtime::Runtime;
+
+/// One loaded plugin and the file contents it came from.
+struct Kept {
+    digest: [u8; 32],
+    plugin: Arc<WasmPlugin>,
+}
+
+/// What one scan found and the catalog it built.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The catalog to serve now.
+    pub catalog: Catalog,
+    /// Plugins loaded for the first time, by file.
+    pub added: Vec<PathBuf>,
+    /// Plugins whose file changed and whose new version replaced the old.
+    pub changed: Vec<PathBuf>,
+    /// Plugins whose file is gone.
+    pub removed: Vec<PathBuf>,
+    /// Files that failed to load or to mount. A file already served keeps
+    /// its previous version.
+    pub errors: Vec<LoadError>,
+}
+
+impl Loaded {
+    /// Whether the served plugins differ from before the scan.
+    pub fn changed_anything(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
+    }
+}
+
+/// Loads plugins from paths and a config, and reloads what changed.
+pub struct Loader {
+    runtime: Runtime,
+    paths: Vec<PathBuf>,
+    config: Config,
+    loaded: HashMap<PathBuf, Kept>,
+    /// The digest of each file whose last load failed: it is tried again
+    /// only when its contents change (a large component that fails late
+    /// would otherwise be compiled on every scan).
+    failed: HashMap<PathBuf, [u8; 32]>,
+}
+
+impl Loader {
+    /// A loader for the plugins in `paths` (directories or files) and
+    /// those `config` names, served as `config.server.tags` filters.
+    /// Nothing is loaded until the first [`scan`](Self::scan).
+    pub fn new(runtime: Runtime, paths: Vec<PathBuf>, config: Config) -> Self {
+        Self {
+            runtime,
+            paths,
+            config,
+            loaded: HashMap::new(),
+            failed: HashMap::new(),
+        }
+    }
+
+    /// The directories to watch: every plugin directory, and the directory
+    /// of every plugin file (files are often replaced by a rename).
+    pub fn watched_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let files = self.config.plugins.iter().map(|p| p.path.clone());
+        for path in self
+            .paths
+            .iter()
+            .chain(&self.config.plugin_dirs)
+            .cloned()
+            .chain(files)
+        {
+            let dir = if path.is_dir() {
+                path
+            } else {
+                match path.parent() {
+                    Some(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+                    Some(p) => p.to_owned(),
+                    None => continue,
+                }
+            };
+            let dir = dir.canonicalize().unwrap_or(dir);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
+    }
+
+    /// List the plugin files again, load what is new or changed, forget
+    /// what is gone, and build the catalog to serve.
+    pub async fn scan(&mut self) -> Loaded {
+        let (specs, mut errors) = plugin_specs(&self.paths, &self.config);
+        let mut reload = Loaded::default();
+        let keep: Vec<PathBuf> = specs.iter().map(|spec| key_of(&spec.path)).collect();
+        // Read, hash and (when new or changed) load several files at once,
+        // so at most PARALLEL_LOADS files are in memory; compiling and cache
+        // reads run on blocking threads. Results are taken in order.
+        let (runtime, loaded, failed) = (&self.runtime, &self.loaded, &self.failed);
+        let mut results = futures::stream::iter(specs.iter().zip(&keep))
+            .map(|(spec, key)| async move {
+                let file = PluginFile::read(&spec.path, runtime.max_plugin_size())
+                    .await
+                    .map_err(|e| (None, e))?;
+                let digest = file.digest;
+                if loaded.get(key).is_some_and(|l| l.digest == digest)
+                    || failed.get(key) == Some(&digest)
+                {
+                    return Ok(None);
+                }
+                let plugin = WasmPlugin::load_file(runtime, spec, file)
+                    .await
+                    .map_err(|e| (Some((key, digest)), e))?;
+                Ok(Some((spec, key, digest, Arc::new(plugin))))
+            })
+            .buffered(PARALLEL_LOADS);
+        let mut fresh = Vec::new();
+        let mut new_failures = Vec::new();
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(Some(loaded)) => fresh.push(loaded),
+                Ok(None) => {}
+                Err((failure, e)) => {
+                    new_failures.extend(failure);
+                    errors.push(e);
+                }
+            }
+        }
+        drop(results);
+        for (key, digest) in new_failures {
+            self.failed.insert(key.clone(), digest);
+        }
+        self.failed.retain(|key, _| keep.contains(key));
+        for (spec, key, digest, plugin) in fresh {
+            self.failed.remove(key);
+            match self.loaded.insert(key.clone(), Kept { digest, plugin }) {
+                Some(_) => reload.changed.push(spec.path.clone()),
+                None => reload.added.push(spec.path.clone()),
+            }
+        }
+        let gone: Vec<PathBuf> = self
+            .loaded
+            .keys()
+            .filter(|k| !keep.contains(k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.loaded.remove(&key);
+            reload.removed.push(key);
+        }
+        for (spec, key) in specs.iter().zip(&keep) {
+            if let Some(loaded) = self.loaded.get(key)
+                && let Err(e) = reload.catalog.add(
+                    loaded.plugin.clone(),
+                    &Mount::of(spec),
+                    &self.config.server.tags,
+                )
+            {
+                errors.push(e);
+            }
+        }
+        reload.errors = errors;
+        reload
+    }
+}
+
+fn key_of(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// The `.wasm` files of a directory, sorted by name.
+pub(crate) fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// What to load: the plugins `config` lists (enabled ones), then every
+/// `.wasm` file in `paths` and in `config.plugin_dirs` (directories, or files)
+/// that no entry names, with the default limits and no grants. A directory
+/// that cannot be read is reported.
+pub(crate) fn plugin_specs(
+    paths: &[PathBuf],
+    config: &Config,
+) -> (Vec<PluginConfig>, Vec<LoadError>) {
+    let mut specs: Vec<PluginConfig> = Vec::new();
+    let mut errors = Vec::new();
+    let mut configured = Vec::new();
+    for plugin in &config.plugins {
+        configured.push(canonical(&plugin.path));
+        if plugin.enabled {
+            specs.push(plugin.clone());
+        } else {
+            tracing::info!(plugin = %plugin.name, "disabled in the config; not loaded");
+        }
+    }
+    let mut files = Vec::new();
+    for path in paths.iter().chain(&config.plugin_dirs) {
+        if path.is_dir() {
+            match plugin_files(path) {
+                Ok(found) => files.extend(found),
+                Err(e) => errors.push(e),
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    for file in files {
+        let key = canonical(&file);
+        if configured.contains(&key) {
+            continue;
+        }
+        configured.push(key);
+        specs.push(PluginConfig::for_file(&file, config.limits.clone()));
+    }
+    (specs, errors)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// How many plugins [`load`] loads at once.
+pub const PARALLEL_LOADS: usize = 8;
+
+/// Load the plugins in `paths` (directories or `.wasm` files) and those
+/// `config` names, mounted and filtered as it says: one [`Loader`] scan. A
+/// plugin that fails to load is reported in the returned errors; the
+/// others are served.
+pub async fn load(
+    runtime: &Runtime,
+    paths: &[PathBuf],
+    config: &Config,
+) -> (Catalog, Vec<LoadError>) {
+    let mut loader = Loader::new(runtime.clone(), paths.to_vec(), config.clone());
+    let loaded = loader.scan().await;
+    (loaded.catalog, loaded.errors)
+}

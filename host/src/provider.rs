@@ -1,0 +1,101 @@
+//! The seam between the call service and whatever serves: a [`Provider`]
+//! says what it offers and answers calls for it.
+//!
+//! [`WasmPlugin`](crate::WasmPlugin) is one; upstream MCP servers and
+//! OpenAPI specs are the next. The catalog mounts every provider the same
+//! way (prefixes, tags, collisions), and the call service treats every call
+//! the same way (validation, input rounds, output checks, masking), so a
+//! provider only answers in the model's terms. Nothing here knows of
+//! wasmtime or of rmcp.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CallError;
+use crate::model::{
+    Input, JsonObject, Listing, LogLevel, Outcome, PromptResult, ResourceContents, ToolResult,
+};
+
+/// Receives what a provider reports during a call (log messages, progress).
+/// Implementations must not block: a plugin calls them from inside the guest.
+pub trait CallObserver: Send + Sync {
+    /// A log message from the provider named `provider`.
+    fn log(&self, level: LogLevel, provider: &str, message: &str);
+    /// A progress report.
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
+}
+
+/// What a provider knows about one call: how it is cancelled and where its
+/// notifications go.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// Cancelled when the client gives up on the call.
+    pub cancel: CancellationToken,
+    /// Where log and progress reports go, if anywhere.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// What a completion request refers to, by the provider's own names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompletionRef {
+    /// An argument of the prompt of this name.
+    Prompt(String),
+    /// A variable of the resource template of this text.
+    Template(String),
+}
+
+/// The future a provider's call returns.
+pub type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CallError>> + Send + 'a>>;
+
+/// Something that serves tools, resources, resource templates and prompts.
+///
+/// Names and URIs are the provider's own: the catalog removes mount
+/// prefixes before a call reaches the provider. Arguments reach a tool
+/// already checked against its input schema.
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// What kind of provider this is, for messages (`plugin`).
+    fn kind(&self) -> &'static str;
+    /// Its name (a plugin's `[plugins.NAME]` or file stem).
+    fn name(&self) -> &str;
+    /// Where it comes from, for messages: a file, a command or a URL.
+    fn origin(&self) -> String;
+    /// What it offers.
+    fn listing(&self) -> Arc<Listing>;
+    /// Call the tool `name`.
+    fn call_tool<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a JsonObject,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<ToolResult>>;
+    /// Read `uri`; `params` are the template variables the host matched
+    /// (empty for a concrete resource).
+    fn read_resource<'a>(
+        &'a self,
+        uri: &'a str,
+        params: &'a [(String, String)],
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<Vec<ResourceContents>>>;
+    /// Render the prompt `name`.
+    fn get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a [(String, String)],
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<PromptResult>>;
+    /// Suggest values for `argument` of `reference`, which starts as `value`.
+    fn complete<'a>(
+        &'a self,
+        reference: &'a CompletionRef,
+        argument: &'a str,
+        value: &'a str,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Vec<String>>;
+}

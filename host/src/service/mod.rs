@@ -1,0 +1,572 @@
+//! The call service: everything between a transport and the providers.
+//!
+//! Every request a client can send passes here once, and every answer a
+//! provider gives passes here once, whatever the transport: the lookup in
+//! the catalog snapshot, argument validation before any provider runs,
+//! input rounds in both protocol eras, the output-schema check, failure
+//! kinds and masking, and the relay of log and progress reports. The rmcp
+//! `ServerHandler` in `transport` only turns a request's context into an
+//! [`Exchange`] and calls in here.
+//!
+//! The catalog sits behind an `ArcSwap`: a request works on the snapshot it
+//! loaded when it started, and a reload swaps in a new one atomically.
+#![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
+
+mod input;
+mod notify;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use rmcp::model::{
+    CallToolResponse, ClientCapabilities, CompleteResult, GetPromptResponse, InputRequiredResult,
+    ProgressToken, Prompt, ReadResourceResponse, Reference, Resource, ResourceTemplate, Tool,
+};
+use rmcp::{ErrorData, Peer, RoleServer};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::config::ServerSettings;
+use crate::error::{CallError, GuestError};
+use crate::model::{Input, JsonObject, Outcome, PromptResult, ResourceContents, ToolResult};
+use crate::protocol;
+use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
+use crate::validation::ToolSchemas;
+use corral_uri_template::MAX_URI_BYTES;
+
+use input::{Binding, InputError, StateSeal};
+pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
+pub use notify::MAX_QUEUED_NOTIFICATIONS;
+use notify::Notifier;
+
+/// One request's link to its client, as the transport adapter found it.
+pub(crate) struct Exchange {
+    /// The client's session: sends notifications and, for 2025-11-25
+    /// clients, the host's own requests for input.
+    pub peer: Peer<RoleServer>,
+    /// Cancelled when the client cancels the request or leaves.
+    pub cancel: CancellationToken,
+    /// Where progress reports go, if the client asked for them.
+    pub progress_token: Option<ProgressToken>,
+    /// The lowest log level sent (`u8::MAX`: none).
+    pub min_level: u8,
+    /// 2026-07-28 or later: input rounds are stateless (`input_required`).
+    pub modern: bool,
+    /// What the client can answer (elicitation, sampling, roots).
+    pub capabilities: Option<ClientCapabilities>,
+    /// The HTTP session the request came in, if any (binds sealed states).
+    pub session: Option<String>,
+}
+
+/// What a 2026-07-28 client sent back from an earlier `input_required`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Returned<'a> {
+    pub responses: Option<&'a BTreeMap<String, Value>>,
+    pub state: Option<&'a str>,
+}
+
+/// Which served lists a new catalog changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Changes {
+    pub tools: bool,
+    pub prompts: bool,
+    pub resources: bool,
+}
+
+/// The served view: the catalog and its listings in MCP form, made once per snapshot.
+struct View {
+    catalog: Arc<Catalog>,
+    /// Compiled schemas, by served tool name.
+    schemas: HashMap<String, ToolSchemas>,
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
+}
+
+impl View {
+    fn new(catalog: Arc<Catalog>) -> Self {
+        fn all<'a, D: 'a, T>(
+            items: impl Iterator<Item = &'a D>,
+            convert: fn(&D) -> Result<T, ErrorData>,
+        ) -> Vec<T> {
+            items
+                .filter_map(|d| {
+                    convert(d)
+                        .inspect_err(|e| tracing::error!("not listed: {}", e.message))
+                        .ok()
+                })
+                .collect()
+        }
+        Self {
+            schemas: catalog
+                .tools()
+                .map(|s| (s.def.name.clone(), ToolSchemas::compile(&s.def)))
+                .collect(),
+            tools: all(catalog.tools().map(|s| &s.def), protocol::tool),
+            resources: all(catalog.resources().map(|s| &s.def), protocol::resource),
+            templates: all(catalog.templates().map(|s| &s.def), protocol::template),
+            prompts: all(catalog.prompts().map(|s| &s.def), protocol::prompt),
+            catalog,
+        }
+    }
+}
+
+/// One call on its way to a provider: who serves it and what a sealed
+/// state for it is bound to.
+struct Call<'a> {
+    /// `tool`, `resource` or `prompt`, for the log.
+    kind: &'static str,
+    /// The name or URI as served.
+    name: &'a str,
+    provider: &'a dyn Provider,
+    binding: Binding<'a>,
+}
+
+/// What a call asks of its provider, made again for every input round.
+trait Invocation: Sync {
+    type Output: Send;
+    fn invoke<'a>(
+        &'a self,
+        provider: &'a dyn Provider,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<Self::Output>>;
+}
+
+struct ToolCall<'a> {
+    name: &'a str,
+    arguments: &'a JsonObject,
+}
+
+impl Invocation for ToolCall<'_> {
+    type Output = ToolResult;
+    fn invoke<'a>(
+        &'a self,
+        provider: &'a dyn Provider,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<ToolResult>> {
+        provider.call_tool(self.name, self.arguments, input, ctx)
+    }
+}
+
+struct ResourceRead<'a> {
+    uri: &'a str,
+    params: &'a [(String, String)],
+}
+
+impl Invocation for ResourceRead<'_> {
+    type Output = Vec<ResourceContents>;
+    fn invoke<'a>(
+        &'a self,
+        provider: &'a dyn Provider,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<Vec<ResourceContents>>> {
+        provider.read_resource(self.uri, self.params, input, ctx)
+    }
+}
+
+struct PromptGet<'a> {
+    name: &'a str,
+    arguments: &'a [(String, String)],
+}
+
+impl Invocation for PromptGet<'_> {
+    type Output = PromptResult;
+    fn invoke<'a>(
+        &'a self,
+        provider: &'a dyn Provider,
+        input: Option<&'a Input>,
+        ctx: &'a CallContext,
+    ) -> CallFuture<'a, Outcome<PromptResult>> {
+        provider.get_prompt(self.name, self.arguments, input, ctx)
+    }
+}
+
+/// The call service. Cheap to share (`Arc`); see the module docs.
+pub(crate) struct CallService {
+    view: ArcSwap<View>,
+    /// False while the first catalog is loading; requests that need the
+    /// catalog wait for it, while `initialize` and `ping` are answered at once.
+    ready: tokio::sync::watch::Sender<bool>,
+    seal: StateSeal,
+    settings: ServerSettings,
+}
+
+impl CallService {
+    /// A service with no catalog yet: requests that need one wait for the
+    /// first [`replace`](Self::replace).
+    pub(crate) fn new(settings: ServerSettings) -> Self {
+        Self {
+            view: ArcSwap::from_pointee(View::new(Arc::new(Catalog::default()))),
+            ready: tokio::sync::watch::Sender::new(false),
+            seal: StateSeal::new(),
+            settings,
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &ServerSettings {
+        &self.settings
+    }
+
+    /// Whether the first catalog has been installed.
+    pub(crate) fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// The served view, once the first catalog is in.
+    async fn view(&self) -> Arc<View> {
+        if !self.is_ready() {
+            let mut ready = self.ready.subscribe();
+            // The sender lives as long as `self`, so this cannot fail.
+            let _ = ready.wait_for(|r| *r).await;
+        }
+        self.view.load_full()
+    }
+
+    /// The catalog being served now.
+    pub(crate) fn catalog(&self) -> Arc<Catalog> {
+        self.view.load().catalog.clone()
+    }
+
+    /// Serve `catalog` from now on; calls in flight finish on the one they
+    /// started with. The lists it changed, unless this is the first catalog
+    /// (which releases the requests waiting for it).
+    pub(crate) fn replace(&self, catalog: Catalog) -> Option<Changes> {
+        let new = Arc::new(View::new(Arc::new(catalog)));
+        let old = self.view.swap(new.clone());
+        let was_ready = self.ready.send_replace(true);
+        was_ready.then(|| Changes {
+            tools: old.tools != new.tools,
+            prompts: old.prompts != new.prompts,
+            resources: old.resources != new.resources || old.templates != new.templates,
+        })
+    }
+
+    /// One page of the served tools from `cursor`, and the next cursor.
+    pub(crate) async fn tools(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Tool>, Option<String>), ErrorData> {
+        self.page(&self.view().await.tools, cursor)
+    }
+
+    /// One page of the served concrete resources.
+    pub(crate) async fn resources(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Resource>, Option<String>), ErrorData> {
+        self.page(&self.view().await.resources, cursor)
+    }
+
+    /// One page of the served resource templates.
+    pub(crate) async fn templates(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<ResourceTemplate>, Option<String>), ErrorData> {
+        self.page(&self.view().await.templates, cursor)
+    }
+
+    /// One page of the served prompts.
+    pub(crate) async fn prompts(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Prompt>, Option<String>), ErrorData> {
+        self.page(&self.view().await.prompts, cursor)
+    }
+
+    /// A served tool's MCP description, if it is served now.
+    pub(crate) fn tool(&self, name: &str) -> Option<Tool> {
+        self.view
+            .load()
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+    }
+
+    /// One page of `items` from `cursor`. Cursors are opaque to clients; a
+    /// bad one is an invalid-params error.
+    fn page<T: Clone>(
+        &self,
+        items: &[T],
+        cursor: Option<String>,
+    ) -> Result<(Vec<T>, Option<String>), ErrorData> {
+        let Some(size) = self.settings.page_size else {
+            return Ok((items.to_vec(), None));
+        };
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => protocol::decode_cursor(&cursor)
+                .filter(|start| *start <= items.len())
+                .ok_or_else(|| {
+                    ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None)
+                })?,
+        };
+        let end = (start + size.max(1)).min(items.len());
+        let next = (end < items.len()).then(|| protocol::encode_cursor(end));
+        Ok((items[start..end].to_vec(), next))
+    }
+
+    fn mask(&self) -> bool {
+        self.settings.mask_error_details
+    }
+
+    /// `tools/call`: arguments checked against the input schema before any
+    /// provider runs, the structured result against the output schema.
+    pub(crate) async fn call_tool(
+        &self,
+        exchange: &Exchange,
+        name: &str,
+        arguments: Option<JsonObject>,
+        returned: Returned<'_>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let view = self.view().await;
+        let Some(served) = view.catalog.tool(name) else {
+            return Err(ErrorData::invalid_params(
+                format!("Unknown tool: {name}"),
+                None,
+            ));
+        };
+        let arguments = Value::Object(arguments.unwrap_or_default());
+        let schemas = view.schemas.get(name);
+        let violations = schemas
+            .map(|s| s.check_input(&arguments))
+            .unwrap_or_default();
+        if !violations.is_empty() {
+            let error = CallError::Guest(GuestError::InvalidParams(format!(
+                "tool `{name}`:\n- {}",
+                violations.join("\n- ")
+            )));
+            return Ok(protocol::tool_failure(&error, self.mask())?.into());
+        }
+        let Value::Object(object) = &arguments else {
+            unreachable!("built as an object above")
+        };
+        let call = Call {
+            kind: "tool",
+            name,
+            provider: &*served.provider,
+            binding: Binding::new(exchange, format!("tools/call {name}"), &arguments),
+        };
+        let invocation = ToolCall {
+            name: &served.original,
+            arguments: object,
+        };
+        self.run(
+            exchange,
+            call,
+            returned,
+            &invocation,
+            |result| {
+                // A structured result must match the declared output schema.
+                if let (Some(schemas), Some(structured), false) =
+                    (schemas, &result.structured, result.is_error)
+                {
+                    let violations = schemas.check_output(structured);
+                    if !violations.is_empty() {
+                        return Err(CallError::Malformed(format!(
+                            "the structured result does not match the tool's output schema:\n- {}",
+                            violations.join("\n- ")
+                        )));
+                    }
+                }
+                Ok(protocol::tool_result(&result).map(Into::into))
+            },
+            |error| Ok(protocol::tool_failure(&error, self.mask())?.into()),
+        )
+        .await
+    }
+
+    /// `resources/read`: a concrete resource, else the most specific template.
+    pub(crate) async fn read_resource(
+        &self,
+        exchange: &Exchange,
+        uri: &str,
+        returned: Returned<'_>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let view = self.view().await;
+        if uri.len() > MAX_URI_BYTES {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "the URI is {} bytes; at most {MAX_URI_BYTES} are allowed (URI length limit)",
+                    uri.len()
+                ),
+                None,
+            ));
+        }
+        let Some(resolved) = view.catalog.resolve_resource(uri) else {
+            return Err(protocol::resource_not_found(uri.to_owned()));
+        };
+        let call = Call {
+            kind: "resource",
+            name: uri,
+            provider: &**resolved.provider,
+            binding: Binding::new(exchange, format!("resources/read {uri}"), &Value::Null),
+        };
+        let invocation = ResourceRead {
+            uri: &resolved.uri,
+            params: &resolved.params,
+        };
+        self.run(
+            exchange,
+            call,
+            returned,
+            &invocation,
+            |contents| Ok(protocol::read_result(&contents).map(Into::into)),
+            |error| {
+                Err(protocol::request_failure(
+                    &error,
+                    self.mask(),
+                    protocol::resource_not_found,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// `prompts/get`: required arguments checked before the provider runs.
+    pub(crate) async fn get_prompt(
+        &self,
+        exchange: &Exchange,
+        name: &str,
+        arguments: Option<&JsonObject>,
+        returned: Returned<'_>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let view = self.view().await;
+        let Some(served) = view.catalog.prompt(name) else {
+            return Err(protocol::prompt_not_found(name.to_owned()));
+        };
+        let arguments = protocol::prompt_arguments(arguments);
+        if let Some(missing) = served
+            .def
+            .arguments
+            .iter()
+            .find(|a| a.required && !arguments.iter().any(|(k, _)| *k == a.name))
+        {
+            return Err(ErrorData::invalid_params(
+                format!("prompt `{name}` requires the argument `{}`", missing.name),
+                None,
+            ));
+        }
+        let bound = serde_json::to_value(&arguments).unwrap_or_default();
+        let call = Call {
+            kind: "prompt",
+            name,
+            provider: &*served.provider,
+            binding: Binding::new(exchange, format!("prompts/get {name}"), &bound),
+        };
+        let invocation = PromptGet {
+            name: &served.original,
+            arguments: &arguments,
+        };
+        self.run(
+            exchange,
+            call,
+            returned,
+            &invocation,
+            |result| Ok(protocol::prompt_result(&result).map(Into::into)),
+            |error| {
+                Err(protocol::request_failure(
+                    &error,
+                    self.mask(),
+                    protocol::prompt_not_found,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// `completion/complete` for a prompt's argument or a template's variable.
+    pub(crate) async fn complete(
+        &self,
+        exchange: &Exchange,
+        reference: &Reference,
+        argument: &str,
+        value: &str,
+    ) -> Result<CompleteResult, ErrorData> {
+        let view = self.view().await;
+        let found = match reference {
+            Reference::Prompt(p) => view
+                .catalog
+                .prompt(&p.name)
+                .map(|s| (&s.provider, CompletionRef::Prompt(s.original.clone()))),
+            Reference::Resource(r) => view
+                .catalog
+                .template(&r.uri)
+                .map(|s| (&s.provider, CompletionRef::Template(s.original.clone()))),
+            _ => None,
+        };
+        let Some((provider, reference)) = found else {
+            return Err(ErrorData::invalid_params(
+                "completion for an unknown prompt or resource template",
+                None,
+            ));
+        };
+        let (ctx, notifier) = Notifier::attach(exchange);
+        let values = provider.complete(&reference, argument, value, &ctx).await;
+        drop(ctx);
+        notifier.flush().await;
+        match values {
+            Ok(values) => Ok(protocol::completion(values)),
+            Err(error) => {
+                log_failure("completion", argument, provider.name(), &error);
+                Err(protocol::request_failure(&error, self.mask(), |m| {
+                    ErrorData::invalid_params(m, None)
+                }))
+            }
+        }
+    }
+
+    /// The one call skeleton: open what a 2026-07-28 client returned, run
+    /// the input rounds, relay the provider's reports (flushed before the
+    /// answer), then answer: `complete` for a result (which may still fail
+    /// it, e.g. on the output schema), `input_required` with a sealed state,
+    /// a protocol error, or `failed` for a failure (logged by its kind).
+    async fn run<I: Invocation, R: From<InputRequiredResult>>(
+        &self,
+        exchange: &Exchange,
+        call: Call<'_>,
+        returned: Returned<'_>,
+        invocation: &I,
+        complete: impl FnOnce(I::Output) -> Result<Result<R, ErrorData>, CallError>,
+        failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
+    ) -> Result<R, ErrorData> {
+        tracing::debug!(
+            provider = call.provider.name(),
+            "calling {} `{}`",
+            call.kind,
+            call.name
+        );
+        let first = input::returned_input(&self.seal, &call.binding, returned)?;
+        let (ctx, notifier) = Notifier::attach(exchange);
+        let outcome = input::run(exchange, first, invocation, call.provider, &ctx).await;
+        drop(ctx);
+        notifier.flush().await;
+        let error = match outcome {
+            Ok(Outcome::Complete(value)) => match complete(value) {
+                Ok(answer) => return answer,
+                Err(error) => error,
+            },
+            Ok(Outcome::NeedsInput(required)) => {
+                return Ok(input::input_required(&self.seal, &call.binding, required)?.into());
+            }
+            Err(InputError::Protocol(e)) => return Err(e),
+            Err(InputError::Call(error)) => error,
+        };
+        log_failure(call.kind, call.name, call.provider.name(), &error);
+        failed(error)
+    }
+}
+
+fn log_failure(kind: &str, name: &str, provider: &str, error: &CallError) {
+    if error.is_user_facing() {
+        tracing::debug!(provider, "{kind} `{name}` failed: {error}");
+    } else {
+        tracing::warn!(provider, "{kind} `{name}` failed: {error}");
+    }
+}

@@ -3,7 +3,9 @@
 //! - `plugins`: build every example plugin into `plugins/dist/<name>.wasm`
 //! - `test-plugins`: build the test plugins into `target/test-plugins/<name>.wasm`
 //! - `demo`: build the examples and serve them over stdio
-//! - `test`: everything CI checks: fmt, clippy (the host, and for
+//! - `tidy [--no-doc]`: the rules no compiler checks (layering, file size,
+//!   limits named in docs/SECURITY.md) and `cargo doc` with warnings denied
+//! - `test`: everything CI checks: fmt, tidy, clippy (the host, and for
 //!   `wasm32-wasip2` the SDK and every Rust plugin), plugins, unit +
 //!   integration + interop + doc tests (`--locked`), every scenario of the
 //!   official MCP conformance suite, and the benchmark suite in smoke mode
@@ -19,6 +21,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+
+mod tidy;
 
 /// Rust example plugins in `plugins/` (crate name = directory name).
 const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rust"];
@@ -330,6 +334,7 @@ fn demo() -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     let started = Instant::now();
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    tidy::tidy(true)?;
     run(cargo().args([
         "clippy",
         "--locked",
@@ -404,20 +409,24 @@ fn bench(smoke: bool) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
     let smoke = std::env::args().any(|a| a == "--smoke");
+    let no_doc = std::env::args().any(|a| a == "--no-doc");
     match command.as_str() {
         "bench" => bench(smoke),
         "plugins" => plugins(),
         "test-plugins" => test_plugins(),
         "demo" => demo(),
+        "tidy" => tidy::tidy(!no_doc),
         "test" => test(),
         "conformance" => conformance(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <plugins|test-plugins|demo|test|conformance|bench [--smoke]>\n\n\
+                "usage: cargo xtask <plugins|test-plugins|demo|tidy [--no-doc]|test|conformance|bench [--smoke]>\n\n\
                  plugins       build the example plugins into plugins/dist/\n\
                  test-plugins  build the test plugins into target/test-plugins/\n\
                  demo          build the examples and serve them over stdio\n\
-                 test          fmt, clippy, build plugins, run every test\n\
+                 tidy          layering, file sizes, limits named in docs/SECURITY.md,\n\
+                               cargo doc with warnings denied (--no-doc: skip it)\n\
+                 test          fmt, tidy, clippy, build plugins, run every test\n\
                  conformance   the official MCP conformance suite over HTTP\n\
                  bench         the benchmark suite, Corral and FastMCP side by side\n\
                                (--smoke: tiny counts, checks that it runs)"

@@ -11,6 +11,7 @@ mod dev;
 mod embed;
 mod end_of_input;
 mod features;
+mod golden;
 mod grants;
 mod hardening;
 mod http;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::config::{PluginConfig, TagFilter};
+use crate::config::{PluginConfig, TagFilter, UpstreamConfig};
 use crate::error::LoadError;
 use crate::model::{PromptDef, ResourceDef, TemplateDef, ToolDef};
 use crate::provider::Provider;
@@ -58,6 +58,15 @@ impl Mount {
             prefix: spec.prefix.clone(),
             tags: spec.tags.clone(),
             disabled: spec.disabled_components.clone(),
+        }
+    }
+
+    /// The mount an upstream's config entry describes.
+    pub fn of_upstream(config: &UpstreamConfig) -> Self {
+        Self {
+            prefix: config.prefix.clone(),
+            tags: config.tags.clone(),
+            disabled: config.disabled_components.clone(),
         }
     }
 

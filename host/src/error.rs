@@ -116,6 +116,15 @@ pub enum CallError {
         "instance pool of {0} is full: too many calls in flight across all plugins (pool limit)"
     )]
     Pool(u32),
+    /// An upstream server could not take the call (not connected, or the
+    /// connection failed during it).
+    #[error("upstream `{provider}` is unavailable: {reason}")]
+    Unavailable {
+        /// The upstream's name.
+        provider: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The call was cancelled by the client.
     #[error("call cancelled")]
     Cancelled,

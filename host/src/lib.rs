@@ -87,6 +87,7 @@ mod runtime;
 mod service;
 mod transport;
 mod units;
+mod upstream;
 mod validation;
 
 pub use catalog::{Catalog, Mount, ResolvedResource, Served, prefix_uri, unprefix_uri};
@@ -95,7 +96,7 @@ pub use config::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
     DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT,
     DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions, HttpTransport, Limits,
-    MAX_MEMORY_CEILING, PluginConfig, ServerSettings, TagFilter,
+    MAX_MEMORY_CEILING, PluginConfig, ServerSettings, TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
@@ -127,4 +128,8 @@ pub use tokio_util::sync::CancellationToken;
 pub use transport::http::{JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE};
 pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};
+pub use upstream::{
+    DEPTH_VARIABLE, HEALTH_CHECK_INTERVAL, INITIAL_BACKOFF, MAX_BACKOFF, MAX_UPSTREAM_DEPTH,
+    Upstream,
+};
 pub use validation::{MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_BYTES};

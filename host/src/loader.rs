@@ -21,6 +21,7 @@ use crate::config::{Config, PluginConfig};
 use crate::error::LoadError;
 use crate::plugin::{PluginFile, WasmPlugin};
 use crate::runtime::Runtime;
+use crate::upstream::Upstreams;
 
 /// One loaded plugin and the file contents it came from.
 struct Kept {
@@ -51,11 +52,17 @@ impl Loaded {
     }
 }
 
-/// Loads plugins from paths and a config, and reloads what changed.
+/// Loads plugins from paths and a config, and reloads what changed; keeps
+/// the config's upstream servers connected.
 pub struct Loader {
     runtime: Runtime,
     paths: Vec<PathBuf>,
     config: Config,
+    upstreams: Upstreams,
+    /// Whether the first scan waited for the upstreams' first connections.
+    waited: bool,
+    /// How each plugin of the last scan is mounted, in order, by file.
+    mounted: Vec<(Mount, PathBuf)>,
     loaded: HashMap<PathBuf, Kept>,
     /// The digest of each file whose last load failed: it is tried again
     /// only when its contents change (a large component that fails late
@@ -67,10 +74,14 @@ impl Loader {
     /// A loader for the plugins in `paths` (directories or files) and
     /// those `config` names, served as `config.server.tags` filters.
     /// Nothing is loaded until the first [`scan`](Self::scan).
+    /// Upstreams start connecting at once (in the background).
     pub fn new(runtime: Runtime, paths: Vec<PathBuf>, config: Config) -> Self {
         Self {
             runtime,
             paths,
+            upstreams: Upstreams::start(&config.upstreams),
+            waited: false,
+            mounted: Vec::new(),
             config,
             loaded: HashMap::new(),
             failed: HashMap::new(),
@@ -167,19 +178,56 @@ impl Loader {
             self.loaded.remove(&key);
             reload.removed.push(key);
         }
-        for (spec, key) in specs.iter().zip(&keep) {
+        self.mounted = specs
+            .iter()
+            .zip(keep)
+            .map(|(spec, key)| (Mount::of(spec), key))
+            .collect();
+        if !self.waited {
+            // The first catalog has what is up: each upstream's first
+            // connection attempt is bounded by its timeout.
+            self.upstreams.first_attempts().await;
+            self.waited = true;
+        }
+        let (catalog, mount_errors) = self.rebuild();
+        reload.catalog = catalog;
+        errors.extend(mount_errors);
+        reload.errors = errors;
+        reload
+    }
+
+    /// A new catalog from the plugins of the last scan (files are not read
+    /// again) and what each upstream lists now, with the errors of
+    /// mounting them. Plugins come first, then upstreams, in config order.
+    pub fn rebuild(&self) -> (Catalog, Vec<LoadError>) {
+        let mut catalog = Catalog::default();
+        let mut errors = Vec::new();
+        let filter = &self.config.server.tags;
+        for (mount, key) in &self.mounted {
             if let Some(loaded) = self.loaded.get(key)
-                && let Err(e) = reload.catalog.add(
-                    loaded.plugin.clone(),
-                    &Mount::of(spec),
-                    &self.config.server.tags,
-                )
+                && let Err(e) = catalog.add(loaded.plugin.clone(), mount, filter)
             {
                 errors.push(e);
             }
         }
-        reload.errors = errors;
-        reload
+        for upstream in self.upstreams.all() {
+            let mount = Mount::of_upstream(upstream.config());
+            if let Err(e) = catalog.add(upstream.clone(), &mount, filter) {
+                errors.push(e);
+            }
+        }
+        (catalog, errors)
+    }
+
+    /// Resolves when an upstream's listing changed (it connected, went
+    /// away, or announced list_changed): time to [`rebuild`](Self::rebuild).
+    pub async fn upstream_changed(&self) {
+        self.upstreams.changed().await;
+    }
+
+    /// Whether any upstream is configured (its lists can change at any time).
+    pub fn has_upstreams(&self) -> bool {
+        !self.upstreams.all().is_empty()
     }
 }
 

@@ -42,6 +42,18 @@ pub struct FileWatch {
 }
 
 impl FileWatch {
+    /// Resolves once a change was seen and no other followed for
+    /// [`RELOAD_DEBOUNCE`] (a compiler or a copy has finished writing).
+    async fn settled(&self) {
+        self.changed.notified().await;
+        loop {
+            tokio::select! {
+                _ = self.changed.notified() => continue,
+                _ = tokio::time::sleep(RELOAD_DEBOUNCE) => return,
+            }
+        }
+    }
+
     /// Watch `dirs` (not recursively).
     pub fn start(dirs: &[PathBuf]) -> Result<Self, WatchError> {
         use notify::Watcher;
@@ -77,20 +89,31 @@ impl FileWatch {
     }
 }
 
-/// Whenever `.wasm` files in the watched directories change and then stay
-/// quiet for [`RELOAD_DEBOUNCE`], scan and serve the new catalog. Runs until
-/// the future is dropped. Every outcome is logged: what was added, changed
-/// or removed, and every file that failed (with its previous version kept).
-pub async fn watch(server: CorralServer, mut loader: Loader, files: FileWatch) {
-    let changed = &files.changed;
+/// Keep `server`'s catalog in step: whenever `.wasm` files in the watched
+/// directories change (with `files`) and then stay quiet for
+/// [`RELOAD_DEBOUNCE`], scan; whenever an upstream's listing changes,
+/// rebuild. Runs until the future is dropped. Every outcome is logged: what
+/// was added, changed or removed, and every file that failed (with its
+/// previous version kept).
+pub async fn watch(server: CorralServer, mut loader: Loader, files: Option<FileWatch>) {
     loop {
-        changed.notified().await;
-        // Debounce: wait until no event arrived for a whole quiet period.
-        loop {
-            tokio::select! {
-                _ = changed.notified() => continue,
-                _ = tokio::time::sleep(RELOAD_DEBOUNCE) => break,
+        let files_changed = async {
+            match &files {
+                Some(files) => files.settled().await,
+                None => std::future::pending().await,
             }
+        };
+        let upstream = tokio::select! {
+            () = files_changed => false,
+            () = loader.upstream_changed() => true,
+        };
+        if upstream {
+            let (catalog, errors) = loader.rebuild();
+            for error in &errors {
+                tracing::error!("{error}");
+            }
+            server.replace_catalog(catalog).await;
+            continue;
         }
         let reload = loader.scan().await;
         report(&reload);

@@ -80,6 +80,32 @@ const CONFIG_ERRORS: &[(&str, &str)] = &[
         "[server.http]\nallowed_origins = [\"localhost:3000\"]\n",
     ),
     ("empty-server-name", "[server]\nname = \" \"\n"),
+    (
+        "upstream-command-and-url",
+        "[upstreams.u]\ncommand = [\"x\"]\nurl = \"http://127.0.0.1:1/mcp\"\n",
+    ),
+    ("upstream-neither", "[upstreams.u]\nprefix = \"u\"\n"),
+    ("upstream-empty-command", "[upstreams.u]\ncommand = []\n"),
+    (
+        "upstream-not-a-url",
+        "[upstreams.u]\nurl = \"ftp://example.com/mcp\"\n",
+    ),
+    (
+        "upstream-unset-variable",
+        "[upstreams.u]\nurl = \"https://example.com/mcp\"\nheaders = { Authorization = \"Bearer ${CORRAL_TEST_UNSET_TOKEN}\" }\n",
+    ),
+    (
+        "upstream-headers-on-command",
+        "[upstreams.u]\ncommand = [\"x\"]\nheaders = { X-Key = \"k\" }\n",
+    ),
+    (
+        "upstream-name-taken",
+        "[plugins.p]\npath = \"{plugin}\"\n[upstreams.p]\ncommand = [\"x\"]\n",
+    ),
+    (
+        "upstream-unknown-key",
+        "[upstreams.u]\ncommand = [\"x\"]\ncwd = \"/tmp\"\n",
+    ),
 ];
 
 #[test]

@@ -20,7 +20,7 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
@@ -210,6 +210,14 @@ impl Server {
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         Server::start_command("serve", args, env)
+    }
+
+    /// Start `corral serve ARGS...` in the directory `dir` (where it looks
+    /// for a `corral.toml`) and initialize a 2025-11-25 session.
+    pub fn start_in(dir: &Path, args: &[&str]) -> Server {
+        let mut cmd = corral();
+        cmd.current_dir(dir).arg("serve").args(args);
+        Server::spawn(cmd).initialized()
     }
 
     /// Start `corral COMMAND ARGS...` (`serve` or `dev`) and initialize a

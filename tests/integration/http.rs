@@ -21,10 +21,15 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(transport: &str, args: &[&str]) -> HttpServer {
+        HttpServer::start_on(transport, args, 0)
+    }
+
+    /// [`HttpServer::start`] on `port` (0: a free one).
+    pub fn start_on(transport: &str, args: &[&str], port: u16) -> HttpServer {
         let mut child = corral()
             .arg("serve")
             .args(args)
-            .args(["--transport", transport, "--port", "0"])
+            .args(["--transport", transport, "--port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -63,6 +68,11 @@ impl HttpServer {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.rsplit(':').next().unwrap().parse().unwrap()
     }
 
     /// Whether a stderr line so far contains `what`.

@@ -22,3 +22,4 @@ mod loading;
 mod mount;
 mod sdk;
 mod seed;
+mod upstream;

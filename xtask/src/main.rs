@@ -88,6 +88,11 @@ fn python_venv() -> anyhow::Result<PathBuf> {
     venv("py-venv", &root().join("tests/interop/requirements.txt"))
 }
 
+/// The venv with FastMCP (`target/bench-venv`), for `bench/fastmcp_server.py`.
+fn fastmcp_venv() -> anyhow::Result<PathBuf> {
+    venv("bench-venv", &root().join("bench/requirements.txt"))
+}
+
 /// A Python venv in `target/NAME` with `requirements` installed; remade
 /// only when the requirements change.
 fn venv(name: &str, requirements: &Path) -> anyhow::Result<PathBuf> {
@@ -349,6 +354,9 @@ fn test() -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
     python_venv()?;
+    // FastMCP's reference server: the benchmarks' baseline, and an upstream
+    // the integration tests proxy.
+    fastmcp_venv()?;
     // Build the tests (and the corral binary they run) once, warm the compile
     // cache with that very binary, then test with it.
     run(cargo().args(["test", "--locked", "--release", "--workspace", "--no-run"]))?;
@@ -386,7 +394,7 @@ fn clippy_wasm() -> anyhow::Result<()> {
 fn bench(smoke: bool) -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
-    let python = venv("bench-venv", &root().join("bench/requirements.txt"))?;
+    let python = fastmcp_venv()?;
     // `cargo test --release` of the bench target: the bench profile would
     // rebuild every dependency once more (same settings, another directory).
     let mut cmd = cargo();

@@ -27,11 +27,20 @@ pub fn loaded(reload: &Loaded, took: Duration) {
     }
     let catalog = &reload.catalog;
     let mut out = String::new();
+    let upstreams = catalog
+        .providers()
+        .iter()
+        .filter(|p| p.kind() == "upstream")
+        .count();
+    let plugins = catalog.providers().len() - upstreams;
+    let providers = match upstreams {
+        0 => format!("{plugins} plugin(s)"),
+        n => format!("{plugins} plugin(s) and {n} upstream(s)"),
+    };
     let _ = writeln!(
         out,
-        "corral {}: {} plugin(s) loaded in {}: {}, {} failed",
+        "corral {}: {providers} loaded in {}: {}, {} failed",
         env!("CARGO_PKG_VERSION"),
-        catalog.providers().len(),
         corral::human_duration(took),
         counts(catalog, None),
         reload.errors.len(),

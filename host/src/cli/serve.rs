@@ -181,10 +181,14 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         args.limits.apply(&mut plugin.limits)?;
     }
     let mut paths = args.paths.clone();
-    if paths.is_empty() && config.plugins.is_empty() && config.plugin_dirs.is_empty() {
+    if paths.is_empty()
+        && config.plugins.is_empty()
+        && config.plugin_dirs.is_empty()
+        && config.upstreams.is_empty()
+    {
         if !dev {
             bail!(
-                "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME] tables or server.plugin_dirs"
+                "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME] or [upstreams.NAME] tables or server.plugin_dirs"
             );
         }
         paths.push(PathBuf::from("."));
@@ -260,9 +264,9 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         }
         loaded = &mut initial => loaded?,
     };
-    let Some(files) = files else {
+    if files.is_none() && !loader.has_upstreams() {
         return serving.await;
-    };
+    }
     tokio::select! {
         served = serving => served,
         () = corral::watch(server, loader, files) => Ok(()),
@@ -272,6 +276,7 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
 /// The server settings: the config's `[server]`, with the command line's
 /// flags over them.
 fn settings(args: &ServeArgs, config: &mut Config, dev: bool) {
+    let upstreams = !config.upstreams.is_empty();
     let server = &mut config.server;
     if let Some(name) = &args.name {
         server.name = name.clone();
@@ -291,9 +296,9 @@ fn settings(args: &ServeArgs, config: &mut Config, dev: bool) {
         .tags
         .exclude
         .extend(args.exclude_tags.iter().cloned());
-    // Only `corral dev` changes its lists; advertising listChanged without
-    // ever sending it would mislead clients.
-    server.list_changed = dev;
+    // Only `corral dev` and upstreams change the lists; advertising
+    // listChanged without ever sending it would mislead clients.
+    server.list_changed = dev || upstreams;
 }
 
 /// The HTTP settings: the config's, with the command line's flags over them.

@@ -21,6 +21,7 @@ mod resolve;
 mod tests;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -59,6 +60,8 @@ pub struct Config {
     pub plugin_dirs: Vec<PathBuf>,
     /// `[plugins.*]`, in the order they appear in the file.
     pub plugins: Vec<PluginConfig>,
+    /// `[upstreams.*]`, in the order they appear in the file.
+    pub upstreams: Vec<UpstreamConfig>,
 }
 
 /// `[server]`, with the command line's flags over it: what the server says
@@ -151,6 +154,112 @@ pub struct PluginConfig {
     pub grants: Grants,
     /// The pinned sha256 of the file, if any.
     pub sha256: Option<[u8; 32]>,
+}
+
+/// One `[upstreams.NAME]` table: an MCP server whose tools, resources,
+/// templates and prompts are served as if they were a plugin's.
+#[derive(Clone, PartialEq)]
+pub struct UpstreamConfig {
+    /// The table's name (`search` in `[upstreams.search]`).
+    pub name: String,
+    /// How to reach it.
+    pub target: UpstreamTarget,
+    /// Prefix for the names of what it serves.
+    pub prefix: Option<String>,
+    /// Tags for `server.include_tags` / `server.exclude_tags`.
+    pub tags: Vec<String>,
+    /// `false`: configured but not connected to.
+    pub enabled: bool,
+    /// Tools, resources or prompts of this upstream not to serve.
+    pub disabled_components: Vec<String>,
+    /// The longest a connection, a listing or one forwarded request may take.
+    pub timeout: Duration,
+    /// The largest answer accepted from it, in bytes of JSON.
+    pub max_output: u64,
+}
+
+/// Where an upstream is.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum UpstreamTarget {
+    /// A command spoken to over its stdin and stdout.
+    Command {
+        /// The program (looked up in `PATH` when it has no `/`).
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// Names of the host environment variables it gets; nothing else
+        /// is inherited.
+        env: Vec<String>,
+        /// The directory it runs in: the config file's.
+        dir: PathBuf,
+    },
+    /// A Streamable HTTP endpoint.
+    Url {
+        /// `http://` or `https://`.
+        url: String,
+        /// Headers sent with every request (`${VAR}` already replaced by the
+        /// variable's value; never printed).
+        headers: Vec<(String, String)>,
+    },
+}
+
+impl std::fmt::Display for UpstreamTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamTarget::Command { program, args, .. } => {
+                write!(f, "{program}")?;
+                for arg in args {
+                    write!(f, " {arg}")?;
+                }
+                Ok(())
+            }
+            UpstreamTarget::Url { url, .. } => f.write_str(url),
+        }
+    }
+}
+
+/// Header values may hold secrets: they are shown by name only.
+impl std::fmt::Debug for UpstreamTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamTarget::Command {
+                program,
+                args,
+                env,
+                dir,
+            } => f
+                .debug_struct("Command")
+                .field("program", program)
+                .field("args", args)
+                .field("env", env)
+                .field("dir", dir)
+                .finish(),
+            UpstreamTarget::Url { url, headers } => f
+                .debug_struct("Url")
+                .field("url", url)
+                .field(
+                    "headers",
+                    &headers.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+                )
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("name", &self.name)
+            .field("target", &self.target)
+            .field("prefix", &self.prefix)
+            .field("tags", &self.tags)
+            .field("enabled", &self.enabled)
+            .field("disabled_components", &self.disabled_components)
+            .field("timeout", &self.timeout)
+            .field("max_output", &self.max_output)
+            .finish()
+    }
 }
 
 /// What a plugin is granted beyond the default sandbox.

@@ -14,6 +14,7 @@ pub(super) struct RawConfig {
     pub server: RawServer,
     pub limits: RawLimits,
     pub plugins: BTreeMap<String, RawPlugin>,
+    pub upstreams: BTreeMap<String, RawUpstream>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +85,21 @@ pub(super) struct RawPlugin {
     pub dirs: BTreeMap<String, RawDir>,
     pub limits: RawLimits,
     pub sha256: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawUpstream {
+    pub command: Option<Vec<String>>,
+    pub url: Option<String>,
+    pub prefix: Option<String>,
+    pub tags: Vec<String>,
+    pub enabled: Option<bool>,
+    pub disabled_components: Vec<String>,
+    pub timeout: Option<Num>,
+    pub max_output: Option<Num>,
+    pub headers: BTreeMap<String, String>,
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

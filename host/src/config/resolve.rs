@@ -12,12 +12,12 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::host_pattern::is_host_name;
-use super::raw::{Num, RawConfig, RawDir, RawHttp, RawLimits, RawPlugin, RawServer};
+use super::raw::{Num, RawConfig, RawDir, RawHttp, RawLimits, RawPlugin, RawServer, RawUpstream};
 
 use super::limits::{EPOCH_TICK, Limits, MAX_MEMORY_CEILING};
 use super::{
     Config, ConfigError, DirGrant, Grants, HostPattern, HttpOptions, PluginConfig, ServerSettings,
-    TagFilter,
+    TagFilter, UpstreamConfig, UpstreamTarget,
 };
 use crate::units::{parse_duration, parse_size};
 
@@ -190,6 +190,37 @@ fn is_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `Bearer ${TOKEN}` with the variable's value in place; an unset variable
+/// is an error naming it.
+fn expand_env(text: &str) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(format!("`${{` without `}}` in {text:?}; write `${{NAME}}`"));
+        };
+        let name = &after[..end];
+        if !is_env_name(name) {
+            return Err(format!(
+                "`${{{name}}}` is not an environment variable reference; write `${{NAME}}`"
+            ));
+        }
+        match std::env::var(name) {
+            Ok(value) => out.push_str(&value),
+            Err(_) => {
+                return Err(format!(
+                    "uses the environment variable `{name}`, which is not set; set it before starting Corral"
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 struct Resolver<'a> {
     file: &'a Path,
     base: PathBuf,
@@ -259,6 +290,20 @@ impl Resolver<'_> {
             }
             plugins.push(plugin);
         }
+        let mut by_name = raw.upstreams;
+        let mut upstreams = Vec::with_capacity(by_name.len());
+        for name in self.locator.order("upstreams") {
+            let Some(raw) = by_name.remove(&name) else {
+                continue;
+            };
+            if plugins.iter().any(|p| p.name == name) {
+                return Err(self.invalid(
+                    &["upstreams", &name],
+                    format!("`{name}` is also the name of `plugins.{name}`; give every plugin and upstream its own name"),
+                ));
+            }
+            upstreams.push(self.upstream(&name, &raw, &limits)?);
+        }
         Ok(Config {
             server,
             http,
@@ -267,6 +312,7 @@ impl Resolver<'_> {
             max_plugin_size,
             plugin_dirs,
             plugins,
+            upstreams,
         })
     }
 
@@ -495,6 +541,129 @@ impl Resolver<'_> {
             },
             sha256,
             path,
+        })
+    }
+
+    fn upstream(&self, name: &str, raw: &RawUpstream, defaults: &Limits) -> Result<UpstreamConfig> {
+        let at = ["upstreams", name];
+        let key = |field: &'static str| ["upstreams", name, field];
+        if !is_name(name) {
+            return Err(self.invalid(
+                &at,
+                "upstream names may use only letters, digits, `_` and `-`; rename the table",
+            ));
+        }
+        let target = match (&raw.command, &raw.url) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    &at,
+                    "has both `command` and `url`; an upstream is either a command (stdio) or a URL (Streamable HTTP)",
+                ));
+            }
+            (None, None) => {
+                return Err(self.invalid(
+                    &at,
+                    "has neither `command` nor `url`; add `command = [\"python\", \"server.py\"]` or `url = \"https://example.com/mcp\"`",
+                ));
+            }
+            (Some(command), None) => {
+                let Some((program, args)) = command.split_first() else {
+                    return Err(self.invalid(
+                        &key("command"),
+                        "is empty; write the program and its arguments, e.g. [\"python\", \"server.py\"]",
+                    ));
+                };
+                if !raw.headers.is_empty() {
+                    return Err(self.invalid(
+                        &key("headers"),
+                        "are sent over HTTP only; a command upstream takes `env` instead",
+                    ));
+                }
+                for (i, var) in raw.env.iter().enumerate() {
+                    if !is_env_name(var) {
+                        return Err(self.invalid_item(
+                            &key("env"),
+                            Some(i),
+                            format!("{var:?} is not an environment variable name; use letters, digits and `_`, not starting with a digit (e.g. \"PATH\")"),
+                        ));
+                    }
+                }
+                UpstreamTarget::Command {
+                    program: program.clone(),
+                    args: args.to_vec(),
+                    env: raw.env.clone(),
+                    dir: self.base.clone(),
+                }
+            }
+            (None, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || url.contains(char::is_whitespace)
+                {
+                    return Err(self.invalid(
+                        &key("url"),
+                        format!("{url:?} is not an http:// or https:// URL, e.g. \"https://example.com/mcp\""),
+                    ));
+                }
+                if !raw.env.is_empty() {
+                    return Err(self.invalid(
+                        &key("env"),
+                        "is passed to commands only; a URL upstream takes `headers` instead",
+                    ));
+                }
+                let headers = raw
+                    .headers
+                    .iter()
+                    .map(|(header, value)| {
+                        let at = ["upstreams", name, "headers", header.as_str()];
+                        if !header
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                            || header.is_empty()
+                        {
+                            return Err(self.invalid(
+                                &at,
+                                format!(
+                                    "{header:?} is not a header name; use letters, digits and `-`"
+                                ),
+                            ));
+                        }
+                        let value = expand_env(value).map_err(|m| self.invalid(&at, m))?;
+                        Ok((header.clone(), value))
+                    })
+                    .collect::<Result<_>>()?;
+                UpstreamTarget::Url {
+                    url: url.clone(),
+                    headers,
+                }
+            }
+        };
+        if let Some(prefix) = &raw.prefix
+            && !is_name(prefix)
+        {
+            return Err(self.invalid(
+                &key("prefix"),
+                format!("{prefix:?} is not a prefix; use only letters, digits, `_` and `-` (e.g. \"search\")"),
+            ));
+        }
+        self.words(&key("tags"), &raw.tags)?;
+        self.words(&key("disabled_components"), &raw.disabled_components)?;
+        let timeout = match &raw.timeout {
+            Some(v) => self.duration(&key("timeout"), v, Duration::from_millis(10))?,
+            None => defaults.timeout,
+        };
+        let max_output = match &raw.max_output {
+            Some(v) => self.size(&key("max_output"), v, 1)?,
+            None => defaults.max_output,
+        };
+        Ok(UpstreamConfig {
+            name: name.to_owned(),
+            target,
+            prefix: raw.prefix.clone(),
+            tags: raw.tags.clone(),
+            enabled: raw.enabled.unwrap_or(true),
+            disabled_components: raw.disabled_components.clone(),
+            timeout,
+            max_output,
         })
     }
 

@@ -738,3 +738,47 @@ fn discover_and_load_errors() {
         "{error}"
     );
 }
+
+#[test]
+fn upstream_headers_take_variables_and_are_never_printed() {
+    let dir = scratch("upstream-headers", &[], &[]);
+    let home = std::env::var("HOME").expect("HOME is set in tests");
+    let text = "[upstreams.search]\nurl = \"https://example.com/mcp\"\nprefix = \"s\"\ntimeout = \"2s\"\nheaders = { Authorization = \"Bearer ${HOME}!\" }\n\n[upstreams.local]\ncommand = [\"python\", \"server.py\"]\nenv = [\"PATH\"]\n";
+    let config = Config::parse(text, &dir.join("corral.toml")).unwrap();
+    let [search, local] = &config.upstreams[..] else {
+        panic!("two upstreams expected: {:?}", config.upstreams);
+    };
+    assert_eq!(search.timeout, Duration::from_secs(2));
+    assert_eq!(search.prefix.as_deref(), Some("s"));
+    let UpstreamTarget::Url { headers, .. } = &search.target else {
+        panic!("a URL upstream: {search:?}");
+    };
+    assert_eq!(
+        headers,
+        &[("Authorization".to_owned(), format!("Bearer {home}!"))]
+    );
+    assert!(
+        !format!("{config:?}").contains(&home),
+        "a header value was printed"
+    );
+    let UpstreamTarget::Command {
+        program,
+        args,
+        env,
+        dir: cwd,
+    } = &local.target
+    else {
+        panic!("a command upstream: {local:?}");
+    };
+    assert_eq!(
+        (program.as_str(), args.as_slice(), env.as_slice()),
+        (
+            "python",
+            &["server.py".to_owned()][..],
+            &["PATH".to_owned()][..]
+        )
+    );
+    assert_eq!(cwd, &dir);
+    // Unset: the defaults of [limits].
+    assert_eq!(local.timeout, Limits::default().timeout);
+}

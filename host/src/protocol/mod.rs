@@ -6,6 +6,8 @@
 //! change between its minor versions) are not relied upon.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
+pub(crate) mod read;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::ErrorData;

@@ -130,6 +130,6 @@ pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};
 pub use upstream::{
     DEPTH_VARIABLE, HEALTH_CHECK_INTERVAL, INITIAL_BACKOFF, MAX_BACKOFF, MAX_UPSTREAM_DEPTH,
-    Upstream,
+    SSE_CLIENT_QUEUE, Upstream,
 };
 pub use validation::{MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_BYTES};

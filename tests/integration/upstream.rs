@@ -365,3 +365,30 @@ fn an_upstreams_input_rounds_reach_the_client() {
         "{second}"
     );
 }
+
+/// A server of the legacy HTTP+SSE transport: Streamable HTTP fails, and
+/// Corral falls back to `GET` the URL for its endpoint.
+#[test]
+fn a_legacy_sse_upstream_is_reached_by_falling_back() {
+    let inner = HttpServer::start("sse", &[test_plugin("everything").to_str().unwrap()]);
+    let dir = TempDir::new("upstream-sse");
+    let file = config(
+        &dir.0,
+        &format!(
+            "[upstreams.old]\nurl = \"{}\"\nprefix = \"old\"\n",
+            inner.url("/sse")
+        ),
+    );
+    let mut outer = Server::start(&["--config", &file]);
+    let tools = names(&outer.request("tools/list", json!({})), "tools");
+    assert!(tools.contains(&"old_greet".to_owned()), "{tools:?}");
+    let greeting = outer.call_tool("old_greet", json!({"name": "Bo", "greeting": "Hi"}));
+    assert_eq!(text(&greeting), "Hi, Bo!");
+    let readme = outer.request("resources/read", json!({"uri": "memo://old/readme"}));
+    assert!(
+        readme["result"]["contents"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("exports tools")),
+        "{readme}"
+    );
+}

@@ -76,7 +76,7 @@ const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/service",     &["wasmtime"],
                Not(&["plugin", "runtime", "loader", "transport"])),
     ImportRule("host/src/transport",   &["wasmtime"],         Not(&["plugin", "runtime", "loader"])),
-    ImportRule("host/src/upstream.rs", &["wasmtime"],
+    ImportRule("host/src/upstream",    &["wasmtime"],
                Not(&["plugin", "runtime", "service", "transport", "catalog", "loader"])),
 ];
 

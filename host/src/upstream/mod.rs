@@ -1,5 +1,6 @@
 //! Upstream MCP servers as providers (`[upstreams.NAME]`): a command spoken
-//! to over stdio, or a Streamable HTTP URL. Their tools, resources,
+//! to over stdio, or a URL (Streamable HTTP, falling back to the legacy
+//! HTTP+SSE transport, `sse`). Their tools, resources,
 //! templates and prompts join the catalog like a plugin's (prefixes, tags,
 //! collisions), and calls are forwarded with progress, cancellation, a
 //! timeout, the output cap and input rounds (an upstream's `input_required`
@@ -39,6 +40,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+mod sse;
+
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::{CallError, GuestError};
 use crate::model::{
@@ -46,6 +49,8 @@ use crate::model::{
 };
 use crate::protocol::read;
 use crate::provider::{CallContext, CallFuture, CallObserver, CompletionRef, Provider};
+
+pub use sse::SSE_CLIENT_QUEUE;
 
 /// The first wait before reconnecting to an upstream that went away.
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
@@ -588,25 +593,52 @@ async fn connect(shared: &Arc<Shared>, config: &UpstreamConfig) -> Result<Sessio
                 // rustls needs one process-wide crypto provider; ring is the
                 // one the rest of the host links.
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let mut transport_config =
-                    rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
-                        url.as_str(),
-                    );
+                let mut header_map = http::HeaderMap::new();
                 for (name, value) in headers {
                     let name = http::HeaderName::try_from(name.as_str())
                         .map_err(|e| format!("header `{name}`: {e}"))?;
                     let value = http::HeaderValue::try_from(value.as_str())
                         .map_err(|e| format!("header `{name}`: {e}"))?;
-                    transport_config.custom_headers.insert(name, value);
+                    header_map.insert(name, value);
                 }
-                transport_config.max_json_response_size =
+                // Twice the output cap: an answer's JSON is checked against
+                // the cap itself once it is read.
+                let max_answer =
                     usize::try_from(config.max_output.saturating_mul(2)).unwrap_or(usize::MAX);
+                let mut transport_config =
+                    rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                        url.as_str(),
+                    );
+                transport_config.custom_headers = header_map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                transport_config.max_json_response_size = max_answer;
                 let transport =
                     rmcp::transport::StreamableHttpClientTransport::from_config(transport_config);
-                client
+                let streamable = client
                     .serve_with_lifecycle(transport, lifecycle())
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string());
+                match streamable {
+                    Ok(session) => Ok(session),
+                    // A server of the legacy HTTP+SSE transport (2024-11-05):
+                    // GET the URL for the endpoint to post to.
+                    Err(streamable) => {
+                        let ends = sse::connect(url, header_map, config.timeout, max_answer)
+                            .await
+                            .map_err(|legacy| {
+                                format!("Streamable HTTP: {streamable}; legacy HTTP+SSE: {legacy}")
+                            })?;
+                        let client = Client {
+                            shared: shared.clone(),
+                        };
+                        client
+                            .serve_with_lifecycle(ends, ClientLifecycleMode::Initialize)
+                            .await
+                            .map_err(|e| format!("legacy HTTP+SSE: {e}"))
+                    }
+                }
             }
         }
     };

@@ -50,6 +50,41 @@ fn call_list_read_and_prompt_a_plugin_directory() {
     assert!(prompt.contains("1, 2"), "{prompt}");
 }
 
+/// `--config` with no TARGET serves, in process, everything the config
+/// names: here a plugin under a prefix and an upstream (Corral over stdio).
+#[test]
+fn a_config_alone_is_a_target_with_its_plugins_and_upstreams() {
+    let dir = TempDir::new("client-config");
+    let inner = dir.0.join("inner.toml");
+    std::fs::write(&inner, "[server]\nname = \"inner\"\n").unwrap();
+    let program = corral().get_program().to_str().unwrap().to_owned();
+    let everything = crate::harness::test_plugin("everything");
+    let file = dir.0.join("corral.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[plugins.calc]\npath = {:?}\nprefix = \"calc\"\n\n[upstreams.inner]\ncommand = [{program:?}, \"serve\", \"--config\", {:?}, {:?}]\nenv = [\"CORRAL_CACHE_DIR\"]\n",
+            example("calculator-rust").to_str().unwrap(),
+            inner.to_str().unwrap(),
+            everything.to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    assert_eq!(
+        stdout_of(&["call", "--config", file, "calc_multiply", "a=6", "b=7"]).trim(),
+        "42.0"
+    );
+    assert_eq!(
+        stdout_of(&["call", "--config", file, "greet", "name=Ann"]).trim(),
+        "Hello, Ann!"
+    );
+    let listing = stdout_of(&["list", "--config", file]);
+    for item in ["calc_multiply", "greet", "memo://readme", "review_code"] {
+        assert!(listing.contains(item), "{item} in:\n{listing}");
+    }
+}
+
 #[test]
 fn failures_exit_non_zero_with_the_reason() {
     let calculator = example("calculator-rust");

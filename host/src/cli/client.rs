@@ -6,7 +6,7 @@
 //! through the same MCP client, so what works here works with any server.
 #![allow(deprecated)] // rmcp marks logging deprecated (SEP-2577); servers still send it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -22,8 +22,9 @@ use serde_json::{Map, Value};
 /// Where the server is: positionals first, then an optional `-- COMMAND`.
 #[derive(Args)]
 pub struct TargetArgs {
-    /// The config file for an in-process target; default: ./corral.toml if
-    /// it exists.
+    /// The config for an in-process target (its limits, grants and mounts
+    /// apply); with no TARGET, everything it names (plugins, plugin
+    /// directories, upstreams) is served in this process.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Print the server's answer as JSON instead of text.
@@ -37,7 +38,8 @@ pub struct TargetArgs {
 /// `corral call`.
 #[derive(Args)]
 pub struct CallArgs {
-    /// TARGET TOOL [key=value...], or TOOL [key=value...] with `-- COMMAND`.
+    /// TARGET TOOL [key=value...], or TOOL [key=value...] with `-- COMMAND` or
+    /// `--config` (which then serves everything the config names).
     /// Values are JSON when they parse as such (unless the tool's schema
     /// says the argument is a string), else strings.
     #[arg(required = true, num_args = 1..)]
@@ -52,7 +54,7 @@ pub struct CallArgs {
 /// `corral list`.
 #[derive(Args)]
 pub struct ListArgs {
-    /// TARGET (none with `-- COMMAND`).
+    /// TARGET (none with `-- COMMAND` or `--config`).
     words: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
@@ -61,7 +63,7 @@ pub struct ListArgs {
 /// `corral read`.
 #[derive(Args)]
 pub struct ReadArgs {
-    /// TARGET URI, or URI with `-- COMMAND`.
+    /// TARGET URI, or URI with `-- COMMAND` or `--config`.
     #[arg(required = true, num_args = 1..)]
     words: Vec<String>,
     #[command(flatten)]
@@ -71,7 +73,8 @@ pub struct ReadArgs {
 /// `corral prompt`.
 #[derive(Args)]
 pub struct PromptArgs {
-    /// TARGET PROMPT [key=value...], or PROMPT [key=value...] with `-- COMMAND`.
+    /// TARGET PROMPT [key=value...], or PROMPT [key=value...] with `-- COMMAND`
+    /// or `--config`.
     #[arg(required = true, num_args = 1..)]
     words: Vec<String>,
     #[command(flatten)]
@@ -123,8 +126,21 @@ async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Clien
             .with_context(|| format!("starting an MCP session with `{program}`"))?;
         return Ok((client, words.to_vec()));
     }
+    // With --config and no TARGET, everything the config names (plugins,
+    // plugin directories, upstreams) is served in this process.
+    let is_target = |word: &String| {
+        word.starts_with("http://") || word.starts_with("https://") || Path::new(word).exists()
+    };
+    if target.config.is_some() && !words.first().is_some_and(is_target) {
+        return Ok((
+            in_process(None, target.config.as_ref()).await?,
+            words.to_vec(),
+        ));
+    }
     let Some((place, rest)) = words.split_first() else {
-        bail!("give a TARGET (a plugin directory or file, or a URL), or `-- COMMAND ARGS`");
+        bail!(
+            "give a TARGET (a plugin directory or file, or a URL), `--config corral.toml`, or `-- COMMAND ARGS`"
+        );
     };
     let client = if place.starts_with("http://") || place.starts_with("https://") {
         // rustls needs one process-wide crypto provider; ring is the one
@@ -135,15 +151,17 @@ async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Clien
             .await
             .with_context(|| format!("starting an MCP session with {place}"))?
     } else {
-        in_process(PathBuf::from(place), target.config.as_ref()).await?
+        in_process(Some(PathBuf::from(place)), target.config.as_ref()).await?
     };
     Ok((client, rest.to_vec()))
 }
 
-/// Serve the plugins at `path` in this process and connect to them through
-/// an in-memory pipe.
-async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<Client> {
-    if !path.exists() {
+/// Serve the plugins at `path` (if given) and what `config` names in this
+/// process, and connect to them through an in-memory pipe.
+async fn in_process(path: Option<PathBuf>, config: Option<&PathBuf>) -> anyhow::Result<Client> {
+    if let Some(path) = &path
+        && !path.exists()
+    {
         bail!(
             "{} does not exist (a TARGET is a plugin directory or .wasm file, an http(s):// URL, or `-- COMMAND`)",
             path.display()
@@ -154,12 +172,16 @@ async fn in_process(path: PathBuf, config: Option<&PathBuf>) -> anyhow::Result<C
         None => (Config::default(), None),
     };
     let runtime = Runtime::with_options(RuntimeOptions::of(&config))?;
-    let (catalog, errors) = corral::load(&runtime, std::slice::from_ref(&path), &config).await;
+    let paths: Vec<PathBuf> = path.iter().cloned().collect();
+    let (catalog, errors) = corral::load(&runtime, &paths, &config).await;
     for error in &errors {
         eprintln!("not loaded: {}", printable(&error.to_string()));
     }
     if catalog.providers().is_empty() {
-        bail!("no plugin in {} loaded", path.display());
+        match &path {
+            Some(path) => bail!("no plugin in {} loaded", path.display()),
+            None => bail!("the config names no plugin or upstream that loaded"),
+        }
     }
     let server = CorralServer::new(catalog, config.server);
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);

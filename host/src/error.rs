@@ -101,11 +101,13 @@ pub enum CallError {
     Stack(u64),
     /// Too many calls in flight for this plugin.
     #[error(
-        "plugin `{plugin}` is busy: {limit} calls in flight and {queued} waiting (concurrency limit)"
+        "{kind} `{provider}` is busy: {limit} calls in flight and {queued} waiting (concurrency limit)"
     )]
     Busy {
-        /// The plugin's name.
-        plugin: String,
+        /// What kind of provider it is (`plugin`, `upstream`).
+        kind: &'static str,
+        /// The provider's name.
+        provider: String,
         /// Calls it may run at once (`concurrency`).
         limit: usize,
         /// Calls that may wait for a turn (`queue`); all places were taken.

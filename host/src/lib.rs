@@ -76,6 +76,7 @@ mod config;
 mod error;
 #[cfg(test)]
 mod fuzz_tests;
+mod gate;
 mod inspect;
 mod loader;
 mod model;

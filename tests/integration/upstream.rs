@@ -392,3 +392,47 @@ fn a_legacy_sse_upstream_is_reached_by_falling_back() {
         "{readme}"
     );
 }
+
+/// Calls forwarded to one upstream are bounded like a plugin's: past
+/// `concurrency` in flight and `queue` waiting, a call is refused as busy.
+#[test]
+fn calls_to_an_upstream_are_bounded_by_concurrency_and_queue() {
+    let dir = TempDir::new("upstream-busy");
+    let hostile = test_plugin("hostile");
+    let file = config(
+        &dir.0,
+        &format!(
+            "[limits]\nconcurrency = 1\nqueue = 0\n\n[upstreams.inner]\n{}",
+            corral_command(
+                &dir.0,
+                &[
+                    hostile.to_str().unwrap(),
+                    "--timeout",
+                    "60s",
+                    "--log-level",
+                    "info,corral=debug"
+                ]
+            )
+        ),
+    );
+    let mut outer = Server::start(&["--config", &file]);
+    let held = outer.send(
+        "tools/call",
+        json!({"name": "sleep_forever", "arguments": {}}),
+    );
+    outer.await_stderr("calling tool `sleep_forever`");
+    let refused = outer.call_tool("echo", json!({"message": "second"}));
+    assert_eq!(
+        text(&refused),
+        "upstream `inner` is busy: 1 calls in flight and 0 waiting (concurrency limit)",
+        "{refused}"
+    );
+    outer.notify(
+        "notifications/cancelled",
+        json!({"requestId": held, "reason": "done"}),
+    );
+    eventually("the slot to be free again", || {
+        let echo = outer.call_tool("echo", json!({"message": "after"}));
+        (text(&echo) == "after").then_some(())
+    });
+}

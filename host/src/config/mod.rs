@@ -176,6 +176,11 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// The largest answer accepted from it, in bytes of JSON.
     pub max_output: u64,
+    /// Calls forwarded to it at once (`[limits] concurrency`).
+    pub concurrency: usize,
+    /// Calls that may wait for a turn; more are refused as busy
+    /// (`[limits] queue`).
+    pub queue: usize,
 }
 
 /// Where an upstream is.
@@ -258,6 +263,8 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("disabled_components", &self.disabled_components)
             .field("timeout", &self.timeout)
             .field("max_output", &self.max_output)
+            .field("concurrency", &self.concurrency)
+            .field("queue", &self.queue)
             .finish()
     }
 }

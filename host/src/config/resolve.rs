@@ -664,6 +664,8 @@ impl Resolver<'_> {
             disabled_components: raw.disabled_components.clone(),
             timeout,
             max_output,
+            concurrency: defaults.concurrency,
+            queue: defaults.queue,
         })
     }
 

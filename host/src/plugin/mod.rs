@@ -16,11 +16,10 @@ pub use wire_size::ITEM_BYTES;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::SemaphorePermit;
 use wasmtime::component::{Component, Instance, InstancePre, ResourceTableError};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::FieldMapError;
@@ -29,6 +28,7 @@ use crate::bindings::exports::corral::mcp::{completions, prompts, resources, too
 use crate::config::Limits;
 use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
+use crate::gate::Gate;
 use crate::model::{
     Input, JsonObject, Listing, Outcome, PromptResult, ResourceContents, ToolResult,
 };
@@ -543,7 +543,7 @@ impl WasmPlugin {
     /// idle one and start its per-call limits again).
     async fn begin(&self, ctx: &CallContext) -> Result<(Admission<'_>, Lease), CallError> {
         let permit = tokio::select! {
-            permit = self.gate.admit(&self.name) => permit?,
+            permit = self.gate.admit("plugin", &self.name) => permit?,
             _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
         };
         let admission = Admission {
@@ -806,50 +806,6 @@ struct Admission<'a> {
     _memory: Reservation<'a>,
 }
 
-/// Admission to a plugin: at most `limit` calls in flight and `queue` waiting.
-struct Gate {
-    permits: Semaphore,
-    limit: usize,
-    waiting: AtomicUsize,
-    queue: usize,
-}
-
-impl Gate {
-    fn new(limit: usize, queue: usize) -> Self {
-        Self {
-            permits: Semaphore::new(limit.max(1)),
-            limit: limit.max(1),
-            waiting: AtomicUsize::new(0),
-            queue,
-        }
-    }
-
-    async fn admit(&self, plugin: &str) -> Result<SemaphorePermit<'_>, CallError> {
-        if let Ok(permit) = self.permits.try_acquire() {
-            return Ok(permit);
-        }
-        struct Waiting<'a>(&'a AtomicUsize);
-        impl Drop for Waiting<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        let before = self.waiting.fetch_add(1, Ordering::Relaxed);
-        let _waiting = Waiting(&self.waiting);
-        if before >= self.queue {
-            return Err(CallError::Busy {
-                plugin: plugin.to_owned(),
-                limit: self.limit,
-                queued: self.queue,
-            });
-        }
-        self.permits
-            .acquire()
-            .await
-            .map_err(|_| CallError::Host("plugin is shutting down".into()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -870,28 +826,5 @@ mod tests {
             check_header(p, b"\0a"),
             Err(LoadError::NotWasm { .. })
         ));
-    }
-
-    #[tokio::test]
-    async fn gate_bounds_the_queue() {
-        let gate = Gate::new(1, 1);
-        let first = gate.admit("p").await.unwrap();
-        let gate_ref = &gate;
-        let second = async move { gate_ref.admit("p").await.map(drop) };
-        tokio::pin!(second);
-        // The second waits in the queue; a third is refused as busy.
-        assert!(futures_poll_once(second.as_mut()).await.is_none());
-        let third = gate.admit("p").await;
-        assert!(matches!(third, Err(CallError::Busy { .. })));
-        drop(first);
-        assert!(second.await.is_ok());
-    }
-
-    async fn futures_poll_once<F: Future + Unpin>(mut f: F) -> Option<F::Output> {
-        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut f).poll(cx) {
-            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
-            std::task::Poll::Pending => std::task::Poll::Ready(None),
-        })
-        .await
     }
 }

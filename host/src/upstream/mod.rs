@@ -44,6 +44,7 @@ mod sse;
 
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::{CallError, GuestError};
+use crate::gate::Gate;
 use crate::model::{
     Input, JsonObject, Listing, Outcome, PromptResult, ResourceContents, ToolResult,
 };
@@ -121,6 +122,8 @@ impl Upstreams {
 /// One upstream MCP server, kept connected.
 pub struct Upstream {
     config: UpstreamConfig,
+    /// At most `concurrency` calls forwarded at once, `queue` waiting.
+    gate: Gate,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -179,6 +182,7 @@ impl Upstream {
         });
         let task = tokio::spawn(maintain(shared.clone(), config.clone()));
         Self {
+            gate: Gate::new(config.concurrency, config.queue),
             config,
             shared,
             task,
@@ -239,6 +243,10 @@ impl Upstream {
         ctx: &CallContext,
         request: ClientRequest,
     ) -> Result<ServerResult, CallError> {
+        let _permit = tokio::select! {
+            permit = self.gate.admit("upstream", &self.config.name) => permit?,
+            _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
+        };
         let peer = self.peer()?;
         let mut handle = peer
             .send_cancellable_request(request, PeerRequestOptions::no_options())

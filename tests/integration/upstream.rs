@@ -46,6 +46,22 @@ fn corral_command(dir: &Path, args: &[&str]) -> String {
     )
 }
 
+/// The hostile test plugin behind a Corral command upstream, with a long
+/// timeout (for `sleep_forever`) and its debug log on the outer's stderr.
+fn hostile_command(dir: &Path) -> String {
+    let hostile = test_plugin("hostile");
+    corral_command(
+        dir,
+        &[
+            hostile.to_str().unwrap(),
+            "--timeout",
+            "60s",
+            "--log-level",
+            "info,corral=debug",
+        ],
+    )
+}
+
 fn names(list: &Value, key: &str) -> Vec<String> {
     list["result"][key]
         .as_array()
@@ -176,22 +192,12 @@ fn an_http_upstream_is_mounted_with_a_prefix_and_filtered_by_tags() {
 fn progress_and_cancellation_cross_the_proxy() {
     let dir = TempDir::new("upstream-progress");
     let conformance = test_plugin("conformance");
-    let hostile = test_plugin("hostile");
     let file = config(
         &dir.0,
         &format!(
             "[upstreams.fixture]\n{}\n[upstreams.hostile]\n{}",
             corral_command(&dir.0, &[conformance.to_str().unwrap()]),
-            corral_command(
-                &dir.0,
-                &[
-                    hostile.to_str().unwrap(),
-                    "--timeout",
-                    "60s",
-                    "--log-level",
-                    "info,corral=debug"
-                ]
-            ),
+            hostile_command(&dir.0),
         ),
     );
     let mut outer = Server::start(&["--config", &file]);
@@ -398,21 +404,11 @@ fn a_legacy_sse_upstream_is_reached_by_falling_back() {
 #[test]
 fn calls_to_an_upstream_are_bounded_by_concurrency_and_queue() {
     let dir = TempDir::new("upstream-busy");
-    let hostile = test_plugin("hostile");
     let file = config(
         &dir.0,
         &format!(
             "[limits]\nconcurrency = 1\nqueue = 0\n\n[upstreams.inner]\n{}",
-            corral_command(
-                &dir.0,
-                &[
-                    hostile.to_str().unwrap(),
-                    "--timeout",
-                    "60s",
-                    "--log-level",
-                    "info,corral=debug"
-                ]
-            )
+            hostile_command(&dir.0)
         ),
     );
     let mut outer = Server::start(&["--config", &file]);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::config::{PluginConfig, TagFilter, UpstreamConfig};
+use crate::config::TagFilter;
 use crate::error::LoadError;
 use crate::model::{PromptDef, ResourceDef, TemplateDef, ToolDef};
 use crate::provider::Provider;
@@ -52,21 +52,13 @@ pub struct Mount {
 }
 
 impl Mount {
-    /// The mount a plugin's config entry describes.
-    pub fn of(spec: &PluginConfig) -> Self {
+    /// The mount a config entry describes (`[plugins.*]`, `[upstreams.*]`,
+    /// `[openapi.*]`: each has a prefix, tags and disabled components).
+    pub fn new(prefix: Option<&str>, tags: &[String], disabled: &[String]) -> Self {
         Self {
-            prefix: spec.prefix.clone(),
-            tags: spec.tags.clone(),
-            disabled: spec.disabled_components.clone(),
-        }
-    }
-
-    /// The mount an upstream's config entry describes.
-    pub fn of_upstream(config: &UpstreamConfig) -> Self {
-        Self {
-            prefix: config.prefix.clone(),
-            tags: config.tags.clone(),
-            disabled: config.disabled_components.clone(),
+            prefix: prefix.map(str::to_owned),
+            tags: tags.to_vec(),
+            disabled: disabled.to_vec(),
         }
     }
 

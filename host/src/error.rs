@@ -118,11 +118,13 @@ pub enum CallError {
         "instance pool of {0} is full: too many calls in flight across all plugins (pool limit)"
     )]
     Pool(u32),
-    /// An upstream server could not take the call (not connected, or the
-    /// connection failed during it).
-    #[error("upstream `{provider}` is unavailable: {reason}")]
+    /// An upstream server or a REST API could not take the call (not
+    /// connected, or the connection failed during it).
+    #[error("{kind} `{provider}` is unavailable: {reason}")]
     Unavailable {
-        /// The upstream's name.
+        /// What kind of provider it is (`upstream`, `openapi`).
+        kind: &'static str,
+        /// The upstream's or the OpenAPI spec's name.
         provider: String,
         /// What went wrong.
         reason: String,
@@ -297,6 +299,16 @@ pub enum LoadError {
         /// What clashes, naming both providers.
         reason: String,
     },
+    /// An OpenAPI spec could not be read, fetched, parsed or mapped.
+    #[error("openapi.{name} ({}): {reason}", path.display())]
+    Spec {
+        /// Where the spec is (a file, or a URL).
+        path: PathBuf,
+        /// The `[openapi.NAME]` table.
+        name: String,
+        /// What went wrong, naming the operation when it is about one.
+        reason: String,
+    },
     /// A plugin directory could not be read.
     #[error("cannot read plugin directory {path}: {source}")]
     Dir {
@@ -326,6 +338,7 @@ impl LoadError {
             | LoadError::BadListing { path, .. }
             | LoadError::OverBudget { path, .. }
             | LoadError::Collision { path, .. }
+            | LoadError::Spec { path, .. }
             | LoadError::Dir { path, .. } => path,
         }
     }

@@ -14,6 +14,7 @@
 //! - [`Catalog`]: what is served and by which [`Provider`], built by
 //!   [`load`] or a [`Loader`];
 //! - [`WasmPlugin`]: one compiled, pre-linked component, a [`Provider`];
+//!   [`Upstream`] (an MCP server) and [`OpenApi`] (a REST API) are the others;
 //! - [`Runtime`]: the engine, the linker and the per-call sandbox, with [`Limits`].
 //!
 //! ## Serving a directory of plugins over stdio
@@ -80,6 +81,7 @@ mod gate;
 mod inspect;
 mod loader;
 mod model;
+mod openapi;
 mod plugin;
 mod protocol;
 mod provider;
@@ -97,22 +99,22 @@ pub use config::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
     DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT,
     DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions, HttpTransport, Limits,
-    MAX_MEMORY_CEILING, PluginConfig, ServerSettings, TagFilter, UpstreamConfig, UpstreamTarget,
+    MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind, RouteMap,
+    ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
 pub use loader::{Loaded, Loader, PARALLEL_LOADS, load};
 pub use model::{
-    Content, Icon, Input, InputRequest, InputRequired, JsonObject, Listing, LogLevel, Outcome,
+    Content, Icon, Input, InputRequest, InputRequired, JsonObject, Listing, LogLevel,
+    MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
+    MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES, Outcome,
     PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
     ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
-pub use plugin::{
-    ITEM_BYTES, MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
-    MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES, PROGRESS_MIN_BYTES,
-    WasmPlugin,
-};
+pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
+pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{CallContext, CallFuture, CallObserver, CompletionRef, Provider};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};
 pub use runtime::limits::{

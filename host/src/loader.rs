@@ -15,10 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::StreamExt;
+use indexmap::IndexMap;
 
 use crate::catalog::{Catalog, Mount};
-use crate::config::{Config, PluginConfig};
+use crate::config::{Config, PluginConfig, SpecSource};
 use crate::error::LoadError;
+use crate::openapi::OpenApi;
 use crate::plugin::{PluginFile, WasmPlugin};
 use crate::runtime::Runtime;
 use crate::upstream::Upstreams;
@@ -59,6 +61,9 @@ pub struct Loader {
     paths: Vec<PathBuf>,
     config: Config,
     upstreams: Upstreams,
+    /// The OpenAPI specs of the last scan that read, by name, in config
+    /// order.
+    apis: IndexMap<String, Arc<OpenApi>>,
     /// Whether the first scan waited for the upstreams' first connections.
     waited: bool,
     /// How each plugin of the last scan is mounted, in order, by file.
@@ -80,6 +85,7 @@ impl Loader {
             runtime,
             paths,
             upstreams: Upstreams::start(&config.upstreams),
+            apis: IndexMap::new(),
             waited: false,
             mounted: Vec::new(),
             config,
@@ -92,7 +98,20 @@ impl Loader {
     /// of every plugin file (files are often replaced by a rename).
     pub fn watched_dirs(&self) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = Vec::new();
-        let files = self.config.plugins.iter().map(|p| p.path.clone());
+        let specs = self
+            .config
+            .openapi
+            .iter()
+            .filter_map(|api| match &api.spec {
+                SpecSource::File(path) => Some(path.clone()),
+                _ => None,
+            });
+        let files = self
+            .config
+            .plugins
+            .iter()
+            .map(|p| p.path.clone())
+            .chain(specs);
         for path in self
             .paths
             .iter()
@@ -181,8 +200,16 @@ impl Loader {
         self.mounted = specs
             .iter()
             .zip(keep)
-            .map(|(spec, key)| (Mount::of(spec), key))
+            .map(|(spec, key)| {
+                let mount = Mount::new(
+                    spec.prefix.as_deref(),
+                    &spec.tags,
+                    &spec.disabled_components,
+                );
+                (mount, key)
+            })
             .collect();
+        self.read_specs(&mut errors).await;
         if !self.waited {
             // The first catalog has what is up: each upstream's first
             // connection attempt is bounded by its timeout.
@@ -196,9 +223,31 @@ impl Loader {
         reload
     }
 
+    /// Read every enabled OpenAPI spec again; one that fails keeps the
+    /// version read before, if any.
+    async fn read_specs(&mut self, errors: &mut Vec<LoadError>) {
+        let enabled = self.config.openapi.iter().filter(|api| api.enabled);
+        let read = futures::future::join_all(enabled.map(OpenApi::load)).await;
+        for (config, result) in self
+            .config
+            .openapi
+            .iter()
+            .filter(|api| api.enabled)
+            .zip(read)
+        {
+            match result {
+                Ok(api) => {
+                    self.apis.insert(config.name.clone(), Arc::new(api));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+
     /// A new catalog from the plugins of the last scan (files are not read
     /// again) and what each upstream lists now, with the errors of
-    /// mounting them. Plugins come first, then upstreams, in config order.
+    /// mounting them. Plugins come first, then upstreams, then OpenAPI
+    /// specs, each in config order.
     pub fn rebuild(&self) -> (Catalog, Vec<LoadError>) {
         let mut catalog = Catalog::default();
         let mut errors = Vec::new();
@@ -211,8 +260,24 @@ impl Loader {
             }
         }
         for upstream in self.upstreams.all() {
-            let mount = Mount::of_upstream(upstream.config());
+            let config = upstream.config();
+            let mount = Mount::new(
+                config.prefix.as_deref(),
+                &config.tags,
+                &config.disabled_components,
+            );
             if let Err(e) = catalog.add(upstream.clone(), &mount, filter) {
+                errors.push(e);
+            }
+        }
+        for api in self.apis.values() {
+            let config = api.config();
+            let mount = Mount::new(
+                config.prefix.as_deref(),
+                &config.tags,
+                &config.disabled_components,
+            );
+            if let Err(e) = catalog.add(api.clone(), &mount, filter) {
                 errors.push(e);
             }
         }

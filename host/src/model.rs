@@ -314,6 +314,27 @@ pub enum LogLevel {
     Emergency,
 }
 
+// Bounds on a listing: what a provider may offer (a plugin's listing is
+// refused at load past one; an OpenAPI operation is left out).
+
+/// Items (tools, resources, templates and prompts together) one provider may list.
+pub const MAX_LISTED_ITEMS: usize = 10_000;
+/// The longest name of a tool or prompt (bytes). Tool names use only
+/// `A-Z a-z 0-9 _ . -`, as MCP recommends.
+pub const MAX_NAME_BYTES: usize = 128;
+/// The longest title, resource name, MIME type, tag or icon size (bytes).
+pub const MAX_LABEL_BYTES: usize = 1024;
+/// The longest description (bytes).
+pub const MAX_DESCRIPTION_BYTES: usize = 64 * 1024;
+/// The longest input or output schema (bytes of JSON).
+pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;
+/// The longest resource URI, template or icon `src` (bytes).
+pub const MAX_LISTED_URI_BYTES: usize = 8 * 1024;
+/// Tags, icons or prompt arguments on one item.
+pub const MAX_ITEM_ENTRIES: usize = 64;
+/// The whole listing's text (bytes over every string it holds).
+pub const MAX_LISTING_BYTES: usize = 32 * 1024 * 1024;
+
 /// Everything one provider offers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listing {

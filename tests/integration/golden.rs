@@ -106,6 +106,35 @@ const CONFIG_ERRORS: &[(&str, &str)] = &[
         "upstream-unknown-key",
         "[upstreams.u]\ncommand = [\"x\"]\ncwd = \"/tmp\"\n",
     ),
+    ("openapi-without-spec", "[openapi.api]\nprefix = \"api\"\n"),
+    (
+        "openapi-missing-spec-file",
+        "[openapi.api]\nspec = \"no-such-spec.json\"\n",
+    ),
+    (
+        "openapi-bad-base-url",
+        "[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\nbase_url = \"api.example.com\"\n",
+    ),
+    (
+        "openapi-route-map-type",
+        "[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\n\n[[openapi.api.route_maps]]\nmethods = [\"GET\"]\nmcp_type = \"RESOURCE_TEMPLATES\"\n",
+    ),
+    (
+        "openapi-route-map-pattern",
+        "[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\n\n[[openapi.api.route_maps]]\npattern = \"^/pet/{petId\"\nmcp_type = \"exclude\"\n",
+    ),
+    (
+        "openapi-route-map-method",
+        "[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\n\n[[openapi.api.route_maps]]\nmethods = [\"FETCH\"]\nmcp_type = \"tool\"\n",
+    ),
+    (
+        "openapi-name-taken",
+        "[upstreams.api]\ncommand = [\"x\"]\n\n[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\n",
+    ),
+    (
+        "openapi-unknown-key",
+        "[openapi.api]\nspec = \"http://127.0.0.1:1/openapi.json\"\nroutes = []\n",
+    ),
 ];
 
 #[test]

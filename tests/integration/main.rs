@@ -20,6 +20,7 @@ mod interop;
 mod limits;
 mod loading;
 mod mount;
+mod openapi;
 mod sdk;
 mod seed;
 mod upstream;

@@ -78,6 +78,8 @@ const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/transport",   &["wasmtime"],         Not(&["plugin", "runtime", "loader"])),
     ImportRule("host/src/upstream",    &["wasmtime"],
                Not(&["plugin", "runtime", "service", "transport", "catalog", "loader"])),
+    ImportRule("host/src/openapi",     &["wasmtime", "rmcp"],
+               Only(&["config", "error", "gate", "model", "provider", "units"])),
 ];
 
 /// Every `.rs` file has fewer lines than this.

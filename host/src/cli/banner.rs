@@ -27,16 +27,20 @@ pub fn loaded(reload: &Loaded, took: Duration) {
     }
     let catalog = &reload.catalog;
     let mut out = String::new();
-    let upstreams = catalog
-        .providers()
-        .iter()
-        .filter(|p| p.kind() == "upstream")
-        .count();
-    let plugins = catalog.providers().len() - upstreams;
-    let providers = match upstreams {
-        0 => format!("{plugins} plugin(s)"),
-        n => format!("{plugins} plugin(s) and {n} upstream(s)"),
+    let count = |kind: &str| {
+        catalog
+            .providers()
+            .iter()
+            .filter(|p| p.kind() == kind)
+            .count()
     };
+    let mut providers = format!("{} plugin(s)", count("plugin"));
+    for (kind, label) in [("upstream", "upstream(s)"), ("openapi", "OpenAPI spec(s)")] {
+        match count(kind) {
+            0 => {}
+            n => providers.push_str(&format!(", {n} {label}")),
+        }
+    }
     let _ = writeln!(
         out,
         "corral {}: {providers} loaded in {}: {}, {} failed",

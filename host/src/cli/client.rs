@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub struct TargetArgs {
     /// The config for an in-process target (its limits, grants and mounts
     /// apply); with no TARGET, everything it names (plugins, plugin
-    /// directories, upstreams) is served in this process.
+    /// directories, upstreams, OpenAPI specs) is served in this process.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Print the server's answer as JSON instead of text.
@@ -127,7 +127,7 @@ async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Clien
         return Ok((client, words.to_vec()));
     }
     // With --config and no TARGET, everything the config names (plugins,
-    // plugin directories, upstreams) is served in this process.
+    // plugin directories, upstreams, OpenAPI specs) is served in this process.
     let is_target = |word: &String| {
         word.starts_with("http://") || word.starts_with("https://") || Path::new(word).exists()
     };
@@ -180,7 +180,7 @@ async fn in_process(path: Option<PathBuf>, config: Option<&PathBuf>) -> anyhow::
     if catalog.providers().is_empty() {
         match &path {
             Some(path) => bail!("no plugin in {} loaded", path.display()),
-            None => bail!("the config names no plugin or upstream that loaded"),
+            None => bail!("the config names no plugin, upstream or OpenAPI spec that loaded"),
         }
     }
     let server = CorralServer::new(catalog, config.server);

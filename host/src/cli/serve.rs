@@ -185,10 +185,11 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         && config.plugins.is_empty()
         && config.plugin_dirs.is_empty()
         && config.upstreams.is_empty()
+        && config.openapi.is_empty()
     {
         if !dev {
             bail!(
-                "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME] or [upstreams.NAME] tables or server.plugin_dirs"
+                "nothing to serve: give plugin directories or .wasm files, or a corral.toml with [plugins.NAME], [upstreams.NAME] or [openapi.NAME] tables or server.plugin_dirs"
             );
         }
         paths.push(PathBuf::from("."));
@@ -209,14 +210,21 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
     ));
     settings(&args, &mut config, dev);
     let server = CorralServer::loading(config.server.clone());
-    // A plugin the config names explicitly must load: that is an operator's
-    // mistake to fix, not a file to skip. In dev mode it is only reported.
-    let configured: Vec<(String, PathBuf)> = config
+    // A plugin or OpenAPI spec the config names explicitly must load: that
+    // is an operator's mistake to fix, not a file to skip. In dev mode it is
+    // only reported.
+    let plugins = config
         .plugins
         .iter()
         .filter(|p| p.enabled)
-        .map(|p| (p.name.clone(), p.path.clone()))
-        .collect();
+        .map(|p| (format!("plugin `{}`", p.name), p.path.clone()));
+    let specs = config.openapi.iter().filter(|api| api.enabled).map(|api| {
+        (
+            format!("OpenAPI spec `{}`", api.name),
+            PathBuf::from(api.spec.to_string()),
+        )
+    });
+    let configured: Vec<(String, PathBuf)> = plugins.chain(specs).collect();
     let http = http_options(&args, &config)?;
     let mut loader = Loader::new(runtime, paths, config);
     // Watch before the first scan, so that nothing written while plugins
@@ -233,9 +241,9 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
             .errors
             .iter()
             .filter_map(|error| {
-                let (name, _) = configured.iter().find(|(_, path)| path == error.path())?;
+                let (what, _) = configured.iter().find(|(_, path)| path == error.path())?;
                 Some(format!(
-                    "plugin `{name}` of {} did not load: {error}",
+                    "{what} of {} did not load: {error}",
                     config_file
                         .as_deref()
                         .map(|f| f.display().to_string())

@@ -15,6 +15,7 @@
 mod host_pattern;
 mod http;
 mod limits;
+mod openapi;
 mod raw;
 mod resolve;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
     DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
 };
+pub use openapi::{OpenApiConfig, PathPattern, RouteKind, RouteMap, SpecSource};
 
 /// The file name [`Config::discover`] looks for.
 pub const CONFIG_FILE_NAME: &str = "corral.toml";
@@ -62,6 +64,8 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
     /// `[upstreams.*]`, in the order they appear in the file.
     pub upstreams: Vec<UpstreamConfig>,
+    /// `[openapi.*]`, in the order they appear in the file.
+    pub openapi: Vec<OpenApiConfig>,
 }
 
 /// `[server]`, with the command line's flags over it: what the server says

@@ -15,6 +15,7 @@ pub(super) struct RawConfig {
     pub limits: RawLimits,
     pub plugins: BTreeMap<String, RawPlugin>,
     pub upstreams: BTreeMap<String, RawUpstream>,
+    pub openapi: BTreeMap<String, RawOpenApi>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +101,31 @@ pub(super) struct RawUpstream {
     pub max_output: Option<Num>,
     pub headers: BTreeMap<String, String>,
     pub env: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawOpenApi {
+    pub spec: Option<String>,
+    pub base_url: Option<String>,
+    pub prefix: Option<String>,
+    pub tags: Vec<String>,
+    pub enabled: Option<bool>,
+    pub disabled_components: Vec<String>,
+    pub timeout: Option<Num>,
+    pub max_output: Option<Num>,
+    pub headers: BTreeMap<String, String>,
+    pub route_maps: Vec<RawRouteMap>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawRouteMap {
+    pub methods: Vec<String>,
+    pub pattern: Option<String>,
+    pub tags: Vec<String>,
+    pub mcp_type: Option<String>,
+    pub mcp_tags: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -176,7 +176,7 @@ fn render_key<S: AsRef<str>>(path: &[S]) -> String {
 }
 
 /// `[A-Za-z0-9_-]+`: plugin names, prefixes, bare TOML keys.
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -221,20 +221,20 @@ fn expand_env(text: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-struct Resolver<'a> {
+pub(super) struct Resolver<'a> {
     file: &'a Path,
     base: PathBuf,
     locator: Locator<'a>,
 }
 
-type Result<T> = std::result::Result<T, ConfigError>;
+pub(super) type Result<T> = std::result::Result<T, ConfigError>;
 
 impl Resolver<'_> {
-    fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
         self.invalid_item(key, None, message)
     }
 
-    fn invalid_item(
+    pub(super) fn invalid_item(
         &self,
         key: &[&str],
         index: Option<usize>,
@@ -304,6 +304,27 @@ impl Resolver<'_> {
             }
             upstreams.push(self.upstream(&name, &raw, &limits)?);
         }
+        let mut by_name = raw.openapi;
+        let mut openapi = Vec::with_capacity(by_name.len());
+        for name in self.locator.order("openapi") {
+            let Some(raw) = by_name.remove(&name) else {
+                continue;
+            };
+            let taken = if plugins.iter().any(|p| p.name == name) {
+                Some("plugins")
+            } else if upstreams.iter().any(|u| u.name == name) {
+                Some("upstreams")
+            } else {
+                None
+            };
+            if let Some(table) = taken {
+                return Err(self.invalid(
+                    &["openapi", &name],
+                    format!("`{name}` is also the name of `{table}.{name}`; give every plugin, upstream and OpenAPI spec its own name"),
+                ));
+            }
+            openapi.push(self.openapi(&name, &raw, &limits)?);
+        }
         Ok(Config {
             server,
             http,
@@ -313,6 +334,7 @@ impl Resolver<'_> {
             plugin_dirs,
             plugins,
             upstreams,
+            openapi,
         })
     }
 
@@ -490,14 +512,7 @@ impl Resolver<'_> {
             ));
         };
         let path = self.existing(&key("path"), None, path, false)?;
-        if let Some(prefix) = &raw.prefix
-            && !is_name(prefix)
-        {
-            return Err(self.invalid(
-                &key("prefix"),
-                format!("{prefix:?} is not a prefix; use only letters, digits, `_` and `-` (e.g. \"weather\")"),
-            ));
-        }
+        self.prefix(&key("prefix"), raw.prefix.as_deref())?;
         self.words(&key("tags"), &raw.tags)?;
         self.words(&key("disabled_components"), &raw.disabled_components)?;
         for (i, var) in raw.env.iter().enumerate() {
@@ -610,41 +625,14 @@ impl Resolver<'_> {
                         "is passed to commands only; a URL upstream takes `headers` instead",
                     ));
                 }
-                let headers = raw
-                    .headers
-                    .iter()
-                    .map(|(header, value)| {
-                        let at = ["upstreams", name, "headers", header.as_str()];
-                        if !header
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                            || header.is_empty()
-                        {
-                            return Err(self.invalid(
-                                &at,
-                                format!(
-                                    "{header:?} is not a header name; use letters, digits and `-`"
-                                ),
-                            ));
-                        }
-                        let value = expand_env(value).map_err(|m| self.invalid(&at, m))?;
-                        Ok((header.clone(), value))
-                    })
-                    .collect::<Result<_>>()?;
+                let headers = self.headers(&at, &raw.headers)?;
                 UpstreamTarget::Url {
                     url: url.clone(),
                     headers,
                 }
             }
         };
-        if let Some(prefix) = &raw.prefix
-            && !is_name(prefix)
-        {
-            return Err(self.invalid(
-                &key("prefix"),
-                format!("{prefix:?} is not a prefix; use only letters, digits, `_` and `-` (e.g. \"search\")"),
-            ));
-        }
+        self.prefix(&key("prefix"), raw.prefix.as_deref())?;
         self.words(&key("tags"), &raw.tags)?;
         self.words(&key("disabled_components"), &raw.disabled_components)?;
         let timeout = match &raw.timeout {
@@ -713,7 +701,7 @@ impl Resolver<'_> {
 
     /// `text` resolved against the config file's directory; it must exist and
     /// be a directory (`dir`) or a file. Returns it canonical.
-    fn existing(
+    pub(super) fn existing(
         &self,
         key: &[&str],
         index: Option<usize>,
@@ -771,6 +759,44 @@ impl Resolver<'_> {
         Ok(canonical)
     }
 
+    /// A mount prefix: `[A-Za-z0-9_-]+`.
+    pub(super) fn prefix(&self, key: &[&str], prefix: Option<&str>) -> Result<()> {
+        match prefix {
+            Some(prefix) if !is_name(prefix) => Err(self.invalid(
+                key,
+                format!("{prefix:?} is not a prefix; use only letters, digits, `_` and `-` (e.g. \"weather\")"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `headers = { NAME = "value with ${VAR}" }` under `at`, variables
+    /// replaced.
+    pub(super) fn headers(
+        &self,
+        at: &[&str],
+        raw: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<(String, String)>> {
+        raw.iter()
+            .map(|(header, value)| {
+                let mut key = at.to_vec();
+                key.extend(["headers", header.as_str()]);
+                if header.is_empty()
+                    || !header
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    return Err(self.invalid(
+                        &key,
+                        format!("{header:?} is not a header name; use letters, digits and `-`"),
+                    ));
+                }
+                let value = expand_env(value).map_err(|m| self.invalid(&key, m))?;
+                Ok((header.clone(), value))
+            })
+            .collect()
+    }
+
     fn host_patterns(&self, key: &[&str], patterns: &[String]) -> Result<Vec<HostPattern>> {
         patterns
             .iter()
@@ -780,7 +806,7 @@ impl Resolver<'_> {
     }
 
     /// Tags and component names: non-empty, no surrounding spaces.
-    fn words(&self, key: &[&str], words: &[String]) -> Result<()> {
+    pub(super) fn words(&self, key: &[&str], words: &[String]) -> Result<()> {
         match words.iter().position(|w| w.is_empty() || w.trim() != w) {
             Some(i) => Err(self.invalid_item(
                 key,
@@ -806,7 +832,7 @@ impl Resolver<'_> {
     }
 
     /// A size in bytes (a number, or a string with a unit), at least `min`.
-    fn size(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
+    pub(super) fn size(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
         let fix = "use a size such as \"64MiB\", \"512KiB\" or a number of bytes";
         let bytes = match value {
             Num::Int(n) => u64::try_from(*n)
@@ -829,7 +855,7 @@ impl Resolver<'_> {
     }
 
     /// A duration with a unit, at least `min`.
-    fn duration(&self, key: &[&str], value: &Num, min: Duration) -> Result<Duration> {
+    pub(super) fn duration(&self, key: &[&str], value: &Num, min: Duration) -> Result<Duration> {
         let duration = match value {
             Num::Text(text) => parse_duration(text).map_err(|m| self.invalid(key, m))?,
             Num::Int(_) | Num::Float(_) => {

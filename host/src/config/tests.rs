@@ -782,3 +782,37 @@ fn upstream_headers_take_variables_and_are_never_printed() {
     // Unset: the defaults of [limits].
     assert_eq!(local.timeout, Limits::default().timeout);
 }
+
+#[test]
+fn openapi_tables_resolve_with_route_maps_in_order() {
+    let dir = scratch("openapi", &["petstore.json"], &[]);
+    let home = std::env::var("HOME").expect("HOME is set in tests");
+    let text = "[openapi.pets]\nspec = \"petstore.json\"\nbase_url = \"http://127.0.0.1:8080/api\"\nprefix = \"p\"\nheaders = { X-Api-Key = \"${HOME}\" }\n\n[[openapi.pets.route_maps]]\nmethods = [\"get\"]\npattern = \"\\\\{\"\nmcp_type = \"RESOURCE_TEMPLATE\"\n\n[[openapi.pets.route_maps]]\nmethods = [\"*\"]\ntags = [\"admin\"]\nmcp_type = \"exclude\"\n\n[openapi.remote]\nspec = \"https://api.example.com/openapi.yaml\"\nenabled = false\n";
+    let config = Config::parse(text, &dir.join("corral.toml")).unwrap();
+    let [pets, remote] = &config.openapi[..] else {
+        panic!("two specs expected: {:?}", config.openapi);
+    };
+    assert_eq!(pets.spec, SpecSource::File(dir.join("petstore.json")));
+    assert_eq!(
+        remote.spec,
+        SpecSource::Url("https://api.example.com/openapi.yaml".into())
+    );
+    assert!(!remote.enabled);
+    let [template, exclude] = &pets.route_maps[..] else {
+        panic!("two route maps: {:?}", pets.route_maps);
+    };
+    assert_eq!(template.mcp_type, RouteKind::ResourceTemplate);
+    assert!(template.matches("GET", "/pet/{petId}", &[]));
+    assert!(!template.matches("POST", "/pet/{petId}", &[]));
+    assert!(!template.matches("GET", "/pet", &[]));
+    // `*` is any method; the operation needs every tag of the map.
+    assert!(exclude.methods.is_empty());
+    assert!(exclude.matches("DELETE", "/user", &["admin".into(), "user".into()]));
+    assert!(!exclude.matches("DELETE", "/user", &["user".into()]));
+    assert_eq!(pets.headers, [("X-Api-Key".to_owned(), home.clone())]);
+    assert!(
+        !format!("{config:?}").contains(&home),
+        "a header value was printed"
+    );
+    assert_eq!(pets.timeout, Limits::default().timeout);
+}

@@ -1,28 +1,16 @@
-//! Bounds on what a plugin lists at load: names, titles, descriptions,
-//! URIs, icons, tags, schemas and counts. A plugin is untrusted; what it
+//! The bounds on what a plugin lists at load (names, titles, descriptions,
+//! URIs, icons, tags, schemas and counts; the constants are the model's,
+//! [`crate::model`]), checked. A plugin is untrusted; what it
 //! lists is served to every client and printed by the CLI, so a listing
 //! that breaks a bound is refused at load with the bound named.
 
 use crate::bindings::corral::mcp::types as wit;
 use crate::bindings::exports::corral::mcp::{prompts, resources, tools};
 
-/// Items (tools, resources, templates and prompts together) one plugin may list.
-pub const MAX_LISTED_ITEMS: usize = 10_000;
-/// The longest name of a tool or prompt (bytes). Tool names use only
-/// `A-Z a-z 0-9 _ . -`, as MCP recommends.
-pub const MAX_NAME_BYTES: usize = 128;
-/// The longest title, resource name, MIME type, tag or icon size (bytes).
-pub const MAX_LABEL_BYTES: usize = 1024;
-/// The longest description (bytes).
-pub const MAX_DESCRIPTION_BYTES: usize = 64 * 1024;
-/// The longest input or output schema (bytes of JSON).
-pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;
-/// The longest resource URI, template or icon `src` (bytes).
-pub const MAX_LISTED_URI_BYTES: usize = 8 * 1024;
-/// Tags, icons or prompt arguments on one item.
-pub const MAX_ITEM_ENTRIES: usize = 64;
-/// The whole listing's text (bytes over every string it holds).
-pub const MAX_LISTING_BYTES: usize = 32 * 1024 * 1024;
+use crate::model::{
+    MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
+    MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES,
+};
 
 /// What was listed, as the guest returned it.
 #[derive(Default)]

@@ -7,10 +7,6 @@ mod metadata;
 mod progress;
 mod wire_size;
 
-pub use metadata::{
-    MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
-    MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES,
-};
 pub use progress::PROGRESS_MIN_BYTES;
 pub use wire_size::ITEM_BYTES;
 

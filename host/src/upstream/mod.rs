@@ -216,6 +216,7 @@ impl Upstream {
 
     fn unavailable(&self, reason: impl std::fmt::Display) -> CallError {
         CallError::Unavailable {
+            kind: "upstream",
             provider: self.config.name.clone(),
             reason: reason.to_string(),
         }

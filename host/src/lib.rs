@@ -73,6 +73,7 @@
 
 mod bindings;
 mod catalog;
+pub mod client;
 mod config;
 mod error;
 #[cfg(test)]
@@ -133,6 +134,6 @@ pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};
 pub use upstream::{
     DEPTH_VARIABLE, HEALTH_CHECK_INTERVAL, INITIAL_BACKOFF, MAX_BACKOFF, MAX_UPSTREAM_DEPTH,
-    SSE_CLIENT_QUEUE, Upstream,
+    Upstream,
 };
 pub use validation::{MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_BYTES};

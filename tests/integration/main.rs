@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod client;
+mod client_lib;
 mod concurrency;
 mod dev;
 mod embed;

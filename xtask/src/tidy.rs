@@ -76,8 +76,10 @@ const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/service",     &["wasmtime"],
                Not(&["plugin", "runtime", "loader", "transport"])),
     ImportRule("host/src/transport",   &["wasmtime"],         Not(&["plugin", "runtime", "loader"])),
-    ImportRule("host/src/upstream",    &["wasmtime"],
-               Not(&["plugin", "runtime", "service", "transport", "catalog", "loader"])),
+    ImportRule("host/src/upstream",    &["wasmtime", "rmcp"],
+               Not(&["plugin", "runtime", "service", "transport", "catalog", "loader", "protocol"])),
+    ImportRule("host/src/client",      &["wasmtime"],
+               Not(&["plugin", "runtime", "service", "transport", "catalog", "loader", "upstream", "openapi"])),
     ImportRule("host/src/openapi",     &["wasmtime", "rmcp"],
                Only(&["config", "error", "gate", "model", "provider", "units"])),
 ];

@@ -1,23 +1,27 @@
-//! `corral call`, `corral list` and `corral read`: a small MCP client.
+//! `corral call`, `corral list`, `corral read` and `corral prompt`: a small
+//! MCP client over [`corral::client`].
 //!
 //! The target is a plugin directory or `.wasm` file (served in-process over
-//! an in-memory pipe), an `http(s)://` URL (Streamable HTTP), or, after
-//! `--`, a command to spawn as a stdio server. Every target is spoken to
-//! through the same MCP client, so what works here works with any server.
-#![allow(deprecated)] // rmcp marks logging deprecated (SEP-2577); servers still send it.
+//! an in-memory pipe), an `http(s)://` URL (Streamable HTTP, or legacy
+//! HTTP+SSE), or, after `--`, a command to spawn as a stdio server. Every
+//! target is spoken to through the same MCP client, so what works here
+//! works with any server.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use corral::{Config, CorralServer, Runtime, RuntimeOptions, printable};
-use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, GetPromptRequestParams, Implementation,
-    LoggingMessageNotificationParam, ReadResourceRequestParams,
-};
-use rmcp::service::{NotificationContext, RoleClient, RunningService};
-use rmcp::{ClientHandler, ServiceExt};
+use corral::client::{Client, ClientOptions, Handler, Target, wire};
+use corral::{CallContext, Config, CorralServer, LogLevel, Runtime, RuntimeOptions, printable};
+use rmcp::ServiceExt;
 use serde_json::{Map, Value};
+
+/// The longest connecting or one request may take on the command line.
+const CLI_TIMEOUT: Duration = Duration::from_secs(600);
+/// The largest answer the command line accepts, in bytes of JSON.
+const CLI_MAX_ANSWER: u64 = 256 * 1024 * 1024;
 
 /// Where the server is: positionals first, then an optional `-- COMMAND`.
 #[derive(Args)]
@@ -84,46 +88,31 @@ pub struct PromptArgs {
 /// The client side: prints the server's log messages to stderr.
 struct Cli;
 
-impl ClientHandler for Cli {
-    fn get_info(&self) -> rmcp::model::ClientConfig {
-        rmcp::model::ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("corral", env!("CARGO_PKG_VERSION")),
-        )
+impl Handler for Cli {
+    fn log_level(&self) -> Option<LogLevel> {
+        Some(LogLevel::Debug)
     }
 
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        let data = match &params.data {
+    fn log(&self, level: LogLevel, logger: Option<&str>, data: &Value) {
+        let data = match data {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let logger = params.logger.as_deref().unwrap_or("server");
-        eprintln!(
-            "[{}] {:?}: {}",
-            printable(logger),
-            params.level,
-            printable(&data)
-        );
+        let logger = logger.unwrap_or("server");
+        eprintln!("[{}] {level:?}: {}", printable(logger), printable(&data));
     }
 }
 
-type Client = RunningService<RoleClient, Cli>;
+fn options() -> ClientOptions {
+    ClientOptions::new(CLI_TIMEOUT, CLI_MAX_ANSWER)
+}
 
 /// Connect to the target; returns the client and the remaining words.
 async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Client, Vec<String>)> {
     if let Some((program, args)) = target.command.split_first() {
         let mut command = tokio::process::Command::new(program);
         command.args(args);
-        let transport = rmcp::transport::TokioChildProcess::new(command)
-            .with_context(|| format!("starting `{program}`"))?;
-        let client = Cli
-            .serve(transport)
-            .await
-            .with_context(|| format!("starting an MCP session with `{program}`"))?;
+        let client = Client::connect(Target::Command(command), Arc::new(Cli), options()).await?;
         return Ok((client, words.to_vec()));
     }
     // With --config and no TARGET, everything the config names (plugins,
@@ -143,13 +132,11 @@ async fn connect(words: &[String], target: &TargetArgs) -> anyhow::Result<(Clien
         );
     };
     let client = if place.starts_with("http://") || place.starts_with("https://") {
-        // rustls needs one process-wide crypto provider; ring is the one
-        // the rest of the host already links.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(place.as_str());
-        Cli.serve(transport)
-            .await
-            .with_context(|| format!("starting an MCP session with {place}"))?
+        let target = Target::Url {
+            url: place.clone(),
+            headers: Vec::new(),
+        };
+        Client::connect(target, Arc::new(Cli), options()).await?
     } else {
         in_process(Some(PathBuf::from(place)), target.config.as_ref()).await?
     };
@@ -190,7 +177,7 @@ async fn in_process(path: Option<PathBuf>, config: Option<&PathBuf>) -> anyhow::
             let _ = running.waiting().await;
         }
     });
-    Ok(Cli.serve(client_end).await?)
+    Ok(Client::connect_stream(client_end, Arc::new(Cli), options()).await?)
 }
 
 /// `key=value` words as JSON arguments, typed by the schema's properties.
@@ -238,20 +225,18 @@ pub async fn call(args: CallArgs) -> anyhow::Result<()> {
     let Some((tool, words)) = words.split_first() else {
         bail!("give the TOOL to call");
     };
-    let tools = client.list_all_tools().await.context("listing tools")?;
+    let tools = client.listing().await.context("listing tools")?.tools;
     let Some(def) = tools.iter().find(|t| t.name == tool.as_str()) else {
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         bail!("no tool `{tool}`; the server has: {}", names.join(", "));
     };
-    let arguments = arguments(words, args.json.as_deref(), Some(&def.input_schema))?;
-    let mut params = CallToolRequestParams::new(tool.clone());
-    params.arguments = Some(arguments);
+    let arguments = arguments(words, args.json.as_deref(), Some(def.input_schema.as_ref()))?;
     let result = client
-        .call_tool(params)
+        .call_tool(tool, &arguments, &CallContext::default())
         .await
         .with_context(|| format!("calling `{tool}`"))?;
-    let result = serde_json::to_value(&result)?;
-    let _ = client.cancel().await;
+    client.close();
+    let result = wire::tool_result(&result);
     let failed = result["isError"] == true;
     if args.target.raw {
         println!("{result:#}");
@@ -275,59 +260,36 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     if !rest.is_empty() {
         bail!("unexpected arguments: {}", rest.join(" "));
     }
-    let caps = client
-        .peer_info()
-        .map(|i| i.capabilities.clone())
-        .unwrap_or_default();
-    let tools = match caps.tools {
-        Some(_) => client.list_all_tools().await?,
-        None => Vec::new(),
-    };
-    let (resources, templates) = match caps.resources {
-        Some(_) => (
-            client.list_all_resources().await?,
-            client.list_all_resource_templates().await?,
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let prompts = match caps.prompts {
-        Some(_) => client.list_all_prompts().await?,
-        None => Vec::new(),
-    };
-    let _ = client.cancel().await;
+    let listing = client.listing().await.context("listing")?;
+    client.close();
     if args.target.raw {
-        let all = serde_json::json!({
-            "tools": tools, "resources": resources,
-            "resourceTemplates": templates, "prompts": prompts,
-        });
-        println!("{all:#}");
+        println!("{:#}", wire::listing(&listing));
         return Ok(());
     }
     let line = |name: &str, about: Option<&str>| match about {
         Some(about) => println!("  {}  {}", printable(name), printable(first_line(about))),
         None => println!("  {}", printable(name)),
     };
-    println!("tools ({}):", tools.len());
-    for t in &tools {
+    println!("tools ({}):", listing.tools.len());
+    for t in &listing.tools {
         line(&t.name, t.description.as_deref());
     }
-    println!("resources ({}):", resources.len());
-    for r in &resources {
+    println!("resources ({}):", listing.resources.len());
+    for r in &listing.resources {
         line(&r.uri, r.description.as_deref().or(Some(&r.name)));
     }
-    println!("resource templates ({}):", templates.len());
-    for t in &templates {
+    println!("resource templates ({}):", listing.templates.len());
+    for t in &listing.templates {
         line(&t.uri_template, t.description.as_deref().or(Some(&t.name)));
     }
-    println!("prompts ({}):", prompts.len());
-    for p in &prompts {
+    println!("prompts ({}):", listing.prompts.len());
+    for p in &listing.prompts {
         let arguments: Vec<String> = p
             .arguments
             .iter()
-            .flatten()
             .map(|a| match a.required {
-                Some(true) => a.name.clone(),
-                _ => format!("[{}]", a.name),
+                true => a.name.clone(),
+                false => format!("[{}]", a.name),
             })
             .collect();
         let name = format!("{}({})", p.name, arguments.join(", "));
@@ -341,12 +303,12 @@ pub async fn read(args: ReadArgs) -> anyhow::Result<()> {
     let [uri] = words.as_slice() else {
         bail!("give exactly one URI to read");
     };
-    let result = client
-        .read_resource(ReadResourceRequestParams::new(uri.clone()))
+    let contents = client
+        .read_resource(uri, &CallContext::default())
         .await
         .with_context(|| format!("reading {uri}"))?;
-    let _ = client.cancel().await;
-    let result = serde_json::to_value(&result)?;
+    client.close();
+    let result = wire::read_result(&contents);
     if args.target.raw {
         println!("{result:#}");
         return Ok(());
@@ -371,18 +333,16 @@ pub async fn prompt(args: PromptArgs) -> anyhow::Result<()> {
         bail!("give the PROMPT to get");
     };
     // Prompt arguments are strings by definition.
-    let arguments: Map<String, Value> = pairs(words)?
+    let arguments: Vec<(String, String)> = pairs(words)?
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let mut params = GetPromptRequestParams::new(name.clone());
-    params.arguments = Some(arguments);
     let result = client
-        .get_prompt(params)
+        .get_prompt(name, &arguments, &CallContext::default())
         .await
         .with_context(|| format!("getting prompt `{name}`"))?;
-    let _ = client.cancel().await;
-    let result = serde_json::to_value(&result)?;
+    client.close();
+    let result = wire::prompt_result(&result);
     if args.target.raw {
         println!("{result:#}");
         return Ok(());

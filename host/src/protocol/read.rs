@@ -280,6 +280,36 @@ fn message(value: &Value) -> Result<PromptMessage> {
     Ok(PromptMessage { role, content })
 }
 
+/// One request for input by its method and params, as a server sends it
+/// in the middle of a call (2025-11-25) or inside `input_required`.
+pub fn input_request(method: &str, params: &Value) -> Result<InputRequest> {
+    let empty = Map::new();
+    let params = params.as_object().unwrap_or(&empty);
+    Ok(match method {
+        "elicitation/create" => InputRequest::Elicit {
+            message: string(params, "message", "an elicitation request")?,
+            requested_schema: params
+                .get("requestedSchema")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"type": "object"})),
+        },
+        "sampling/createMessage" => InputRequest::Sample {
+            messages: match params.get("messages") {
+                Some(Value::Array(list)) => list.iter().map(message).collect::<Result<_>>()?,
+                _ => return Err("a sampling request has no `messages` list".into()),
+            },
+            max_tokens: params
+                .get("maxTokens")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or("a sampling request has no valid `maxTokens`")?,
+            system_prompt: optional_string(params, "systemPrompt"),
+        },
+        "roots/list" => InputRequest::Roots,
+        other => return Err(format!("unknown input request `{other}`")),
+    })
+}
+
 /// An `input_required` answer (2026-07-28): what the server asks the
 /// client for, and the state it wants back.
 pub fn input_required(value: &Value) -> Result<InputRequired> {
@@ -289,33 +319,8 @@ pub fn input_required(value: &Value) -> Result<InputRequired> {
         for (key, request) in map {
             let r = object(request, "an input request")?;
             let method = string(r, "method", "an input request")?;
-            let empty = Map::new();
-            let params = r.get("params").and_then(Value::as_object).unwrap_or(&empty);
-            let request = match method.as_str() {
-                "elicitation/create" => InputRequest::Elicit {
-                    message: string(params, "message", "an elicitation request")?,
-                    requested_schema: params
-                        .get("requestedSchema")
-                        .cloned()
-                        .unwrap_or_else(|| serde_json::json!({"type": "object"})),
-                },
-                "sampling/createMessage" => InputRequest::Sample {
-                    messages: match params.get("messages") {
-                        Some(Value::Array(list)) => {
-                            list.iter().map(message).collect::<Result<_>>()?
-                        }
-                        _ => return Err("a sampling request has no `messages` list".into()),
-                    },
-                    max_tokens: params
-                        .get("maxTokens")
-                        .and_then(Value::as_u64)
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or("a sampling request has no valid `maxTokens`")?,
-                    system_prompt: optional_string(params, "systemPrompt"),
-                },
-                "roots/list" => InputRequest::Roots,
-                other => return Err(format!("unknown input request `{other}`")),
-            };
+            let empty = Value::Object(Map::new());
+            let request = input_request(&method, r.get("params").unwrap_or(&empty))?;
             requests.push((key.clone(), request));
         }
     }

@@ -1,4 +1,4 @@
-//! The legacy HTTP+SSE client transport (MCP 2024-11-05), for upstreams
+//! The legacy HTTP+SSE client transport (MCP 2024-11-05), for servers
 //! that do not speak Streamable HTTP: `GET` the SSE URL, read the
 //! `endpoint` event, `POST` every message there, read answers as `message`
 //! events. rmcp 3 has no client for it, so this is Corral's own, and it is
@@ -12,7 +12,7 @@ use futures::channel::mpsc;
 use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 
-/// Messages that may wait in each direction of a legacy SSE upstream
+/// Messages that may wait in each direction of a legacy HTTP+SSE client
 /// connection.
 pub const SSE_CLIENT_QUEUE: usize = 64;
 
@@ -87,7 +87,7 @@ pub(super) async fn connect(
                     }
                 }
                 Err(e) => {
-                    tracing::warn!("a legacy SSE upstream sent a message that is not JSON-RPC: {e}")
+                    tracing::warn!("a legacy SSE server sent a message that is not JSON-RPC: {e}")
                 }
             }
         }

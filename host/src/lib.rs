@@ -116,7 +116,7 @@ pub use model::{
 };
 pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
-pub use provider::{CallContext, CallFuture, CallObserver, CompletionRef, Provider};
+pub use provider::{CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Provider};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};
 pub use runtime::limits::{
     MAX_HTTP_FIELDS_BYTES, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL, MAX_PROGRESS_PER_CALL,

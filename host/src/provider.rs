@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::CallError;
 use crate::model::{
-    Input, JsonObject, Listing, LogLevel, Outcome, PromptResult, ResourceContents, ToolResult,
+    Input, InputRequest, JsonObject, Listing, LogLevel, Outcome, PromptResult, ResourceContents,
+    ToolResult,
 };
 
 /// Receives what a provider reports during a call (log messages, progress).
@@ -28,14 +29,26 @@ pub trait CallObserver: Send + Sync {
     fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
 }
 
-/// What a provider knows about one call: how it is cancelled and where its
-/// notifications go.
+/// Asks the call's client for input while the call runs: what a 2025-11-25
+/// client can be asked. A 2026-07-28 client cannot be asked in the middle
+/// of a call (a provider returns [`Outcome::NeedsInput`] instead), so a call
+/// of one has no asker.
+pub trait InputAsker: Send + Sync {
+    /// The client's answer to `request`, as the MCP result JSON.
+    fn ask(&self, request: InputRequest) -> CallFuture<'_, serde_json::Value>;
+}
+
+/// What a provider knows about one call: how it is cancelled, where its
+/// notifications go, and how its client can be asked for input.
 #[derive(Clone, Default)]
 pub struct CallContext {
     /// Cancelled when the client gives up on the call.
     pub cancel: CancellationToken,
     /// Where log and progress reports go, if anywhere.
     pub observer: Option<Arc<dyn CallObserver>>,
+    /// Asks the client for input in the middle of the call, when its
+    /// protocol era allows that.
+    pub asker: Option<Arc<dyn InputAsker>>,
 }
 
 /// What a completion request refers to, by the provider's own names.

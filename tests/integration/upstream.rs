@@ -432,3 +432,35 @@ fn calls_to_an_upstream_are_bounded_by_concurrency_and_queue() {
         (text(&echo) == "after").then_some(())
     });
 }
+
+/// A 2025-11-25 upstream (here a Corral reached over legacy HTTP+SSE) asks
+/// for input in the middle of a call and logs: with one call in flight,
+/// both reach the official Python client through the proxy; a 2026-07-28
+/// client, which cannot be asked mid-call, gets a call error saying so.
+#[test]
+fn an_old_upstreams_mid_call_requests_and_logs_reach_the_client() {
+    let inner = HttpServer::start("sse", &[test_plugin("conformance").to_str().unwrap()]);
+    let dir = TempDir::new("upstream-relay");
+    let file = config(
+        &dir.0,
+        &format!(
+            "[upstreams.old]\nurl = \"{}\"\nprefix = \"old\"\n",
+            inner.url("/sse")
+        ),
+    );
+    let corral_bin = corral().get_program().to_owned();
+    for mode in ["legacy", "2026-07-28"] {
+        python_client(
+            "relay_client.py",
+            &[
+                "--mode",
+                mode,
+                "--",
+                corral_bin.to_str().unwrap(),
+                "serve",
+                "--config",
+                &file,
+            ],
+        );
+    }
+}

@@ -24,7 +24,7 @@ use sha2::Digest as _;
 use crate::error::CallError;
 use crate::model::{Input, InputRequest, InputRequired, Outcome};
 use crate::protocol;
-use crate::provider::{CallContext, Provider};
+use crate::provider::{CallContext, CallFuture, InputAsker, Provider};
 
 use super::{Exchange, Invocation, Returned};
 
@@ -311,6 +311,44 @@ pub(super) fn input_required(
     }
     let state = seal.seal(&binding.key(), required.state)?;
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
+}
+
+/// How a provider asks this call's client for input mid-call: directly,
+/// for a 2025-11-25 client; not at all for a 2026-07-28 one.
+pub(super) fn asker(exchange: &Exchange) -> Option<std::sync::Arc<dyn InputAsker>> {
+    (!exchange.modern).then(|| {
+        std::sync::Arc::new(ClientAsker {
+            peer: exchange.peer.clone(),
+            capabilities: exchange.capabilities.clone(),
+        }) as std::sync::Arc<dyn InputAsker>
+    })
+}
+
+/// Asks a 2025-11-25 client, if it declared the capability.
+struct ClientAsker {
+    peer: Peer<RoleServer>,
+    capabilities: Option<ClientCapabilities>,
+}
+
+impl InputAsker for ClientAsker {
+    fn ask(&self, request: InputRequest) -> CallFuture<'_, Value> {
+        Box::pin(async move {
+            let one = InputRequired {
+                requests: vec![(String::new(), request)],
+                state: None,
+            };
+            let one = supported(one, self.capabilities.as_ref()).map_err(|e| {
+                CallError::Host(format!("the client cannot be asked: {}", e.message))
+            })?;
+            let answer = ask_client(&self.peer, one).await?;
+            answer
+                .responses
+                .into_iter()
+                .next()
+                .map(|(_, value)| value)
+                .ok_or_else(|| CallError::Host("the client gave no answer".into()))
+        })
+    }
 }
 
 /// Send the plugin's requests to the client and collect the answers.

@@ -48,6 +48,7 @@ impl Notifier {
         let ctx = CallContext {
             cancel: exchange.cancel.clone(),
             observer: Some(notifier.clone()),
+            asker: super::input::asker(exchange),
         };
         (ctx, notifier)
     }

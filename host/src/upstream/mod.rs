@@ -141,6 +141,8 @@ struct Shared {
     relist: Arc<Notify>,
     /// Told when a request found the connection broken.
     lost: Notify,
+    /// The calls forwarded now.
+    calls: Arc<InFlight>,
     /// Told when the listing changed (shared by all upstreams).
     changed: Arc<Notify>,
     /// True once the first connection attempt ended either way.
@@ -173,6 +175,7 @@ impl Upstream {
             client: Mutex::new(None),
             relist: Arc::new(Notify::new()),
             lost: Notify::new(),
+            calls: Arc::new(InFlight::default()),
             changed,
             tried: tokio::sync::watch::Sender::new(false),
         });
@@ -218,6 +221,7 @@ impl Upstream {
             .shared
             .client()
             .ok_or_else(|| self.unavailable("it is not connected (reconnecting)"))?;
+        let _call = self.shared.calls.enter(ctx);
         request(&client).await.map_err(|e| self.failure(e))
     }
 
@@ -338,6 +342,7 @@ async fn connect(shared: &Arc<Shared>, config: &UpstreamConfig) -> Result<Client
     let handler = Arc::new(UpstreamHandler {
         name: shared.name.clone(),
         relist: shared.relist.clone(),
+        calls: shared.calls.clone(),
     });
     let options = ClientOptions::new(config.timeout, config.max_output);
     Client::connect(target, handler, options)
@@ -345,18 +350,67 @@ async fn connect(shared: &Arc<Shared>, config: &UpstreamConfig) -> Result<Client
         .map_err(|e| e.to_string())
 }
 
-/// What an upstream sends on its own: its log goes to the host log, its
-/// list changes make it list again, and its mid-call requests (2025-11-25
-/// style) are refused.
+/// The calls forwarded to one upstream now, so that what it sends on its
+/// own in the middle of a call (log messages, 2025-11-25 requests for
+/// input, neither of which names its call) can reach the call's client
+/// when there is exactly one.
+#[derive(Default)]
+struct InFlight {
+    next: std::sync::atomic::AtomicU64,
+    calls: Mutex<Vec<(u64, CallContext)>>,
+}
+
+impl InFlight {
+    /// Count `ctx` in until the returned guard is dropped.
+    fn enter(&self, ctx: &CallContext) -> Entered<'_> {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, ctx.clone()));
+        Entered(self, id)
+    }
+
+    /// The one call in flight, or why there is not one.
+    fn only(&self) -> Result<CallContext, &'static str> {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        match &calls[..] {
+            [(_, ctx)] => Ok(ctx.clone()),
+            [] => Err("no call is in flight"),
+            _ => {
+                Err("several calls are in flight, and the request does not say which it belongs to")
+            }
+        }
+    }
+}
+
+/// A call counted in [`InFlight`].
+struct Entered<'a>(&'a InFlight, u64);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(id, _)| *id != self.1);
+    }
+}
+
+/// What an upstream sends on its own: list changes make it list again; log
+/// messages and 2025-11-25 requests for input go to the call in flight when
+/// there is exactly one (else logs go to the host log and requests are
+/// refused, naming why).
 struct UpstreamHandler {
     name: String,
     relist: Arc<Notify>,
+    calls: Arc<InFlight>,
 }
 
 impl Handler for UpstreamHandler {
-    /// Elicitation, sampling and roots are declared so that an upstream's
-    /// `input_required` answers may ask for them: the call service relays
-    /// each to the client, or refuses with -32021 when the client lacks it.
+    /// Elicitation, sampling and roots are declared so that an upstream may
+    /// ask for them (mid-call or with `input_required`): the call service
+    /// relays each to the client, or refuses when the client lacks it.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             elicitation: true,
@@ -365,30 +419,44 @@ impl Handler for UpstreamHandler {
         }
     }
 
+    fn log_level(&self) -> Option<LogLevel> {
+        Some(LogLevel::Info)
+    }
+
     fn log(&self, level: LogLevel, _logger: Option<&str>, data: &Value) {
         let data = match data {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        tracing::info!(upstream = %self.name, "{level:?}: {}", crate::units::printable(&data));
+        match self.calls.only().ok().and_then(|ctx| ctx.observer) {
+            Some(observer) => observer.log(level, &self.name, &data),
+            None => {
+                tracing::info!(upstream = %self.name, "{level:?}: {}", crate::units::printable(&data));
+            }
+        }
     }
 
     fn list_changed(&self) {
         self.relist.notify_one();
     }
 
-    /// Corral cannot tell which call (and so which client) a question in
-    /// the middle of a call belongs to.
     fn answer<'a>(&'a self, request: &'a InputRequest) -> Answer<'a> {
         let what = match request {
             InputRequest::Elicit { .. } => "elicitation",
             InputRequest::Sample { .. } => "sampling",
             _ => "roots",
         };
+        let call = self.calls.only();
         Box::pin(async move {
-            Err(format!(
-                "Corral does not relay {what} requests from an upstream in the middle of a call (2025-11-25 style); a 2026-07-28 upstream can ask with input_required"
-            ))
+            let ctx = call.map_err(|why| {
+                format!("Corral relays {what} requests an upstream makes in the middle of a call only while one call is in flight: {why}")
+            })?;
+            let Some(asker) = ctx.asker else {
+                return Err(format!(
+                    "the client speaks 2026-07-28, which cannot be asked in the middle of a call; an upstream that speaks 2026-07-28 asks for {what} with input_required"
+                ));
+            };
+            asker.ask(request.clone()).await.map_err(|e| e.to_string())
         })
     }
 }

@@ -418,4 +418,20 @@ fn a_spec_that_cannot_be_read_is_refused_and_yaml_specs_are_read() {
         "{denied}"
     );
     server.shutdown();
+    // `corral call --config` alone serves the spec in process, too.
+    let out = corral()
+        .args([
+            "call",
+            "--config",
+            file.to_str().unwrap(),
+            "getOrderById",
+            "orderId=3",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("HTTP 401 Unauthorized"),
+        "{stderr}"
+    );
 }

@@ -6,7 +6,7 @@
 //! - `CORRAL_BENCH_SMOKE=1`: tiny counts, to check that every part works.
 //! - `CORRAL_BENCH_PYTHON`: a Python with fastmcp installed (FastMCP rows
 //!   are skipped without it).
-//! - `CORRAL_BENCH_ONLY=inprocess,stdio,http,coldstart,scale`: run only
+//! - `CORRAL_BENCH_ONLY=inprocess,stdio,http,proxy,coldstart,scale`: run only
 //!   these parts (default: all).
 //!
 //! Every number is measured here, now; ratios compare rows from this run.
@@ -15,6 +15,7 @@ mod coldstart;
 mod h1;
 mod http;
 mod inprocess;
+mod proxy;
 mod report;
 mod scale;
 mod stdio;
@@ -135,6 +136,9 @@ fn main() {
     }
     if wanted("http") {
         rt.block_on(http::run(&scale, &servers, &cache, &mut report));
+    }
+    if wanted("proxy") {
+        proxy::run(&scale, &servers, &cache, &mut report, &rt);
     }
     if wanted("coldstart") {
         coldstart::run(&scale, &servers, &mut report);

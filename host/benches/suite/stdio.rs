@@ -171,7 +171,9 @@ fn is_product(line: &str) -> bool {
     line.contains(r#""result":42"#) && !line.contains(r#""isError":true"#)
 }
 
-fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
+/// Sequential round trips and pipelined calls of `multiply` through `cmd`,
+/// as rows of `section`.
+pub fn measure(report: &mut Report, section: &'static str, scale: &Scale, who: &str, cmd: Command) {
     let mut session = StdioSession::start(cmd);
     for _ in 0..scale.round_trips.min(200) {
         session.request(MULTIPLY);
@@ -185,7 +187,7 @@ fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
     }
     let n = scale.round_trips;
     report.latency(
-        SECTION,
+        section,
         &format!("stdio sequential: {who}"),
         n,
         &Stats::of(samples),
@@ -193,7 +195,7 @@ fn measure(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
     let n = scale.pipelined;
     let took = session.pipelined(MULTIPLY, n, IN_FLIGHT, is_product);
     report.row(
-        SECTION,
+        section,
         &format!("stdio pipelined ({IN_FLIGHT} in flight): {who}"),
         &[
             ("n", n as f64),
@@ -207,6 +209,7 @@ pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) 
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
     measure(
         report,
+        SECTION,
         scale,
         "Corral",
         servers.corral(&[calculator.to_str().unwrap()], cache),
@@ -218,6 +221,6 @@ pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) 
             pipelined: (scale.pipelined / 10).max(100),
             ..*scale
         };
-        measure(report, &fewer, "FastMCP", cmd);
+        measure(report, SECTION, &fewer, "FastMCP", cmd);
     }
 }

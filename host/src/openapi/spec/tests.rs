@@ -242,3 +242,27 @@ fn names_are_sanitized_and_unique() {
         .collect();
     assert_eq!(names, ["same", "same_2"]);
 }
+
+#[test]
+fn openapi_3_1_schemas_pass_through() {
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": { "title": "t", "version": "1" },
+        "webhooks": { "ping": { "post": { "operationId": "webhook" } } },
+        "paths": { "/notes": { "get": {
+            "operationId": "listNotes",
+            "parameters": [{ "name": "tag", "in": "query", "schema": { "type": ["string", "null"], "examples": ["a"] } }],
+            "responses": { "200": { "description": "ok", "content": { "application/json": { "schema": { "type": "array" } } } } }
+        } } }
+    });
+    let ops = operations(&doc).unwrap();
+    // Webhooks are requests the API makes, not operations to call.
+    assert_eq!(ops.served.len(), 1);
+    let op = &ops.served[0];
+    assert_eq!(op.name, "listNotes");
+    assert_eq!(
+        op.input_schema["properties"]["tag"],
+        json!({ "type": ["string", "null"], "examples": ["a"] })
+    );
+    assert!(op.input_schema.get("required").is_none());
+}

@@ -71,6 +71,26 @@ fn names(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The interop `script` against `corral serve --config file` over stdio,
+/// once in each of `modes`.
+fn python_through_corral(script: &str, modes: &[&str], file: &str) {
+    let corral_bin = corral().get_program().to_owned();
+    for mode in modes {
+        python_client(
+            script,
+            &[
+                "--mode",
+                mode,
+                "--",
+                corral_bin.to_str().unwrap(),
+                "serve",
+                "--config",
+                file,
+            ],
+        );
+    }
+}
+
 fn fastmcp_python() -> PathBuf {
     let python = target_dir().join("bench-venv/bin/python");
     assert!(
@@ -94,21 +114,7 @@ fn fastmcp_reference_server_through_corral_passes_the_python_sdk_checks() {
             toml_list(&[fastmcp_python().to_str().unwrap(), server.to_str().unwrap()])
         ),
     );
-    let corral_bin = corral().get_program().to_owned();
-    for mode in ["legacy", "default"] {
-        python_client(
-            "mcp_client.py",
-            &[
-                "--mode",
-                mode,
-                "--",
-                corral_bin.to_str().unwrap(),
-                "serve",
-                "--config",
-                &file,
-            ],
-        );
-    }
+    python_through_corral("mcp_client.py", &["legacy", "default"], &file);
 }
 
 /// A stdio-only server (Corral over stdio) offered over Streamable HTTP.
@@ -448,19 +454,5 @@ fn an_old_upstreams_mid_call_requests_and_logs_reach_the_client() {
             inner.url("/sse")
         ),
     );
-    let corral_bin = corral().get_program().to_owned();
-    for mode in ["legacy", "2026-07-28"] {
-        python_client(
-            "relay_client.py",
-            &[
-                "--mode",
-                mode,
-                "--",
-                corral_bin.to_str().unwrap(),
-                "serve",
-                "--config",
-                &file,
-            ],
-        );
-    }
+    python_through_corral("relay_client.py", &["legacy", "2026-07-28"], &file);
 }

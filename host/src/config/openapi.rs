@@ -195,14 +195,8 @@ impl Resolver<'_> {
         self.words(&key("tags"), &raw.tags)?;
         self.words(&key("disabled_components"), &raw.disabled_components)?;
         let headers = self.headers(&at, &raw.headers)?;
-        let timeout = match &raw.timeout {
-            Some(v) => self.duration(&key("timeout"), v, Duration::from_millis(10))?,
-            None => defaults.timeout,
-        };
-        let max_output = match &raw.max_output {
-            Some(v) => self.size(&key("max_output"), v, 1)?,
-            None => defaults.max_output,
-        };
+        let (timeout, max_output) =
+            self.request_bounds(&at, raw.timeout.as_ref(), raw.max_output.as_ref(), defaults)?;
         let route_maps = raw
             .route_maps
             .iter()

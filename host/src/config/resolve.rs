@@ -635,14 +635,8 @@ impl Resolver<'_> {
         self.prefix(&key("prefix"), raw.prefix.as_deref())?;
         self.words(&key("tags"), &raw.tags)?;
         self.words(&key("disabled_components"), &raw.disabled_components)?;
-        let timeout = match &raw.timeout {
-            Some(v) => self.duration(&key("timeout"), v, Duration::from_millis(10))?,
-            None => defaults.timeout,
-        };
-        let max_output = match &raw.max_output {
-            Some(v) => self.size(&key("max_output"), v, 1)?,
-            None => defaults.max_output,
-        };
+        let (timeout, max_output) =
+            self.request_bounds(&at, raw.timeout.as_ref(), raw.max_output.as_ref(), defaults)?;
         Ok(UpstreamConfig {
             name: name.to_owned(),
             target,
@@ -795,6 +789,27 @@ impl Resolver<'_> {
                 Ok((header.clone(), value))
             })
             .collect()
+    }
+
+    /// A forwarded request's `timeout` and `max_output` under `at`, else
+    /// the `[limits]` defaults (upstreams and OpenAPI specs).
+    pub(super) fn request_bounds(
+        &self,
+        at: &[&str],
+        timeout: Option<&Num>,
+        max_output: Option<&Num>,
+        defaults: &Limits,
+    ) -> Result<(Duration, u64)> {
+        let key = |field: &'static str| [at, &[field][..]].concat();
+        let timeout = match timeout {
+            Some(v) => self.duration(&key("timeout"), v, Duration::from_millis(10))?,
+            None => defaults.timeout,
+        };
+        let max_output = match max_output {
+            Some(v) => self.size(&key("max_output"), v, 1)?,
+            None => defaults.max_output,
+        };
+        Ok((timeout, max_output))
     }
 
     fn host_patterns(&self, key: &[&str], patterns: &[String]) -> Result<Vec<HostPattern>> {

@@ -456,3 +456,45 @@ fn an_old_upstreams_mid_call_requests_and_logs_reach_the_client() {
     );
     python_through_corral("relay_client.py", &["legacy", "2026-07-28"], &file);
 }
+
+/// An upstream that keeps asking for input in the middle of one call (a
+/// FastMCP server over legacy HTTP+SSE, so 2025-11-25 style) gets eight
+/// answers from the client, and the ninth ask fails the call naming the
+/// input round limit.
+#[test]
+fn an_upstream_that_keeps_asking_stops_at_the_input_round_limit() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut nagger = std::process::Command::new(fastmcp_python())
+        .arg(root().join("tests/interop/nagging_server.py"))
+        .arg(port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the nagging server to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let dir = TempDir::new("upstream-nag");
+    let file = config(
+        &dir.0,
+        &format!("[upstreams.nag]\nurl = \"http://127.0.0.1:{port}/sse\"\nprefix = \"nag\"\n"),
+    );
+    let corral_bin = corral().get_program().to_owned();
+    python_client(
+        "relay_client.py",
+        &[
+            "--nag",
+            "--",
+            corral_bin.to_str().unwrap(),
+            "serve",
+            "--config",
+            &file,
+        ],
+    );
+    let _ = nagger.kill();
+    let _ = nagger.wait();
+}

@@ -5,7 +5,9 @@ whose upstream `old` is reached over the legacy HTTP+SSE transport (so it speaks
 2025-11-25 and asks for input in the middle of a call). With `--mode legacy` the
 client is asked through the proxy and answers; with `--mode 2026-07-28` the
 client cannot be asked mid-call, and the call fails saying so. Log messages reach
-the client in both. Prints `N passed, 0 failed` on success.
+the client in both. With `--nag`, against the upstream `nag`
+(tests/interop/nagging_server.py), one call may ask 8 times and the 9th ask fails
+it, naming the input round limit. Prints `N passed, 0 failed` on success.
 
     python tests/interop/relay_client.py --mode legacy -- corral serve --config corral.toml
 """
@@ -35,7 +37,10 @@ async def run(args: argparse.Namespace) -> int:
 
     async def on_elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
-        return types.ElicitResult(action="accept", content={"username": "ann", "email": "ann@example.com"})
+        # A string for every field the schema asks for.
+        fields = (params.requested_schema or {}).get("properties", {})
+        content = {name: "ann@example.com" if name == "email" else "ann" for name in fields}
+        return types.ElicitResult(action="accept", content=content)
 
     params = StdioServerParameters(command=args.command[0], args=args.command[1:], env=dict(os.environ))
     passed = 0
@@ -46,6 +51,18 @@ async def run(args: argparse.Namespace) -> int:
         elicitation_callback=on_elicit,
         log_level="debug",
     ) as client:
+        if args.nag:
+            # One call may ask 8 times (MAX_INPUT_ROUNDS); the 9th ask fails the call.
+            result = await client.call_tool("nag_nag", {"times": 8})
+            if result.is_error or text(result) != "answered 8 of 8" or len(asked) != 8:
+                print(f"FAIL eight asks answered: {result} (asked: {len(asked)})")
+                return 1
+            result = await client.call_tool("nag_nag", {"times": 9})
+            if not result.is_error or "input round limit" not in text(result) or len(asked) != 16:
+                print(f"FAIL the ninth ask refused: {result} (asked: {len(asked)})")
+                return 1
+            print("2 passed, 0 failed")
+            return 0
         result = await client.call_tool("old_test_elicitation", {"message": "Who are you?"})
         if args.mode == "legacy":
             want = 'User response: action=accept, content={"email":"ann@example.com","username":"ann"}'
@@ -69,6 +86,7 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", default="legacy", choices=["legacy", "2026-07-28"])
+    p.add_argument("--nag", action="store_true", help="check the input round limit against `nag` (nagging_server.py)")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.command[:1] == ["--"]:

@@ -320,19 +320,31 @@ pub(super) fn asker(exchange: &Exchange) -> Option<std::sync::Arc<dyn InputAsker
         std::sync::Arc::new(ClientAsker {
             peer: exchange.peer.clone(),
             capabilities: exchange.capabilities.clone(),
+            asked: std::sync::atomic::AtomicUsize::new(0),
         }) as std::sync::Arc<dyn InputAsker>
     })
 }
 
-/// Asks a 2025-11-25 client, if it declared the capability.
+/// Asks a 2025-11-25 client, if it declared the capability, at most
+/// [`MAX_INPUT_ROUNDS`] times in one call (a provider that asks without end
+/// would otherwise keep the user answering).
 struct ClientAsker {
     peer: Peer<RoleServer>,
     capabilities: Option<ClientCapabilities>,
+    asked: std::sync::atomic::AtomicUsize,
 }
 
 impl InputAsker for ClientAsker {
     fn ask(&self, request: InputRequest) -> CallFuture<'_, Value> {
         Box::pin(async move {
+            let asked = self
+                .asked
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if asked >= MAX_INPUT_ROUNDS {
+                return Err(CallError::Host(format!(
+                    "the call asked the client for input more than {MAX_INPUT_ROUNDS} times (input round limit)"
+                )));
+            }
             let one = InputRequired {
                 requests: vec![(String::new(), request)],
                 state: None,

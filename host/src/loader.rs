@@ -223,18 +223,20 @@ impl Loader {
         reload
     }
 
-    /// Read every enabled OpenAPI spec again; one that fails keeps the
-    /// version read before, if any.
+    /// Read the enabled OpenAPI specs: a file on every scan (it may have
+    /// been edited), a URL until it has been fetched once. A spec that
+    /// fails keeps the version read before, if any.
     async fn read_specs(&mut self, errors: &mut Vec<LoadError>) {
-        let enabled = self.config.openapi.iter().filter(|api| api.enabled);
-        let read = futures::future::join_all(enabled.map(OpenApi::load)).await;
-        for (config, result) in self
+        let apis = &self.apis;
+        let due: Vec<_> = self
             .config
             .openapi
             .iter()
             .filter(|api| api.enabled)
-            .zip(read)
-        {
+            .filter(|api| matches!(api.spec, SpecSource::File(_)) || !apis.contains_key(&api.name))
+            .collect();
+        let read = futures::future::join_all(due.iter().map(|api| OpenApi::load(api))).await;
+        for (config, result) in due.into_iter().zip(read) {
             match result {
                 Ok(api) => {
                     self.apis.insert(config.name.clone(), Arc::new(api));

@@ -30,7 +30,8 @@ use rmcp::model::{
     RequestMetaObject, ServerResult,
 };
 use rmcp::service::{
-    NotificationContext, PeerRequestOptions, RequestContext, RoleClient, ServiceError,
+    NotificationContext, PeerRequestOptions, RequestContext, RoleClient, RunningService,
+    ServiceError,
 };
 use rmcp::{ClientHandler as RmcpHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, Peer};
 use serde::Serialize;
@@ -39,7 +40,7 @@ use serde_json::Value;
 
 mod sse;
 
-use crate::config::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
+use crate::config::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, sensitive_headers};
 use crate::model::{
     Input, InputRequest, JsonObject, Listing, LogLevel, Outcome, PromptResult, ResourceContents,
     ToolResult,
@@ -219,6 +220,15 @@ struct Shared {
     progress: Mutex<HashMap<String, Arc<dyn CallObserver>>>,
 }
 
+impl Shared {
+    fn new(handler: Arc<dyn Handler>) -> Arc<Self> {
+        Arc::new(Self {
+            handler,
+            progress: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
 /// A connected MCP client. Dropping it ends the session (a command's
 /// process is killed with it).
 pub struct Client {
@@ -260,19 +270,16 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Self, ClientError> {
         let name = target.to_string();
-        let fail = |reason: String| ClientError::Connect {
-            target: name.clone(),
-            reason,
-        };
-        let shared = Arc::new(Shared {
-            handler,
-            progress: Mutex::new(HashMap::new()),
-        });
-        let bridge = || Bridge {
-            shared: shared.clone(),
+        let shared = Shared::new(handler);
+        let bridge = {
+            let shared = shared.clone();
+            move || Bridge {
+                shared: shared.clone(),
+            }
         };
         let timeout = options.timeout;
-        let session = async {
+        let max_answer = options.max_answer;
+        let session = async move {
             match target {
                 Target::Command(mut command) => {
                     command.kill_on_drop(true);
@@ -292,19 +299,11 @@ impl Client {
                     // rustls needs one process-wide crypto provider; ring is
                     // the one the rest of the host links.
                     let _ = rustls::crypto::ring::default_provider().install_default();
-                    let mut header_map = http::HeaderMap::new();
-                    for (name, value) in &headers {
-                        let name = http::HeaderName::try_from(name.as_str())
-                            .map_err(|e| format!("header `{name}`: {e}"))?;
-                        let mut value = http::HeaderValue::try_from(value.as_str())
-                            .map_err(|e| format!("header `{name}`: {e}"))?;
-                        value.set_sensitive(true);
-                        header_map.insert(name, value);
-                    }
+                    let header_map = sensitive_headers(&headers)?;
                     // Twice the cap: an answer's JSON is checked against the
                     // cap itself once it is read.
                     let max_answer =
-                        usize::try_from(options.max_answer.saturating_mul(2)).unwrap_or(usize::MAX);
+                        usize::try_from(max_answer.saturating_mul(2)).unwrap_or(usize::MAX);
                     let mut config =
                         rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
                             url.as_str(),
@@ -337,11 +336,7 @@ impl Client {
                 }
             }
         };
-        let running = tokio::time::timeout(timeout, session)
-            .await
-            .map_err(|_| fail(format!("no session within {timeout:?} (timeout)")))?
-            .map_err(fail)?;
-        Ok(Self::started(running, shared, options))
+        Self::established(&name, session, shared, options).await
     }
 
     /// Start a session with a server at the other end of `stream` (an
@@ -351,30 +346,41 @@ impl Client {
         handler: Arc<dyn Handler>,
         options: ClientOptions,
     ) -> Result<Self, ClientError> {
-        let shared = Arc::new(Shared {
-            handler,
-            progress: Mutex::new(HashMap::new()),
-        });
+        let shared = Shared::new(handler);
         let bridge = Bridge {
             shared: shared.clone(),
         };
-        let timeout = options.timeout;
-        let running =
-            tokio::time::timeout(timeout, bridge.serve_with_lifecycle(stream, lifecycle()))
+        let session = async {
+            bridge
+                .serve_with_lifecycle(stream, lifecycle())
                 .await
-                .map_err(|_| ClientError::Connect {
-                    target: "an in-process server".into(),
-                    reason: format!("no session within {timeout:?} (timeout)"),
-                })?
-                .map_err(|e| ClientError::Connect {
-                    target: "an in-process server".into(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| e.to_string())
+        };
+        Self::established("an in-process server", session, shared, options).await
+    }
+
+    /// The client once `session` (the handshake) has finished, within the
+    /// timeout; a failure names `target`.
+    async fn established(
+        target: &str,
+        session: impl Future<Output = Result<RunningService<RoleClient, Bridge>, String>>,
+        shared: Arc<Shared>,
+        options: ClientOptions,
+    ) -> Result<Self, ClientError> {
+        let fail = |reason: String| ClientError::Connect {
+            target: target.to_owned(),
+            reason,
+        };
+        let timeout = options.timeout;
+        let running = tokio::time::timeout(timeout, session)
+            .await
+            .map_err(|_| fail(format!("no session within {timeout:?} (timeout)")))?
+            .map_err(fail)?;
         Ok(Self::started(running, shared, options))
     }
 
     fn started(
-        running: rmcp::service::RunningService<RoleClient, Bridge>,
+        running: RunningService<RoleClient, Bridge>,
         shared: Arc<Shared>,
         options: ClientOptions,
     ) -> Self {

@@ -228,6 +228,22 @@ impl std::fmt::Display for UpstreamTarget {
     }
 }
 
+/// Headers from the config (`headers = { NAME = "..." }` of an upstream or
+/// an OpenAPI spec) as requests carry them, every value marked sensitive so
+/// that HTTP clients never print it.
+pub(crate) fn sensitive_headers(headers: &[(String, String)]) -> Result<::http::HeaderMap, String> {
+    let mut map = ::http::HeaderMap::new();
+    for (name, value) in headers {
+        let name = ::http::HeaderName::try_from(name.as_str())
+            .map_err(|e| format!("header `{name}`: {e}"))?;
+        let mut value = ::http::HeaderValue::try_from(value.as_str())
+            .map_err(|e| format!("header `{name}`: {e}"))?;
+        value.set_sensitive(true);
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
 /// Header values may hold secrets: they are shown by name only.
 impl std::fmt::Debug for UpstreamTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 mod spec;
 
-use crate::config::{OpenApiConfig, RouteKind, SpecSource};
+use crate::config::{OpenApiConfig, RouteKind, SpecSource, sensitive_headers};
 use crate::error::{CallError, GuestError, LoadError, chain};
 use crate::gate::Gate;
 use crate::model::{
@@ -620,14 +620,7 @@ fn http_client(config: &OpenApiConfig) -> Result<reqwest::Client, String> {
     // rustls needs one process-wide crypto provider; ring is the one the
     // rest of the host links.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in &config.headers {
-        let name = http::HeaderName::try_from(name.as_str()).map_err(|e| e.to_string())?;
-        let mut value = http::HeaderValue::try_from(value.as_str())
-            .map_err(|e| format!("header `{name}`: {e}"))?;
-        value.set_sensitive(true);
-        headers.insert(name, value);
-    }
+    let headers = sensitive_headers(&config.headers)?;
     reqwest::Client::builder()
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
@@ -647,7 +640,8 @@ async fn read_spec(client: &reqwest::Client, config: &OpenApiConfig) -> Result<S
     };
     let bytes = match &config.spec {
         SpecSource::File(path) => {
-            let size = std::fs::metadata(path)
+            let size = tokio::fs::metadata(path)
+                .await
                 .map_err(|e| format!("cannot read: {e}"))?
                 .len();
             if size > MAX_SPEC_SIZE {

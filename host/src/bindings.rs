@@ -2,7 +2,7 @@
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "corral:mcp/mcp-component",
+    world: "corral:mcp/full",
     imports: { default: trappable },
     exports: { default: async },
 });

@@ -56,6 +56,22 @@ pub struct ToolDef {
     pub tags: Vec<String>,
     /// Icons for the client to show.
     pub icons: Vec<Icon>,
+    /// Whether the tool may run as an MCP task.
+    pub task_support: TaskSupport,
+}
+
+/// Whether a tool may run as an MCP task (a call that outlives its
+/// request; the client polls for the result).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskSupport {
+    /// Never a task: the call answers within its request.
+    #[default]
+    Forbidden,
+    /// A task when the client supports tasks and the call takes a while.
+    Optional,
+    /// Only for clients that support tasks; others get an error at once.
+    Required,
 }
 
 /// A concrete resource as served.

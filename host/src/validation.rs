@@ -119,6 +119,7 @@ mod tests {
             annotations: None,
             tags: vec![],
             icons: vec![],
+            task_support: Default::default(),
         }
     }
 

@@ -35,7 +35,8 @@ fn inspect_shows_exports_imports_and_contents() {
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
-    assert!(exports.contains(&"corral:mcp/tools@0.1.0"), "{exports:?}");
+    assert!(exports.contains(&"corral:mcp/tools@0.1.1"), "{exports:?}");
+    assert!(exports.contains(&"corral:mcp/tasks@0.1.1"), "{exports:?}");
     let imports = report["imports"].as_array().unwrap();
     assert!(
         !imports.is_empty(),

@@ -37,6 +37,7 @@ const TEST_PLUGINS: &[&str] = &[
     "grants",
     "conformance",
     "many-tools",
+    "contract-0-1-0",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 

@@ -28,7 +28,7 @@ use crate::error::{CallError, GuestError, LoadError, chain};
 use crate::gate::Gate;
 use crate::model::{
     Content, Input, JsonObject, Listing, MAX_DESCRIPTION_BYTES, MAX_LISTED_ITEMS, MAX_SCHEMA_BYTES,
-    Outcome, PromptResult, ResourceBody, ResourceContents, ResourceDef, TemplateDef,
+    Outcome, PromptResult, ResourceBody, ResourceContents, ResourceDef, TaskSupport, TemplateDef,
     ToolAnnotations, ToolDef, ToolResult,
 };
 use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
@@ -536,6 +536,7 @@ fn tool_def(operation: &Operation, tags: Vec<String>) -> ToolDef {
         }),
         tags,
         icons: Vec::new(),
+        task_support: TaskSupport::Forbidden,
     }
 }
 

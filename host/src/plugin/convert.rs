@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::bindings::corral::mcp::types as wit;
-use crate::bindings::exports::corral::mcp::{prompts, resources, tools};
+use crate::bindings::exports::corral::mcp::{prompts, resources, tasks, tools};
 use crate::error::GuestError;
 use crate::model::*;
 
@@ -38,7 +38,39 @@ fn schema(what: &str, text: &str) -> Result<Arc<JsonObject>, String> {
     }
 }
 
-pub(crate) fn tool(t: tools::Tool) -> Result<ToolDef, String> {
+/// The task support of each tool the `tasks` export names: every name must
+/// be a listed tool, and named once.
+pub(crate) fn task_support(
+    entries: &[tasks::ToolTaskSupport],
+    tools: &[tools::Tool],
+) -> Result<std::collections::HashMap<String, TaskSupport>, String> {
+    let mut support = std::collections::HashMap::with_capacity(entries.len());
+    for entry in entries {
+        if !tools.iter().any(|t| t.name == entry.tool) {
+            return Err(format!(
+                "gives the task support of `{}`, which is not one of its tools",
+                crate::units::printable(&crate::units::truncate(entry.tool.clone(), 64))
+            ));
+        }
+        let value = match entry.support {
+            tasks::TaskSupport::Forbidden => TaskSupport::Forbidden,
+            tasks::TaskSupport::Optional => TaskSupport::Optional,
+            tasks::TaskSupport::Required => TaskSupport::Required,
+        };
+        if support.insert(entry.tool.clone(), value).is_some() {
+            return Err(format!(
+                "gives the task support of tool `{}` twice",
+                entry.tool
+            ));
+        }
+    }
+    Ok(support)
+}
+
+pub(crate) fn tool(
+    t: tools::Tool,
+    support: &std::collections::HashMap<String, TaskSupport>,
+) -> Result<ToolDef, String> {
     let input_schema = schema(&format!("tool `{}`: input schema", t.name), &t.input_schema)?;
     if input_schema.get("type").and_then(Value::as_str) != Some("object") {
         return Err(format!(
@@ -63,6 +95,7 @@ pub(crate) fn tool(t: tools::Tool) -> Result<ToolDef, String> {
         }),
         tags: t.tags,
         icons: icons(t.icons),
+        task_support: support.get(&t.name).copied().unwrap_or_default(),
         name: t.name,
     })
 }

@@ -5,7 +5,7 @@
 //! that breaks a bound is refused at load with the bound named.
 
 use crate::bindings::corral::mcp::types as wit;
-use crate::bindings::exports::corral::mcp::{prompts, resources, tools};
+use crate::bindings::exports::corral::mcp::{prompts, resources, tasks, tools};
 
 use crate::model::{
     MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
@@ -19,6 +19,8 @@ pub(crate) struct RawListing {
     pub(crate) resources: Vec<resources::ResourceInfo>,
     pub(crate) templates: Vec<resources::ResourceTemplate>,
     pub(crate) prompts: Vec<prompts::Prompt>,
+    /// What the optional `tasks` export says (empty without it).
+    pub(crate) tasks: Vec<tasks::ToolTaskSupport>,
 }
 
 /// Checks strings against the bounds and adds up their size.
@@ -130,6 +132,13 @@ pub(crate) fn check(raw: &RawListing) -> Result<(), String> {
     if items > MAX_LISTED_ITEMS {
         return Err(format!(
             "lists {items} tools, resources, templates and prompts; at most {MAX_LISTED_ITEMS} are allowed"
+        ));
+    }
+    if raw.tasks.len() > raw.tools.len() {
+        return Err(format!(
+            "gives the task support of {} tools but lists {} tools",
+            raw.tasks.len(),
+            raw.tools.len()
         ));
     }
     let mut b = Bounds { total: 0 };

@@ -20,7 +20,7 @@ use wasmtime::component::{Component, Instance, InstancePre, ResourceTableError};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::FieldMapError;
 
-use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tasks, tools};
 use crate::config::Limits;
 use crate::config::PluginConfig;
 use crate::error::{CallError, LoadError};
@@ -35,17 +35,22 @@ use crate::runtime::{Charged, HostBytes, PluginShare, Reservation, Runtime, Sand
 use metadata::RawListing;
 use wire_size::WireSize;
 
-/// The exported interfaces the host knows, by their instance names.
-const TOOLS: &str = "corral:mcp/tools@0.1.0";
-const RESOURCES: &str = "corral:mcp/resources@0.1.0";
-const PROMPTS: &str = "corral:mcp/prompts@0.1.0";
-const COMPLETIONS: &str = "corral:mcp/completions@0.1.0";
+/// The exported interfaces the host knows, by their instance names. A
+/// lookup finds any semver-compatible version (a 0.1.0 component's
+/// `tools@0.1.0` for `tools@0.1.1`), so components built against an older
+/// 0.1.x contract load unchanged.
+const TOOLS: &str = "corral:mcp/tools@0.1.1";
+const RESOURCES: &str = "corral:mcp/resources@0.1.1";
+const PROMPTS: &str = "corral:mcp/prompts@0.1.1";
+const COMPLETIONS: &str = "corral:mcp/completions@0.1.1";
+const TASKS: &str = "corral:mcp/tasks@0.1.1";
 
 struct Exports {
     tools: Option<tools::GuestIndices>,
     resources: Option<resources::GuestIndices>,
     prompts: Option<prompts::GuestIndices>,
     completions: Option<completions::GuestIndices>,
+    tasks: Option<tasks::GuestIndices>,
 }
 
 /// A loaded plugin.
@@ -275,6 +280,10 @@ impl WasmPlugin {
                 .then(|| completions::GuestIndices::new(&pre))
                 .transpose()
                 .map_err(exports_error)?,
+            tasks: has(TASKS)
+                .then(|| tasks::GuestIndices::new(&pre))
+                .transpose()
+                .map_err(exports_error)?,
         };
         if exports.tools.is_none() && exports.resources.is_none() && exports.prompts.is_none() {
             let names: Vec<String> = component
@@ -343,6 +352,7 @@ impl WasmPlugin {
             (e.resources.is_some(), RESOURCES),
             (e.prompts.is_some(), PROMPTS),
             (e.completions.is_some(), COMPLETIONS),
+            (e.tasks.is_some(), TASKS),
         ]
         .into_iter()
         .filter_map(|(present, name)| present.then_some(name))
@@ -362,7 +372,7 @@ impl WasmPlugin {
             .await
             .map_err(|e| listing_error("exports", e))?;
         let exports = &self.exports;
-        let answer = guard(&ctx, self.limits.timeout, lease.account(), async {
+        let answer = guard(&ctx, self.clock(&ctx), lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             let store = &mut lease.store;
             let mut raw = RawListing::default();
@@ -379,6 +389,10 @@ impl WasmPlugin {
                 let guest = indices.load(&mut *store, &instance)?;
                 raw.prompts = guest.call_list_prompts(&mut *store).await?;
             }
+            if let Some(indices) = &exports.tasks {
+                let guest = indices.load(&mut *store, &instance)?;
+                raw.tasks = guest.call_list_task_support(&mut *store).await?;
+            }
             Ok(raw)
         })
         .await;
@@ -390,11 +404,12 @@ impl WasmPlugin {
             reason,
         };
         metadata::check(&raw).map_err(bad)?;
+        let support = convert::task_support(&raw.tasks, &raw.tools).map_err(bad)?;
         let listing = Listing {
             tools: raw
                 .tools
                 .into_iter()
-                .map(convert::tool)
+                .map(|tool| convert::tool(tool, &support))
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
             resources: raw.resources.into_iter().map(convert::resource).collect(),
@@ -415,7 +430,7 @@ impl WasmPlugin {
         call: impl AsyncFnOnce(&mut Store<State>, Instance) -> wasmtime::Result<T>,
     ) -> Result<T, CallError> {
         let (_permit, mut lease) = self.begin(ctx).await?;
-        let answer = guard(ctx, self.limits.timeout, lease.account(), async {
+        let answer = guard(ctx, self.clock(ctx), lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             call(&mut lease.store, instance).await
         })
@@ -594,7 +609,7 @@ impl WasmPlugin {
         if let Some(reservation) = self.share.try_reserve(memory) {
             return Ok(reservation);
         }
-        let timeout = self.limits.timeout;
+        let timeout = self.clock(ctx).duration();
         let over = || CallError::Budget {
             total: self.share.sizes().1,
             memory,
@@ -606,6 +621,16 @@ impl WasmPlugin {
             reserved = tokio::time::timeout(timeout, self.share.reserve(memory)) => {
                 reserved.ok().flatten().ok_or_else(over)
             }
+        }
+    }
+
+    /// The wall clock `ctx` runs under: `timeout`, or `task_timeout` for a
+    /// call that runs as a task.
+    fn clock(&self, ctx: &CallContext) -> Clock {
+        if ctx.as_task {
+            Clock::Task(self.limits.task_timeout)
+        } else {
+            Clock::Call(self.limits.timeout)
         }
     }
 
@@ -779,11 +804,35 @@ pub(crate) mod fuzzing {
     }
 }
 
+/// The wall clock of one guest call, and the limit it names when it runs out.
+#[derive(Clone, Copy)]
+enum Clock {
+    /// An ordinary call: `timeout`.
+    Call(Duration),
+    /// A call that runs as an MCP task: `task_timeout`.
+    Task(Duration),
+}
+
+impl Clock {
+    fn duration(self) -> Duration {
+        match self {
+            Clock::Call(d) | Clock::Task(d) => d,
+        }
+    }
+
+    fn exceeded(self) -> CallError {
+        match self {
+            Clock::Call(d) => CallError::Timeout(d),
+            Clock::Task(d) => CallError::TaskTimeout(d),
+        }
+    }
+}
+
 /// Run a guest future under the call's deadline and cancellation.
 /// Host allocations made while the guest runs are charged to the call.
 async fn guard<T>(
     ctx: &CallContext,
-    timeout: Duration,
+    clock: Clock,
     account: Arc<HostBytes>,
     call: impl Future<Output = wasmtime::Result<T>>,
 ) -> Result<wasmtime::Result<T>, CallError> {
@@ -791,7 +840,7 @@ async fn guard<T>(
     tokio::select! {
         biased;
         _ = ctx.cancel.cancelled() => Err(CallError::Cancelled),
-        answer = tokio::time::timeout(timeout, call) => answer.map_err(|_| CallError::Timeout(timeout)),
+        answer = tokio::time::timeout(clock.duration(), call) => answer.map_err(|_| clock.exceeded()),
     }
 }
 

@@ -445,6 +445,7 @@ mod tests {
             }),
             tags: vec!["math".into()],
             icons: vec![],
+            task_support: Default::default(),
         };
         let listed = wire(&tool(&def).unwrap());
         assert_eq!(listed["name"], "multiply");

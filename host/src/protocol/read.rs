@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::model::{
     Content, Icon, InputRequest, InputRequired, JsonObject, PromptArgument, PromptDef,
     PromptMessage, PromptResult, ResourceBody, ResourceContents, ResourceDef, ResourceLink, Role,
-    TemplateDef, ToolAnnotations, ToolDef, ToolResult,
+    TaskSupport, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
 };
 
 type Result<T> = std::result::Result<T, String>;
@@ -117,6 +117,9 @@ pub fn tool(value: &Value) -> Result<ToolDef> {
         annotations,
         tags: tags(o),
         icons: icons(o),
+        // An upstream's own tasks are not relayed: its tools answer within
+        // their request (see docs/ARCHITECTURE.md).
+        task_support: TaskSupport::Forbidden,
         name,
     })
 }
@@ -355,6 +358,7 @@ mod tests {
             }),
             tags: vec!["math".into()],
             icons: vec![],
+            task_support: Default::default(),
         };
         let wire = serde_json::to_value(super::super::tool(&def).unwrap()).unwrap();
         assert_eq!(tool(&wire).unwrap(), def);

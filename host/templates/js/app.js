@@ -12,7 +12,7 @@
 //
 // Every call runs in a fresh instance: keep no state between calls.
 
-import { log } from 'corral:mcp/context@0.1.0';
+import { log } from 'corral:mcp/context@0.1.1';
 
 const ABOUT_URI = '__NAME__://about';
 

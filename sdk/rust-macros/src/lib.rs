@@ -168,9 +168,21 @@ fn tool_handler(options: &Options, func: &Func) -> TokenStream2 {
                 .build();
         },
     };
+    let task = options.task.as_ref().map(|t| {
+        let variant = syn::Ident::new(
+            match t.value().as_str() {
+                "optional" => "Optional",
+                "required" => "Required",
+                _ => "Forbidden",
+            },
+            t.span(),
+        );
+        quote!(const TASK: ::corral_sdk::TaskSupport = ::corral_sdk::TaskSupport::#variant;)
+    });
     quote! {
         impl ::corral_sdk::__private::ToolHandler for #ident {
             const NAME: &'static str = #name;
+            #task
 
             fn definition() -> ::corral_sdk::Tool {
                 #schema

@@ -15,7 +15,7 @@ impl Kind {
     fn allows(self, key: &str) -> bool {
         match key {
             "name" | "title" | "description" | "tags" => true,
-            "annotations" | "input_schema" => self == Kind::Tool,
+            "annotations" | "input_schema" | "task" => self == Kind::Tool,
             "mime_type" => self == Kind::Resource,
             _ => false,
         }
@@ -24,7 +24,7 @@ impl Kind {
     fn keys(self) -> &'static str {
         match self {
             Kind::Tool => {
-                "`name`, `title`, `description`, `tags`, `annotations(...)`, `input_schema`"
+                "`name`, `title`, `description`, `tags`, `annotations(...)`, `input_schema`, `task`"
             }
             Kind::Resource => "`name`, `title`, `description`, `mime_type`, `tags`",
             Kind::Prompt => "`name`, `title`, `description`, `tags`",
@@ -51,6 +51,9 @@ pub struct Options {
     pub annotations: Option<Annotations>,
     /// An expression giving the input schema, replacing the generated one.
     pub input_schema: Option<syn::Expr>,
+    /// Whether the tool may run as an MCP task: `forbidden` (the default),
+    /// `optional` or `required`.
+    pub task: Option<LitStr>,
 }
 
 struct Tags(Vec<LitStr>);
@@ -95,6 +98,17 @@ impl Options {
                     "mime_type" => options.mime_type = Some(meta.value()?.parse()?),
                     "tags" => options.tags = meta.value()?.parse::<Tags>()?.0,
                     "input_schema" => options.input_schema = Some(meta.value()?.parse()?),
+                    "task" => {
+                        let value: LitStr = meta.value()?.parse()?;
+                        if !["forbidden", "optional", "required"].contains(&value.value().as_str())
+                        {
+                            return Err(syn::Error::new(
+                                value.span(),
+                                "expected \"forbidden\", \"optional\" or \"required\"",
+                            ));
+                        }
+                        options.task = Some(value);
+                    }
                     "annotations" => {
                         let mut a = Annotations::default();
                         meta.parse_nested_meta(|m| {
@@ -189,5 +203,9 @@ mod tests {
         assert!(err(Kind::Tool, quote!("uri")).starts_with("unexpected string"));
         assert!(err(Kind::Tool, quote!(annotations(fast))).starts_with("unknown annotation"));
         assert!(err(Kind::Prompt, quote!(input_schema = x())).starts_with("unknown option"));
+        assert!(err(Kind::Tool, quote!(task = "always")).starts_with("expected \"forbidden\""));
+        assert!(err(Kind::Prompt, quote!(task = "optional")).starts_with("unknown option"));
+        let o = Options::parse(Kind::Tool, quote!(task = "required")).unwrap();
+        assert_eq!(o.task.unwrap().value(), "required");
     }
 }

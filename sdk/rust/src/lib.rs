@@ -48,7 +48,12 @@
 //!   open_world)` (each `= true/false`, bare means `true`), and
 //!   `input_schema = EXPR` (a `serde_json::Value` replacing the generated
 //!   schema, for keywords the parameters cannot express; arguments are still
-//!   read by parameter name, so keep the two in step).
+//!   read by parameter name, so keep the two in step), and `task =
+//!   "optional"` or `"required"` (the tool may run as an MCP task: a client
+//!   that supports tasks gets a task id for a call that takes a while and
+//!   polls for the result; `"required"` refuses clients that do not support
+//!   tasks; the default is `"forbidden"`). A task's call is an ordinary call
+//!   under the plugin's `task_timeout` instead of its `timeout`.
 //! * The return type implements [`IntoToolResult`]: `String` is text;
 //!   numbers, `bool`, `Vec<T>`, maps and derived types are structured content
 //!   (non-objects wrapped as `{"result": ...}`); [`ToolResult`] or
@@ -218,7 +223,7 @@ pub mod bindings {
     //! The raw WIT bindings (`corral:mcp/mcp-component`).
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "corral:mcp/mcp-component",
+        world: "corral:mcp/full",
         pub_export_macro: true,
         export_macro_name: "__export_component",
         default_bindings_module: "corral_sdk::bindings",
@@ -242,6 +247,7 @@ pub use bindings::corral::mcp::types::{
 pub use bindings::exports::corral::mcp::completions::Reference as CompletionRef;
 pub use bindings::exports::corral::mcp::prompts::{Prompt, PromptArgument, PromptResult};
 pub use bindings::exports::corral::mcp::resources::{ResourceInfo, ResourceTemplate};
+pub use bindings::exports::corral::mcp::tasks::TaskSupport;
 pub use bindings::exports::corral::mcp::tools::{Annotations, Tool, ToolResult};
 pub use corral_sdk_macros::{Schema, prompt, resource, tool};
 pub use input::{

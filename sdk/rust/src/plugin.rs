@@ -1,11 +1,11 @@
 //! The glue between the attribute macros, `export!` and the WIT exports.
 //! Nothing here is meant to be used by hand.
 
-use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tools};
+use crate::bindings::exports::corral::mcp::{completions, prompts, resources, tasks, tools};
 use crate::output::{IntoMessages, IntoResourceContents, IntoToolResult};
 use crate::{
     Annotations, Call, CompletionRef, Error, Input, Outcome, Prompt, PromptArgument, PromptResult,
-    ResourceContents, ResourceInfo, ResourceTemplate, Tool, ToolResult,
+    ResourceContents, ResourceInfo, ResourceTemplate, TaskSupport, Tool, ToolResult,
 };
 
 pub use crate::args::{StrArgs, ToolArgs};
@@ -15,6 +15,8 @@ pub use crate::schema::ObjectSchema;
 pub trait ToolHandler {
     /// The tool's name.
     const NAME: &'static str;
+    /// Whether it may run as an MCP task (`#[tool(task = "...")]`).
+    const TASK: TaskSupport = TaskSupport::Forbidden;
     /// The tool's description.
     fn definition() -> Tool;
     /// Runs the tool with its arguments as JSON text, within `call`.
@@ -82,6 +84,7 @@ pub type CallToolFn = fn(&str, &Call) -> Result<Outcome<ToolResult>, Error>;
 /// One `#[tool]` in `export!`.
 pub struct ToolEntry {
     pub name: &'static str,
+    pub task: TaskSupport,
     pub definition: fn() -> Tool,
     pub call: CallToolFn,
 }
@@ -90,6 +93,7 @@ impl ToolEntry {
     pub const fn of<T: ToolHandler>() -> Self {
         Self {
             name: T::NAME,
+            task: T::TASK,
             definition: T::definition,
             call: T::call_with,
         }
@@ -469,6 +473,19 @@ impl<P: Plugin> prompts::Guest for P {
             Outcome::Complete(result) => prompts::GetOutcome::Complete(result),
             Outcome::NeedsInput(request) => prompts::GetOutcome::NeedsInput(request),
         })
+    }
+}
+
+impl<P: Plugin> tasks::Guest for P {
+    fn list_task_support() -> Vec<tasks::ToolTaskSupport> {
+        P::TOOLS
+            .iter()
+            .filter(|t| t.task != TaskSupport::Forbidden)
+            .map(|t| tasks::ToolTaskSupport {
+                tool: t.name.to_owned(),
+                support: t.task,
+            })
+            .collect()
     }
 }
 

@@ -88,6 +88,9 @@ pub enum CallError {
     /// The wall-clock deadline passed.
     #[error("timeout of {} exceeded", crate::units::human_duration(*.0))]
     Timeout(Duration),
+    /// A call running as an MCP task ran past the plugin's `task_timeout`.
+    #[error("task_timeout of {} exceeded", crate::units::human_duration(*.0))]
+    TaskTimeout(Duration),
     /// The answer was larger than allowed.
     #[error("output limit of {} exceeded (the answer was {})", crate::units::human_size(*.limit), crate::units::human_size(*.actual))]
     Output {

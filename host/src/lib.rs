@@ -98,10 +98,10 @@ pub use catalog::{Catalog, Mount, ResolvedResource, Served, prefix_uri, unprefix
 pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
-    DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TIMEOUT,
-    DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions, HttpTransport, Limits,
-    MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind, RouteMap,
-    ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
+    DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TASK_AFTER,
+    DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions,
+    HttpTransport, Limits, MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind,
+    RouteMap, ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
@@ -112,7 +112,8 @@ pub use model::{
     MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,
     MAX_LISTED_URI_BYTES, MAX_LISTING_BYTES, MAX_NAME_BYTES, MAX_SCHEMA_BYTES, Outcome,
     PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
-    ResourceDef, ResourceLink, Role, TemplateDef, ToolAnnotations, ToolDef, ToolResult,
+    ResourceDef, ResourceLink, Role, TaskSupport, TemplateDef, ToolAnnotations, ToolDef,
+    ToolResult,
 };
 pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
@@ -127,7 +128,10 @@ pub use runtime::{
     DEFAULT_TOTAL_MEMORY_PERCENT, HostBytes, PLUGIN_SHARE_PERCENT, POOL_INSTANCES, Runtime,
     RuntimeOptions, accounting_installed, default_total_memory,
 };
-pub use service::{MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, REQUEST_STATE_TTL};
+pub use service::{
+    MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, MAX_TASK_RESULT_BYTES, MAX_TASKS,
+    MAX_TASKS_PER_SESSION, REQUEST_STATE_TTL, TASK_POLL_INTERVAL, TASK_TTL,
+};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::http::{JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE};
 pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};

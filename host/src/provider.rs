@@ -49,6 +49,9 @@ pub struct CallContext {
     /// Asks the client for input in the middle of the call, when its
     /// protocol era allows that.
     pub asker: Option<Arc<dyn InputAsker>>,
+    /// The call runs as an MCP task: the provider's task wall clock (a
+    /// plugin's `task_timeout`) applies instead of its per-call timeout.
+    pub as_task: bool,
 }
 
 /// What a completion request refers to, by the provider's own names.

@@ -49,6 +49,14 @@ const CONFIG_ERRORS: &[(&str, &str)] = &[
     ("memory-unit", "[limits]\nmemory = \"64 parsecs\"\n"),
     ("memory-over-ceiling", "[limits]\nmemory = \"2GiB\"\n"),
     ("timeout-too-short", "[limits]\ntimeout = \"1ms\"\n"),
+    (
+        "task-timeout-without-unit",
+        "[limits]\ntask_timeout = 600\n",
+    ),
+    (
+        "task-after-not-a-duration",
+        "[server]\ntask_after = \"soon\"\n",
+    ),
     ("concurrency-zero", "[limits]\nconcurrency = 0\n"),
     (
         "missing-plugin-file",
@@ -241,6 +249,9 @@ fn answers_keep_their_wire_shape() {
             ),
             case("tool-error", "tools/call", tool("test_error_handling")),
             case("unknown-tool", "tools/call", tool("no_such_tool")),
+            // A tool that runs only as a task, called by a client without
+            // the tasks extension.
+            case("task-required", "tools/call", tool("failing_job")),
             case(
                 "text-resource",
                 "resources/read",

@@ -24,4 +24,5 @@ mod mount;
 mod openapi;
 mod sdk;
 mod seed;
+mod tasks;
 mod upstream;

@@ -99,6 +99,9 @@ struct LimitArgs {
     /// Wall-clock time per call, e.g. 10s or 500ms (10s).
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,
+    /// Wall-clock time per call that runs as an MCP task, e.g. 30m (10m).
+    #[arg(long, value_parser = parse_duration)]
+    task_timeout: Option<Duration>,
     /// Size of a call's answer, e.g. 1MiB (1MiB).
     #[arg(long, value_parser = parse_size)]
     max_output: Option<u64>,
@@ -136,6 +139,9 @@ impl LimitArgs {
         }
         if let Some(timeout) = self.timeout {
             limits.timeout = timeout;
+        }
+        if let Some(task_timeout) = self.task_timeout {
+            limits.task_timeout = task_timeout;
         }
         if let Some(max_output) = self.max_output {
             limits.max_output = max_output;

@@ -10,6 +10,9 @@ pub const DEFAULT_FUEL: u64 = 2_000_000_000;
 pub const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
 /// Default wall-clock deadline of a call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default wall-clock deadline of a call that runs as an MCP task (it
+/// replaces `timeout` for that call: a task does not hold a request open).
+pub const DEFAULT_TASK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default cap on the size of a call's answer (text, bytes and JSON).
 pub const DEFAULT_MAX_OUTPUT: u64 = 1024 * 1024;
 /// Default number of calls one plugin runs at once; more wait in a queue.
@@ -32,6 +35,9 @@ pub struct Limits {
     pub memory: u64,
     /// Wall-clock time a call may take, instantiation included.
     pub timeout: Duration,
+    /// Wall-clock time a call that runs as an MCP task may take (each run
+    /// of the plugin; waiting for the client's input is not counted).
+    pub task_timeout: Duration,
     /// Bytes of answer a call may return.
     pub max_output: u64,
     /// Calls of one plugin in flight at once.
@@ -46,6 +52,7 @@ impl Default for Limits {
             fuel: DEFAULT_FUEL,
             memory: DEFAULT_MEMORY,
             timeout: DEFAULT_TIMEOUT,
+            task_timeout: DEFAULT_TASK_TIMEOUT,
             max_output: DEFAULT_MAX_OUTPUT,
             concurrency: DEFAULT_CONCURRENCY,
             queue: DEFAULT_QUEUE,

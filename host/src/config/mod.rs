@@ -35,12 +35,16 @@ pub use http::{
 };
 pub use limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
-    DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
+    DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
 };
 pub use openapi::{OpenApiConfig, PathPattern, RouteKind, RouteMap, SpecSource};
 
 /// The file name [`Config::discover`] looks for.
 pub const CONFIG_FILE_NAME: &str = "corral.toml";
+/// Default of `[server] task_after`: a task-capable call that has not
+/// answered within this long becomes a task (for clients that support
+/// tasks); a faster one answers in its request, as any call does.
+pub const DEFAULT_TASK_AFTER: Duration = Duration::from_millis(250);
 /// The whole configuration, resolved and checked.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
@@ -91,6 +95,10 @@ pub struct ServerSettings {
     pub tags: TagFilter,
     /// Items per page of list results; `None`: unpaginated.
     pub page_size: Option<usize>,
+    /// How long a call to a task-capable tool may run within its request
+    /// before the client gets a task for it instead (when the client
+    /// supports tasks); zero makes every such call a task at once.
+    pub task_after: Duration,
     /// Advertise `listChanged` and announce changes made with
     /// [`CorralServer::replace_catalog`](crate::CorralServer::replace_catalog).
     /// Not a key of the file: on when the served lists can change
@@ -110,6 +118,7 @@ impl Default for ServerSettings {
             mask_error_details: false,
             tags: TagFilter::default(),
             page_size: None,
+            task_after: DEFAULT_TASK_AFTER,
             list_changed: false,
         }
     }

@@ -32,6 +32,7 @@ pub(super) struct RawServer {
     pub exclude_tags: Vec<String>,
     pub plugin_dirs: Vec<String>,
     pub page_size: Option<Num>,
+    pub task_after: Option<Num>,
     pub http: RawHttp,
 }
 
@@ -67,6 +68,7 @@ pub(super) struct RawLimits {
     pub fuel: Option<Num>,
     pub memory: Option<Num>,
     pub timeout: Option<Num>,
+    pub task_timeout: Option<Num>,
     pub max_output: Option<Num>,
     pub concurrency: Option<Num>,
     pub queue: Option<Num>,

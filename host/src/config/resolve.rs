@@ -353,6 +353,10 @@ impl Resolver<'_> {
             .map(|v| self.count(&["server", "page_size"], v, 1))
             .transpose()?;
         let defaults = ServerSettings::default();
+        let task_after = match &raw.task_after {
+            Some(v) => self.duration(&["server", "task_after"], v, Duration::ZERO)?,
+            None => defaults.task_after,
+        };
         Ok(ServerSettings {
             name: raw.name.clone().unwrap_or(defaults.name),
             title: raw.title.clone(),
@@ -374,6 +378,7 @@ impl Resolver<'_> {
                 exclude: raw.exclude_tags.clone(),
             },
             page_size: page_size.map(to_usize),
+            task_after,
             list_changed: false,
         })
     }
@@ -483,6 +488,9 @@ impl Resolver<'_> {
         }
         if let Some(v) = &raw.timeout {
             limits.timeout = self.duration(&key("timeout"), v, EPOCH_TICK)?;
+        }
+        if let Some(v) = &raw.task_timeout {
+            limits.task_timeout = self.duration(&key("task_timeout"), v, EPOCH_TICK)?;
         }
         if let Some(v) = &raw.max_output {
             limits.max_output = self.size(&key("max_output"), v, 1)?;

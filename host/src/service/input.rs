@@ -229,7 +229,7 @@ pub(super) fn returned_input(
 }
 
 /// Keep only the requests the client can answer; -32021 if none remain.
-fn supported(
+pub(super) fn supported(
     required: InputRequired,
     capabilities: Option<&ClientCapabilities>,
 ) -> Result<InputRequired, ErrorData> {

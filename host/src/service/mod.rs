@@ -14,14 +14,16 @@
 
 mod input;
 mod notify;
+mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
-    CallToolResponse, ClientCapabilities, CompleteResult, GetPromptResponse, InputRequiredResult,
-    ProgressToken, Prompt, ReadResourceResponse, Reference, Resource, ResourceTemplate, Tool,
+    CallToolResponse, CallToolResult, ClientCapabilities, CompleteResult, GetPromptResponse,
+    GetTaskResult, InputRequiredResult, ProgressToken, Prompt, ReadResourceResponse, Reference,
+    Resource, ResourceTemplate, Tool,
 };
 use rmcp::{ErrorData, Peer, RoleServer};
 use serde_json::Value;
@@ -30,7 +32,9 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::config::ServerSettings;
 use crate::error::{CallError, GuestError};
-use crate::model::{Input, JsonObject, Outcome, PromptResult, ResourceContents, ToolResult};
+use crate::model::{
+    Input, JsonObject, Outcome, PromptResult, ResourceContents, TaskSupport, ToolResult,
+};
 use crate::protocol;
 use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
 use crate::validation::ToolSchemas;
@@ -40,6 +44,10 @@ use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
+use tasks::{Early, Finish, Job, Started, Tasks};
+pub use tasks::{
+    MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_POLL_INTERVAL, TASK_TTL,
+};
 
 /// One request's link to its client, as the transport adapter found it.
 pub(crate) struct Exchange {
@@ -195,6 +203,7 @@ pub(crate) struct CallService {
     ready: tokio::sync::watch::Sender<bool>,
     seal: StateSeal,
     settings: ServerSettings,
+    tasks: Arc<Tasks>,
 }
 
 impl CallService {
@@ -206,6 +215,7 @@ impl CallService {
             ready: tokio::sync::watch::Sender::new(false),
             seal: StateSeal::new(),
             settings,
+            tasks: Arc::new(Tasks::new()),
         }
     }
 
@@ -344,6 +354,29 @@ impl CallService {
             )));
             return Ok(protocol::tool_failure(&error, self.mask())?.into());
         }
+        let declared = exchange
+            .capabilities
+            .as_ref()
+            .is_some_and(|c| c.supports_tasks());
+        match served.def.task_support {
+            TaskSupport::Forbidden => {}
+            TaskSupport::Required if !declared => {
+                let mut error = ErrorData::missing_required_client_capability(
+                    ClientCapabilities::builder().enable_tasks().build(),
+                );
+                error.message = format!(
+                    "tool `{name}` runs only as a task: the client must declare the io.modelcontextprotocol/tasks extension"
+                )
+                .into();
+                return Err(error);
+            }
+            _ if declared => {
+                return self
+                    .call_as_task(exchange, &view, name, arguments, returned)
+                    .await;
+            }
+            _ => {}
+        }
         let Value::Object(object) = &arguments else {
             unreachable!("built as an object above")
         };
@@ -362,24 +395,79 @@ impl CallService {
             call,
             returned,
             &invocation,
-            |result| {
-                // A structured result must match the declared output schema.
-                if let (Some(schemas), Some(structured), false) =
-                    (schemas, &result.structured, result.is_error)
-                {
-                    let violations = schemas.check_output(structured);
-                    if !violations.is_empty() {
-                        return Err(CallError::Malformed(format!(
-                            "the structured result does not match the tool's output schema:\n- {}",
-                            violations.join("\n- ")
-                        )));
-                    }
-                }
-                Ok(protocol::tool_result(&result).map(Into::into))
-            },
+            |result| checked_tool_result(schemas, result).map(|r| r.map(Into::into)),
             |error| Ok(protocol::tool_failure(&error, self.mask())?.into()),
         )
         .await
+    }
+
+    /// A task-capable tool called by a client that supports tasks: the call
+    /// runs as a task, and answers in its request if it ends (or, for a
+    /// 2026-07-28 client, needs input) within `task_after`.
+    async fn call_as_task(
+        &self,
+        exchange: &Exchange,
+        view: &Arc<View>,
+        name: &str,
+        arguments: Value,
+        returned: Returned<'_>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let binding = Binding::new(exchange, format!("tools/call {name}"), &arguments);
+        let first = input::returned_input(&self.seal, &binding, returned)?;
+        let Value::Object(object) = &arguments else {
+            unreachable!("built as an object by call_tool")
+        };
+        let job = Job {
+            view: view.clone(),
+            name: name.to_owned(),
+            arguments: object.clone(),
+            first,
+            capabilities: exchange.capabilities.clone(),
+            mask: self.mask(),
+        };
+        tracing::debug!("calling tool `{name}` as a task");
+        match self
+            .tasks
+            .start(exchange, job, self.settings.task_after)
+            .await?
+        {
+            Started::Task(task) => Ok(CallToolResponse::Task(*task)),
+            Started::Early(Early::Input(required)) => {
+                Ok(input::input_required(&self.seal, &binding, required)?.into())
+            }
+            Started::Early(Early::Finished(Finish::Answered(Ok(answer)))) => answer.map(Into::into),
+            Started::Early(Early::Finished(Finish::Answered(Err(error)))) => {
+                Ok(protocol::tool_failure(&error, self.mask())?.into())
+            }
+            Started::Early(Early::Finished(Finish::Protocol(error))) => Err(error),
+            Started::Early(Early::Finished(Finish::Cancelled) | Early::Promoted) => {
+                Err(ErrorData::internal_error("the call was cancelled", None))
+            }
+        }
+    }
+
+    /// `tasks/get`.
+    pub(crate) fn get_task(
+        &self,
+        exchange: &Exchange,
+        id: &str,
+    ) -> Result<GetTaskResult, ErrorData> {
+        self.tasks.get(exchange, id)
+    }
+
+    /// `tasks/update`.
+    pub(crate) fn update_task(
+        &self,
+        exchange: &Exchange,
+        id: &str,
+        responses: BTreeMap<String, Value>,
+    ) -> Result<(), ErrorData> {
+        self.tasks.update(exchange, id, responses)
+    }
+
+    /// `tasks/cancel`.
+    pub(crate) fn cancel_task(&self, exchange: &Exchange, id: &str) -> Result<(), ErrorData> {
+        self.tasks.cancel(exchange, id)
     }
 
     /// `resources/read`: a concrete resource, else the most specific template.
@@ -561,6 +649,25 @@ impl CallService {
         log_failure(call.kind, call.name, call.provider.name(), &error);
         failed(error)
     }
+}
+
+/// A tool's result in MCP's shape, once its structured part matches the
+/// tool's output schema.
+fn checked_tool_result(
+    schemas: Option<&ToolSchemas>,
+    result: ToolResult,
+) -> Result<Result<CallToolResult, ErrorData>, CallError> {
+    if let (Some(schemas), Some(structured), false) = (schemas, &result.structured, result.is_error)
+    {
+        let violations = schemas.check_output(structured);
+        if !violations.is_empty() {
+            return Err(CallError::Malformed(format!(
+                "the structured result does not match the tool's output schema:\n- {}",
+                violations.join("\n- ")
+            )));
+        }
+    }
+    Ok(protocol::tool_result(&result))
 }
 
 fn log_failure(kind: &str, name: &str, provider: &str, error: &CallError) {

@@ -49,6 +49,7 @@ impl Notifier {
             cancel: exchange.cancel.clone(),
             observer: Some(notifier.clone()),
             asker: super::input::asker(exchange),
+            as_task: false,
         };
         (ctx, notifier)
     }

@@ -25,6 +25,10 @@ const TEST_AUDIO_WAV: &[u8] = &[
     0x02, 0x00, 0x10, 0x00, 0x64, 0x61, 0x74, 0x61, 0x02, 0x00, 0x00, 0x00,
 ];
 
+/// How long the task fixtures work before they ask or answer: past the
+/// host's default `task_after` (250 ms), so they become tasks.
+const TASK_WORK_MS: u64 = 500;
+
 fn sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
@@ -571,8 +575,10 @@ fn test_custom_header(region: String) -> String {
 }
 
 // ===========================================================================
-// Tools: SEP-2663 tasks extension (the host decides task support; the tags
-// say which tools the suite treats as task-supporting)
+// Tools: SEP-2663 tasks extension. The host answers a task-capable call in
+// its request when it ends (or, at 2026-07-28, asks for input) within
+// `[server] task_after` (250 ms by default), else with a task: the tools the
+// suite expects to become tasks work for longer than that first.
 
 /// Greets `name` (sync-only)
 ///
@@ -588,7 +594,7 @@ fn greet(name: String) -> String {
 /// # Arguments
 /// * `seconds` - How long to work
 /// * `label` - A label echoed in the result
-#[tool(tags = ["task:optional"])]
+#[tool(task = "optional")]
 fn slow_compute(seconds: f64, label: Option<String>) -> ToolResult {
     let label = label.unwrap_or_else(|| "slow_compute".into());
     let start = Instant::now();
@@ -603,26 +609,28 @@ fn slow_compute(seconds: f64, label: Option<String>) -> ToolResult {
 }
 
 /// Always fails with a tool execution error after about a second
-#[tool(tags = ["task:required"])]
+#[tool(task = "required")]
 fn failing_job() -> ToolResult {
     sleep_ms(1000);
     ToolResult::error("failing_job: the job failed (on purpose)")
 }
 
-/// Always fails with a protocol-level (internal) error
-#[tool(tags = ["task:required"])]
+/// Works for half a second, then fails with a protocol-level (internal) error
+#[tool(task = "required")]
 fn protocol_error_job() -> Result<String, Error> {
+    sleep_ms(TASK_WORK_MS);
     Err(Error::Internal(
         "protocol_error_job: internal failure (on purpose)".into(),
     ))
 }
 
-/// Asks the user to confirm deleting `filename`
+/// Looks `filename` up (half a second), then asks the user to confirm deleting it
 ///
 /// # Arguments
 /// * `filename` - The file to delete
-#[tool(tags = ["task:optional"])]
+#[tool(task = "optional")]
 fn confirm_delete(ctx: &Call, filename: String) -> Result<String, InputRequired> {
+    sleep_ms(TASK_WORK_MS);
     let answer = ctx.elicit(
         "confirm",
         format!("Delete {filename}?"),
@@ -635,9 +643,10 @@ fn confirm_delete(ctx: &Call, filename: String) -> Result<String, InputRequired>
     })
 }
 
-/// Asks two questions at once
-#[tool(tags = ["task:optional"])]
+/// Works for half a second, then asks two questions at once
+#[tool(task = "optional")]
 fn multi_input(ctx: &Call) -> Result<String, InputRequired> {
+    sleep_ms(TASK_WORK_MS);
     let (first, second) = (
         ctx.elicit("first", "First value?", one_field("value", "string")),
         ctx.elicit("second", "Second value?", one_field("value", "string")),
@@ -651,14 +660,16 @@ fn multi_input(ctx: &Call) -> Result<String, InputRequired> {
     ))
 }
 
-/// Asks for the user's name, then finishes as a task
-#[tool(tags = ["task:required"])]
+/// Asks for the user's name (at once, in the request), then works for half a
+/// second (so it finishes as a task)
+#[tool(task = "required")]
 fn test_tool_with_task(ctx: &Call) -> Result<String, InputRequired> {
     let answer = ctx.elicit(
         "user_name",
         "What is your name?",
         one_field("name", "string"),
     )?;
+    sleep_ms(TASK_WORK_MS);
     let name = answer
         .get::<String>("name")
         .unwrap_or_else(|| "unknown".into());

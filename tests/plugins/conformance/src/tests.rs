@@ -2,7 +2,7 @@
 //! import — logging, progress, cancellation — only run inside a component).
 
 use corral_sdk::__private::{PromptHandler, ResourceHandler, StrArgs, ToolHandler};
-use corral_sdk::{InputRequest, ResourceBody};
+use corral_sdk::{InputRequest, ResourceBody, TaskSupport};
 
 use super::*;
 
@@ -341,8 +341,9 @@ fn task_fixtures() {
         greet::call(r#"{"name":"rt"}"#).unwrap(),
         ToolResult::text("Hello, rt!")
     );
-    assert_eq!(slow_compute::definition().tags, ["task:optional"]);
-    assert_eq!(failing_job::definition().tags, ["task:required"]);
+    assert_eq!(slow_compute::TASK, TaskSupport::Optional);
+    assert_eq!(failing_job::TASK, TaskSupport::Required);
+    assert_eq!(greet::TASK, TaskSupport::Forbidden);
     assert!(matches!(
         protocol_error_job::call("{}"),
         Err(Error::Internal(_))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use corral_sdk::prelude::*;
 
 /// Spins forever without calling the host.
-#[tool]
+#[tool(task = "optional")]
 fn spin() -> String {
     let mut x: u64 = black_box(1);
     loop {
@@ -27,14 +27,14 @@ fn spin_calls() -> String {
 }
 
 /// Sleeps for an hour (blocks in a WASI poll).
-#[tool]
+#[tool(task = "optional")]
 fn sleep_forever() -> String {
     std::thread::sleep(Duration::from_secs(3600));
     "woke up".into()
 }
 
 /// Allocates 1 MiB chunks, touches every page and keeps them, forever.
-#[tool]
+#[tool(task = "optional")]
 fn memory_bomb() -> String {
     let mut chunks: Vec<Vec<u8>> = Vec::new();
     loop {
@@ -51,13 +51,13 @@ fn memory_bomb() -> String {
 ///
 /// # Arguments
 /// * `mib` - How many MiB to return
-#[tool]
+#[tool(task = "optional")]
 fn huge_output(mib: u32) -> String {
     "x".repeat(mib as usize * (1 << 20))
 }
 
 /// Panics with the message `boom`.
-#[tool]
+#[tool(task = "optional")]
 fn panic() -> String {
     panic!("boom")
 }

@@ -10,7 +10,7 @@ use corral_sdk::prelude::*;
 ///
 /// # Arguments
 /// * `ms` - How long to sleep, in milliseconds
-#[tool]
+#[tool(task = "optional")]
 fn slow(ms: u32) -> String {
     context::progress(0.0, Some(f64::from(ms)), Some("sleeping"));
     std::thread::sleep(Duration::from_millis(u64::from(ms)));
@@ -44,7 +44,7 @@ fn log_and_progress(steps: u32) -> String {
 ///
 /// # Arguments
 /// * `id` - Names this call's file
-#[tool]
+#[tool(task = "optional")]
 fn hold(id: u32) -> Result<String, ToolError> {
     std::fs::write(format!("/sync/started-{id}"), b"")
         .map_err(|e| ToolError::new(format!("marking call {id} as started: {e}")))?;

@@ -1,0 +1,590 @@
+//! MCP tasks (the `io.modelcontextprotocol/tasks` extension, SEP-2663):
+//! tool calls that outlive their request.
+//!
+//! A call to a tool whose plugin declares task support, from a client that
+//! declared the extension, runs in the background from the start. If it
+//! answers within `[server] task_after`, the answer goes back in the
+//! request as for any call (a 2026-07-28 client's `input_required` too);
+//! otherwise the client gets a task at once and polls `tasks/get`, answers
+//! input requests with `tasks/update`, and may `tasks/cancel`. Each run of
+//! the plugin is an ordinary call (fresh instance, fuel, memory, output
+//! cap) under `task_timeout` instead of `timeout`; waiting for the client's
+//! answers holds no instance.
+//!
+//! Tasks are kept for [`TASK_TTL`] after they are created, bounded in
+//! number per session and per process and in the bytes of their results
+//! (see [`store`]). A task id is 256 random bits, and a task is bound to the
+//! session that made it: to any other it is unknown.
+
+mod store;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rmcp::model::{
+    CallToolResult, ClientCapabilities, CreateTaskResult, DetailedTask, GetTaskResult,
+    ServerNotification, Task, TaskPayload, TaskStatus, TaskStatusNotificationParams,
+};
+use rmcp::{ErrorData, Peer, RoleServer};
+use serde_json::Value;
+use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CallError;
+use crate::model::{Input, InputRequired, JsonObject, LogLevel, Outcome};
+use crate::protocol;
+use crate::provider::{CallContext, CallObserver};
+
+use super::{Exchange, Invocation, ToolCall, View};
+pub use store::{MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION};
+use store::{MemoryTasks, TaskRecord, TaskState, TaskStore};
+
+/// How long a task and its result are kept after it is created (`ttlMs`).
+pub const TASK_TTL: Duration = Duration::from_secs(3600);
+/// How often a client is asked to poll a task (`pollIntervalMs`).
+pub const TASK_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How a task's call ended.
+pub(super) enum Finish {
+    /// The provider answered (its output checked), or failed.
+    Answered(Result<Result<CallToolResult, ErrorData>, CallError>),
+    /// A JSON-RPC error for the client (an input request it cannot answer).
+    Protocol(ErrorData),
+    /// The client cancelled it.
+    Cancelled,
+}
+
+/// What the request that started a task learns while it waits.
+pub(super) enum Early {
+    /// The call ended in time: answer it in the request.
+    Finished(Finish),
+    /// A 2026-07-28 client: the call needs input; answer `input_required`.
+    Input(InputRequired),
+    /// It is a task now.
+    Promoted,
+}
+
+/// How the request that started a task is answered.
+pub(super) enum Started {
+    /// With what the call came to within the wait.
+    Early(Early),
+    /// With the task.
+    Task(Box<CreateTaskResult>),
+}
+
+/// Whether the request that started a task still waits for an early answer.
+enum Phase {
+    Waiting(oneshot::Sender<Early>),
+    Promoted,
+}
+
+/// What only the process running a task holds: its cancellation, and the
+/// answers to its input requests as they arrive.
+struct Control {
+    cancel: CancellationToken,
+    input: Mutex<Answers>,
+    answered: Notify,
+    phase: Mutex<Phase>,
+    /// A 2025-11-25 session, told of every status change.
+    peer: Option<Peer<RoleServer>>,
+}
+
+#[derive(Default)]
+struct Answers {
+    pending: BTreeSet<String>,
+    received: BTreeMap<String, Value>,
+}
+
+/// What a task runs: a tool call, owned.
+pub(super) struct Job {
+    pub view: Arc<View>,
+    /// The tool's served name.
+    pub name: String,
+    /// Its arguments, checked against its input schema.
+    pub arguments: JsonObject,
+    /// What a 2026-07-28 client returned from an earlier `input_required`.
+    pub first: Option<Input>,
+    pub capabilities: Option<ClientCapabilities>,
+    pub mask: bool,
+}
+
+/// The tasks of this server.
+pub(crate) struct Tasks {
+    store: Arc<dyn TaskStore>,
+    controls: Mutex<HashMap<String, Arc<Control>>>,
+    random: ring::rand::SystemRandom,
+}
+
+impl Tasks {
+    pub(crate) fn new() -> Self {
+        Self {
+            store: Arc::new(MemoryTasks::default()),
+            controls: Mutex::new(HashMap::new()),
+            random: ring::rand::SystemRandom::new(),
+        }
+    }
+
+    fn controls(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Control>>> {
+        self.controls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn control(&self, id: &str) -> Option<Arc<Control>> {
+        self.controls().get(id).cloned()
+    }
+
+    /// Forget expired tasks, stopping those still running.
+    fn purge(&self) {
+        for id in self.store.purge(SystemTime::now()) {
+            if let Some(control) = self.controls().remove(&id) {
+                control.cancel.cancel();
+            }
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        self.store.remove(id);
+        self.controls().remove(id);
+    }
+
+    /// Start `job` as a task of `exchange`'s client and answer the request:
+    /// early (the call's own answer) if it ends within `wait`, else with
+    /// the task.
+    pub(super) async fn start(
+        self: &Arc<Self>,
+        exchange: &Exchange,
+        job: Job,
+        wait: Duration,
+    ) -> Result<Started, ErrorData> {
+        use ring::rand::SecureRandom;
+        self.purge();
+        let mut bytes = [0u8; 32];
+        self.random
+            .fill(&mut bytes)
+            .map_err(|_| ErrorData::internal_error("no randomness for a task id", None))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let owner = exchange.session.clone().unwrap_or_default();
+        let record = store::new_record(id.clone(), owner, TASK_TTL);
+        let created = wire_task(&record);
+        self.store
+            .insert(record)
+            .map_err(|store::Full(message)| ErrorData::invalid_request(message, None))?;
+        let (sender, mut early) = oneshot::channel();
+        let control = Arc::new(Control {
+            cancel: CancellationToken::new(),
+            input: Mutex::default(),
+            answered: Notify::new(),
+            phase: Mutex::new(if wait.is_zero() {
+                Phase::Promoted
+            } else {
+                Phase::Waiting(sender)
+            }),
+            peer: (!exchange.modern).then(|| exchange.peer.clone()),
+        });
+        self.controls().insert(id.clone(), control.clone());
+        let modern = exchange.modern;
+        tokio::spawn(self.clone().run(id.clone(), job, control.clone(), modern));
+        if wait.is_zero() {
+            return Ok(Started::Task(Box::new(CreateTaskResult::new(created))));
+        }
+        tokio::select! {
+            sent = &mut early => Ok(answer(sent, created)),
+            _ = tokio::time::sleep(wait) => {
+                let promoted = {
+                    let mut phase = control.phase.lock().unwrap_or_else(|e| e.into_inner());
+                    match *phase {
+                        Phase::Waiting(_) => {
+                            *phase = Phase::Promoted;
+                            true
+                        }
+                        Phase::Promoted => false,
+                    }
+                };
+                if promoted {
+                    return Ok(Started::Task(Box::new(CreateTaskResult::new(created))));
+                }
+                // The task ended just before the clock ran out: its answer
+                // is on the way.
+                Ok(answer(early.await, created))
+            }
+            _ = exchange.cancel.cancelled() => {
+                control.cancel.cancel();
+                self.forget(&id);
+                Err(ErrorData::internal_error("the request was cancelled", None))
+            }
+        }
+    }
+
+    /// Run a task's call, round by round, to its end.
+    async fn run(self: Arc<Self>, id: String, job: Job, control: Arc<Control>, modern: bool) {
+        let finish = self.rounds(&id, &job, &control, modern).await;
+        let Some(finish) = finish else {
+            // Handed to the request as `input_required`: nothing to keep.
+            self.forget(&id);
+            return;
+        };
+        let waiting = {
+            let mut phase = control.phase.lock().unwrap_or_else(|e| e.into_inner());
+            match std::mem::replace(&mut *phase, Phase::Promoted) {
+                Phase::Waiting(sender) => Some(sender),
+                Phase::Promoted => None,
+            }
+        };
+        if let Some(sender) = waiting {
+            // The request still waits: it answers, the task was never seen.
+            let _ = sender.send(Early::Finished(finish));
+            self.forget(&id);
+            return;
+        }
+        let state = end_state(finish, job.mask);
+        self.set(&id, &control, |t| {
+            if !t.state.is_terminal() {
+                t.state = state.clone();
+            }
+        });
+        self.controls().remove(&id);
+    }
+
+    /// The rounds of one task: the call, and again with the client's
+    /// answers while it needs input. `None` when the input request went to
+    /// the waiting request instead.
+    async fn rounds(&self, id: &str, job: &Job, control: &Control, modern: bool) -> Option<Finish> {
+        let Some(served) = job.view.catalog.tool(&job.name) else {
+            return Some(Finish::Protocol(ErrorData::invalid_params(
+                format!("Unknown tool: {}", job.name),
+                None,
+            )));
+        };
+        let invocation = ToolCall {
+            name: &served.original,
+            arguments: &job.arguments,
+        };
+        let ctx = CallContext {
+            cancel: control.cancel.clone(),
+            observer: Some(Arc::new(Progress {
+                store: self.store.clone(),
+                id: id.to_owned(),
+            })),
+            asker: None,
+            as_task: true,
+        };
+        let schemas = job.view.schemas.get(&job.name);
+        let mut input = job.first.clone();
+        for _ in 0..super::MAX_INPUT_ROUNDS {
+            let required = match invocation
+                .invoke(&*served.provider, input.as_ref(), &ctx)
+                .await
+            {
+                Ok(Outcome::Complete(result)) => {
+                    return Some(Finish::Answered(super::checked_tool_result(
+                        schemas, result,
+                    )));
+                }
+                Err(_) if control.cancel.is_cancelled() => return Some(Finish::Cancelled),
+                Err(error) => {
+                    super::log_failure("tool", &job.name, served.provider.name(), &error);
+                    return Some(Finish::Answered(Err(error)));
+                }
+                Ok(Outcome::NeedsInput(required)) => {
+                    match super::input::supported(required, job.capabilities.as_ref()) {
+                        Ok(required) => required,
+                        Err(error) => return Some(Finish::Protocol(error)),
+                    }
+                }
+            };
+            let required = {
+                let mut phase = control.phase.lock().unwrap_or_else(|e| e.into_inner());
+                match std::mem::replace(&mut *phase, Phase::Promoted) {
+                    // A 2026-07-28 client still waiting in its request gets
+                    // `input_required` there, as from any call.
+                    Phase::Waiting(sender) if modern => {
+                        let _ = sender.send(Early::Input(required));
+                        return None;
+                    }
+                    Phase::Waiting(sender) => {
+                        let _ = sender.send(Early::Promoted);
+                        required
+                    }
+                    Phase::Promoted => required,
+                }
+            };
+            let answers = match self.ask(id, control, &required).await {
+                Some(answers) => answers,
+                None => return Some(Finish::Cancelled),
+            };
+            input = Some(Input {
+                responses: answers.into_iter().collect(),
+                state: required.state,
+            });
+        }
+        Some(Finish::Answered(Err(CallError::Host(format!(
+            "the plugin asked for client input more than {} times",
+            super::MAX_INPUT_ROUNDS
+        )))))
+    }
+
+    /// Show `required` as the task's input requests and wait until every
+    /// one is answered (`None`: cancelled, or expired).
+    async fn ask(
+        &self,
+        id: &str,
+        control: &Control,
+        required: &InputRequired,
+    ) -> Option<BTreeMap<String, Value>> {
+        let mut requests = JsonObject::new();
+        for (key, request) in &required.requests {
+            let Ok(request) = protocol::input_request(request)
+                .map_err(|e| tracing::warn!("task input request `{key}`: {e}"))
+            else {
+                continue;
+            };
+            requests.insert(key.clone(), serde_json::to_value(request).ok()?);
+        }
+        {
+            let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
+            input.pending = requests.keys().cloned().collect();
+            input.received.clear();
+        }
+        self.set(id, control, |t| {
+            if !t.state.is_terminal() {
+                t.state = TaskState::InputRequired(requests.clone());
+            }
+        })?;
+        loop {
+            let notified = control.answered.notified();
+            {
+                let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
+                if input.pending.is_empty() {
+                    let answers = std::mem::take(&mut input.received);
+                    drop(input);
+                    self.set(id, control, |t| {
+                        if !t.state.is_terminal() {
+                            t.state = TaskState::Working;
+                        }
+                    })?;
+                    return Some(answers);
+                }
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = control.cancel.cancelled() => return None,
+            }
+        }
+    }
+
+    /// Change the task `id` and tell a 2025-11-25 session of it.
+    fn set(
+        &self,
+        id: &str,
+        control: &Control,
+        mut change: impl FnMut(&mut TaskRecord),
+    ) -> Option<TaskRecord> {
+        let mut changed = false;
+        let record = self.store.update(id, &mut |t| {
+            let before = t.state.clone();
+            change(t);
+            if t.state != before {
+                t.updated = SystemTime::now();
+                changed = true;
+            }
+        })?;
+        if let (Some(peer), true, Ok(detailed)) = (control.peer.clone(), changed, detailed(&record))
+        {
+            tokio::spawn(async move {
+                let notification = ServerNotification::TaskStatusNotification(
+                    rmcp::model::Notification::new(TaskStatusNotificationParams::new(detailed)),
+                );
+                let _ = peer.send_notification(notification).await;
+            });
+        }
+        Some(record)
+    }
+
+    /// `tasks/get`.
+    pub(crate) fn get(&self, exchange: &Exchange, id: &str) -> Result<GetTaskResult, ErrorData> {
+        self.purge();
+        let record = self.find(exchange, id)?;
+        Ok(GetTaskResult::new(detailed(&record)?))
+    }
+
+    /// `tasks/update`: answers to the task's input requests. Keys it does
+    /// not wait for are ignored; the task resumes once all are answered.
+    pub(crate) fn update(
+        &self,
+        exchange: &Exchange,
+        id: &str,
+        responses: BTreeMap<String, Value>,
+    ) -> Result<(), ErrorData> {
+        self.find(exchange, id)?;
+        let Some(control) = self.control(id) else {
+            return Ok(());
+        };
+        let remaining = {
+            let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
+            for (key, value) in responses {
+                if input.pending.remove(&key) {
+                    input.received.insert(key, value);
+                }
+            }
+            input.pending.clone()
+        };
+        // Answered requests leave `inputRequests` at once; the task is
+        // working again when none remain.
+        self.set(id, &control, |t| {
+            if let TaskState::InputRequired(requests) = &mut t.state {
+                requests.retain(|key, _| remaining.contains(key));
+                if requests.is_empty() {
+                    t.state = TaskState::Working;
+                }
+            }
+        });
+        if remaining.is_empty() {
+            control.answered.notify_one();
+        }
+        Ok(())
+    }
+
+    /// `tasks/cancel`: a running task stops (its guest is interrupted) and
+    /// is `cancelled` from now on; a finished one stays as it is.
+    pub(crate) fn cancel(&self, exchange: &Exchange, id: &str) -> Result<(), ErrorData> {
+        let record = self.find(exchange, id)?;
+        if record.state.is_terminal() {
+            return Ok(());
+        }
+        if let Some(control) = self.control(id) {
+            control.cancel.cancel();
+            self.set(id, &control, |t| {
+                if !t.state.is_terminal() {
+                    t.state = TaskState::Cancelled;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    fn find(&self, exchange: &Exchange, id: &str) -> Result<TaskRecord, ErrorData> {
+        let owner = exchange.session.as_deref().unwrap_or("");
+        self.store.get(owner, id).ok_or_else(|| {
+            ErrorData::invalid_params(
+                format!(
+                    "unknown task `{}` (it never existed, expired, or belongs to another session)",
+                    crate::units::printable(&crate::units::truncate(id.to_owned(), 80))
+                ),
+                None,
+            )
+        })
+    }
+}
+
+/// A task's progress reports become its status message; its log messages
+/// reach the host log only.
+struct Progress {
+    store: Arc<dyn TaskStore>,
+    id: String,
+}
+
+impl CallObserver for Progress {
+    fn log(&self, _level: LogLevel, _provider: &str, _message: &str) {}
+
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let mut text = match total {
+            Some(total) => format!("{progress}/{total}"),
+            None => format!("{progress}"),
+        };
+        if let Some(message) = message {
+            text.push_str(": ");
+            text.push_str(message);
+        }
+        let text = crate::units::truncate(text, 512);
+        self.store.update(&self.id, &mut |t| {
+            t.message = Some(text.clone());
+            t.updated = SystemTime::now();
+        });
+    }
+}
+
+/// The request's answer from what the task sent it.
+fn answer(early: Result<Early, oneshot::error::RecvError>, created: Task) -> Started {
+    match early {
+        Ok(Early::Promoted) | Err(_) => Started::Task(Box::new(CreateTaskResult::new(created))),
+        Ok(early) => Started::Early(early),
+    }
+}
+
+/// How a task that ended looks to `tasks/get`: a tool's own error is a
+/// completed task with an `isError` result; a host failure (a trap, a
+/// limit) or a protocol error is a failed task with the JSON-RPC error.
+fn end_state(finish: Finish, mask: bool) -> TaskState {
+    let error_object = |error: ErrorData| match serde_json::to_value(error) {
+        Ok(Value::Object(o)) => TaskState::Failed(o),
+        _ => TaskState::Failed(JsonObject::new()),
+    };
+    let result_object = |result: CallToolResult| match serde_json::to_value(result) {
+        Ok(Value::Object(o)) => TaskState::Completed(o),
+        _ => TaskState::Failed(JsonObject::new()),
+    };
+    match finish {
+        Finish::Cancelled => TaskState::Cancelled,
+        Finish::Protocol(error) => error_object(error),
+        Finish::Answered(Ok(Ok(result))) => result_object(result),
+        Finish::Answered(Ok(Err(error))) => error_object(error),
+        Finish::Answered(Err(error)) if error.is_user_facing() => {
+            match protocol::tool_failure(&error, mask) {
+                Ok(result) => result_object(result),
+                Err(error) => error_object(error),
+            }
+        }
+        Finish::Answered(Err(error)) => {
+            error_object(protocol::request_failure(&error, mask, |m| {
+                ErrorData::invalid_params(m, None)
+            }))
+        }
+    }
+}
+
+fn timestamp(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The task's metadata in MCP's shape.
+fn wire_task(record: &TaskRecord) -> Task {
+    let status = match record.state {
+        TaskState::Working => TaskStatus::Working,
+        TaskState::InputRequired(_) => TaskStatus::InputRequired,
+        TaskState::Completed(_) => TaskStatus::Completed,
+        TaskState::Failed(_) => TaskStatus::Failed,
+        TaskState::Cancelled => TaskStatus::Cancelled,
+    };
+    let mut task = Task::new(
+        record.id.clone(),
+        status,
+        timestamp(record.created),
+        timestamp(record.updated),
+    )
+    .with_ttl_ms(TASK_TTL.as_millis() as u64)
+    .with_poll_interval_ms(TASK_POLL_INTERVAL.as_millis() as u64);
+    if let Some(message) = &record.message {
+        task = task.with_status_message(message.clone());
+    }
+    task
+}
+
+/// The task with what its state carries, as `tasks/get` shows it.
+fn detailed(record: &TaskRecord) -> Result<DetailedTask, ErrorData> {
+    let payload = match &record.state {
+        TaskState::Working => TaskPayload::Working,
+        TaskState::Cancelled => TaskPayload::Cancelled,
+        TaskState::Completed(result) => TaskPayload::Completed {
+            result: result.clone(),
+        },
+        TaskState::Failed(error) => TaskPayload::Failed {
+            error: error.clone(),
+        },
+        TaskState::InputRequired(requests) => TaskPayload::InputRequired {
+            input_requests: serde_json::from_value(Value::Object(requests.clone())).map_err(
+                |e| ErrorData::internal_error(format!("a task's input requests: {e}"), None),
+            )?,
+        },
+    };
+    Ok(DetailedTask::new(wire_task(record), payload))
+}

@@ -1,0 +1,282 @@
+//! MCP tasks (the `io.modelcontextprotocol/tasks` extension) against the real
+//! binary: hostile tools run as tasks are contained like calls, tasks are
+//! bounded per session and forgotten tasks make room, another HTTP session
+//! cannot see a task, a plugin built against the first contract still loads,
+//! and the official Python SDK drives tasks end to end.
+
+use serde_json::{Value, json};
+
+use crate::harness::{
+    Server, SyncDir, eventually, python_client, rss_kib, target_dir, test_plugin, text,
+};
+use crate::http::{HttpServer, open_session, session_call};
+
+/// What a request carries to use the tasks extension without declaring it
+/// at `initialize` (per-request client capabilities).
+fn tasks_meta() -> Value {
+    json!({"io.modelcontextprotocol/clientCapabilities": {
+        "extensions": {"io.modelcontextprotocol/tasks": {}}
+    }})
+}
+
+/// Call `tool` as a task; its id.
+fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
+    let answer = server.request(
+        "tools/call",
+        json!({"name": tool, "arguments": arguments, "_meta": tasks_meta()}),
+    );
+    let result = &answer["result"];
+    assert_eq!(result["resultType"], "task", "{tool}: {answer}");
+    assert_eq!(result["status"], "working", "{tool}: {answer}");
+    result["taskId"].as_str().expect("a task id").to_owned()
+}
+
+fn task_request(server: &mut Server, method: &str, id: &str) -> Value {
+    server.request(method, json!({"taskId": id, "_meta": tasks_meta()}))
+}
+
+/// Poll `tasks/get` until the task ends; the task.
+fn finished(server: &mut Server, id: &str) -> Value {
+    eventually(&format!("task {id} to end"), || {
+        let task = task_request(server, "tasks/get", id)["result"].clone();
+        matches!(
+            task["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        )
+        .then_some(task)
+    })
+}
+
+#[test]
+fn hostile_tools_run_as_tasks_are_contained_like_calls() {
+    let dir = SyncDir::new("tasks-hostile");
+    let config = dir.config_with(
+        "[server]\ntask_after = \"0s\"\n\n[limits]\nfuel = 300000000\nmemory = \"32MiB\"\ntask_timeout = \"1500ms\"\nmax_output = \"1MiB\"",
+        "hostile",
+        &test_plugin("hostile"),
+        "",
+    );
+    let mut server = Server::start(&["serve", "--config", &config]);
+    let cases: &[(&str, Value, &str)] = &[
+        (
+            "spin",
+            json!({}),
+            "fuel limit of 300000000 instructions exhausted",
+        ),
+        ("memory_bomb", json!({}), "memory limit of 32 MiB reached"),
+        ("sleep_forever", json!({}), "task_timeout of 1.5s exceeded"),
+        (
+            "huge_output",
+            json!({"mib": 4}),
+            "output limit of 1 MiB exceeded",
+        ),
+        ("panic", json!({}), "plugin crashed"),
+    ];
+    let mut before = 0;
+    for round in 0..4 {
+        // The first round warms the pool, the code and the allocator up.
+        if round == 1 {
+            before = rss_kib(server.pid());
+        }
+        for (tool, arguments, expected) in cases {
+            let id = start_task(&mut server, tool, arguments.clone());
+            let task = finished(&mut server, &id);
+            assert_eq!(task["status"], "failed", "{tool}: {task}");
+            let message = task["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(expected),
+                "{tool}: expected an error containing {expected:?}, got {task}"
+            );
+            assert!(task.get("result").is_none(), "{tool}: {task}");
+            // The host keeps serving, tasks and calls alike.
+            let echo = server.call_tool("echo", json!({"message": "still here"}));
+            assert_eq!(text(&echo), "still here", "after {tool}");
+        }
+    }
+    // Fifteen more contained tasks leave the server's memory where it was
+    // (each guest's memory went back to the pool; failures keep only their
+    // text).
+    let after = rss_kib(server.pid());
+    assert!(
+        after < before + 32 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over 15 hostile tasks"
+    );
+    // A tool that does not declare task support answers in its request even
+    // when the client supports tasks.
+    let plain = server.request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": "sync"}, "_meta": tasks_meta()}),
+    );
+    assert_eq!(text(&plain["result"]), "sync", "{plain}");
+}
+
+#[test]
+fn tasks_per_session_are_capped_and_finished_ones_make_room() {
+    let dir = SyncDir::new("tasks-cap");
+    let config = dir.config_with(
+        "[server]\ntask_after = \"0s\"",
+        "timing",
+        &test_plugin("timing"),
+        "[plugins.timing.limits]\nconcurrency = 64\nqueue = 0",
+    );
+    let mut server = Server::start(&["serve", "--config", &config]);
+    let cap = corral::MAX_TASKS_PER_SESSION;
+    let before = rss_kib(server.pid());
+    let ids: Vec<String> = (0..cap)
+        .map(|i| start_task(&mut server, "hold", json!({"id": i})))
+        .collect();
+    dir.await_started(cap);
+    // One more unfinished task than the cap: refused, naming the limit.
+    let refused = server.request(
+        "tools/call",
+        json!({"name": "hold", "arguments": {"id": 999}, "_meta": tasks_meta()}),
+    );
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("MAX_TASKS_PER_SESSION"),
+        "the task over the cap: {refused}"
+    );
+    // A cancelled task is finished: the next task takes its place.
+    let ack = task_request(&mut server, "tasks/cancel", &ids[0]);
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    assert_eq!(finished(&mut server, &ids[0])["status"], "cancelled");
+    let next = start_task(&mut server, "slow", json!({"ms": 1}));
+    assert_eq!(finished(&mut server, &next)["status"], "completed");
+    let forgotten = task_request(&mut server, "tasks/get", &ids[0]);
+    assert_eq!(forgotten["error"]["code"], -32602, "{forgotten}");
+    // Cancelling the rest interrupts their guests: the plugin's 64 slots are
+    // free again (a held guest would keep its slot until released).
+    for id in &ids[1..] {
+        task_request(&mut server, "tasks/cancel", id);
+    }
+    for id in &ids[1..] {
+        assert_eq!(finished(&mut server, id)["status"], "cancelled");
+    }
+    let fast = eventually("the slots to be free", || {
+        let result = server.call_tool("fast", json!({}));
+        (result.get("isError").is_none()).then_some(result)
+    });
+    assert_eq!(text(&fast), "fast done");
+    assert!(!dir.path().join("release").exists());
+    let after = rss_kib(server.pid());
+    assert!(
+        after < before + 128 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over {cap} held tasks"
+    );
+}
+
+#[test]
+fn another_session_cannot_see_a_task() {
+    let dir = SyncDir::new("tasks-sessions");
+    let config = dir.config_with(
+        "[server]\ntask_after = \"0s\"",
+        "timing",
+        &test_plugin("timing"),
+        "",
+    );
+    let server = HttpServer::start("http", &["--config", &config]);
+    let (owner, other) = (open_session(&server.addr), open_session(&server.addr));
+    let rpc = |session: &str, id: u64, method: &str, params: Value| -> Value {
+        let response = session_call(
+            &server.addr,
+            session,
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        assert_eq!(response.status, 200, "{method}: {}", response.body);
+        response.messages().pop().expect("an answer")
+    };
+    let created = rpc(
+        &owner,
+        2,
+        "tools/call",
+        json!({"name": "hold", "arguments": {"id": 1}, "_meta": tasks_meta()}),
+    );
+    let id = created["result"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned();
+    assert_eq!(id.len(), 64, "256 random bits, hex: {id}");
+    let task_params = json!({"taskId": id, "_meta": tasks_meta()});
+    // The other session: unknown, exactly like an id that never existed.
+    let never = rpc(
+        &other,
+        3,
+        "tasks/get",
+        json!({"taskId": "0".repeat(64), "_meta": tasks_meta()}),
+    );
+    for (n, method) in ["tasks/get", "tasks/cancel"].into_iter().enumerate() {
+        let answer = rpc(&other, 4 + n as u64, method, task_params.clone());
+        assert_eq!(answer["error"]["code"], -32602, "{method}: {answer}");
+        assert_eq!(
+            answer["error"]["message"]
+                .as_str()
+                .map(|m| m.replace(&id, "ID")),
+            never["error"]["message"]
+                .as_str()
+                .map(|m| m.replace(&"0".repeat(64), "ID")),
+            "{method} must not tell a foreign task from a missing one"
+        );
+    }
+    let update = rpc(
+        &other,
+        6,
+        "tasks/update",
+        json!({"taskId": id, "inputResponses": {}, "_meta": tasks_meta()}),
+    );
+    assert_eq!(update["error"]["code"], -32602, "{update}");
+    // The owner still sees it working (the cancel above did nothing), then done.
+    let seen = rpc(&owner, 7, "tasks/get", task_params.clone());
+    assert_eq!(seen["result"]["status"], "working", "{seen}");
+    dir.release();
+    let done = eventually("the task to complete", || {
+        let task = rpc(&owner, 8, "tasks/get", task_params.clone());
+        (task["result"]["status"] == "completed").then_some(task)
+    });
+    assert_eq!(
+        done["result"]["result"]["content"][0]["text"], "released 1",
+        "{done}"
+    );
+}
+
+#[test]
+fn a_plugin_built_against_contract_0_1_0_still_loads() {
+    let plugin = test_plugin("contract-0-1-0");
+    let mut server = Server::start(&["serve", plugin.to_str().unwrap()]);
+    let tools = server.request("tools/list", json!({}));
+    assert_eq!(tools["result"]["tools"][0]["name"], "echo", "{tools}");
+    let result = server.call_tool("echo", json!({"text": "hello"}));
+    assert_eq!(text(&result), "0.1.0 says: hello", "{result}");
+    // Without the `tasks` export its tools answer in their request, whatever
+    // the client supports.
+    let plain = server.request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "sync"}, "_meta": tasks_meta()}),
+    );
+    assert_eq!(text(&plain["result"]), "0.1.0 says: sync", "{plain}");
+}
+
+#[test]
+fn python_sdk_drives_tasks() {
+    let dir = SyncDir::new("tasks-python");
+    let config = dir.config_with(
+        "[server]\ntask_after = \"0s\"\n\n[limits]\ntask_timeout = \"2s\"",
+        "timing",
+        &test_plugin("timing"),
+        "[plugins.timing.limits]\nconcurrency = 1\nqueue = 0",
+    );
+    let corral = env!("CARGO_BIN_EXE_corral");
+    let stderr = target_dir().join("tasks-python-server.log");
+    python_client(
+        "tasks_client.py",
+        &[
+            dir.path().to_str().unwrap(),
+            "--server-stderr",
+            stderr.to_str().unwrap(),
+            "--",
+            corral,
+            "serve",
+            "--config",
+            &config,
+        ],
+    );
+}

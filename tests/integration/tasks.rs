@@ -7,9 +7,11 @@
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Server, SyncDir, eventually, python_client, rss_kib, target_dir, test_plugin, text,
+    Server, SyncDir, TempDir, corral, eventually, python_client, rss_kib, target_dir, test_plugin,
+    text,
 };
 use crate::http::{HttpServer, open_session, session_call};
+use crate::upstream::corral_command;
 
 /// What a request carries to use the tasks extension without declaring it
 /// at `initialize` (per-request client capabilities).
@@ -152,6 +154,11 @@ fn tasks_per_session_are_capped_and_finished_ones_make_room() {
     for id in &ids[1..] {
         assert_eq!(finished(&mut server, id)["status"], "cancelled");
     }
+    // A 2025-11-25 session is told of each change (`notifications/tasks`):
+    // at least one cancellation per task.
+    eventually("a status notification per cancelled task", || {
+        (server.notification_count("notifications/tasks") >= cap).then_some(())
+    });
     let fast = eventually("the slots to be free", || {
         let result = server.call_tool("fast", json!({}));
         (result.get("isError").is_none()).then_some(result)
@@ -279,4 +286,50 @@ fn python_sdk_drives_tasks() {
             &config,
         ],
     );
+}
+
+#[test]
+fn the_corral_client_follows_tasks_directly_and_through_an_upstream() {
+    let conformance = test_plugin("conformance");
+    let wasm = conformance.to_str().unwrap();
+    let call = |args: &[&str]| {
+        let out = corral().args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A task-capable call that takes a second becomes a task (past the
+    // default task_after), which the client follows to its result.
+    let (code, stdout, stderr) = call(&["call", wasm, "slow_compute", "seconds=1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "slow_compute: computed after 1 second(s)");
+    // A tool that runs only as a task: the client declares the extension.
+    let (code, stdout, stderr) = call(&["call", wasm, "failing_job"]);
+    assert_eq!(code, Some(1), "a tool error exits 1: {stdout}");
+    assert!(stderr.contains("the job failed (on purpose)"), "{stderr}");
+    // Through a Corral upstream: the proxy's client follows the inner
+    // server's task, and the outer client gets an ordinary answer.
+    let dir = TempDir::new("tasks-upstream");
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!("[upstreams.inner]\n{}", corral_command(&dir.0, &[wasm])),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let (code, stdout, stderr) = call(&["call", "--config", config, "failing_job"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stderr.contains("the job failed (on purpose)"), "{stderr}");
+    let (code, stdout, stderr) = call(&[
+        "call",
+        "--config",
+        config,
+        "slow_compute",
+        "seconds=0.5",
+        "label=proxied",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "proxied: computed after 0.5 second(s)");
 }

@@ -29,7 +29,7 @@ fn toml_list(words: &[&str]) -> String {
 /// `corral serve ARGS` as a command upstream's `command`, with the tests'
 /// compile cache passed through and an empty config of its own (so that it
 /// never finds the outer one).
-fn corral_command(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn corral_command(dir: &Path, args: &[&str]) -> String {
     let inner = dir.join("inner.toml");
     std::fs::write(&inner, "[server]\nname = \"inner\"\n").unwrap();
     let program = corral().get_program().to_str().unwrap().to_owned();

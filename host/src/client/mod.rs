@@ -12,6 +12,9 @@
 //! (2026-07-28; [`Client::call_tool`] and the other whole-call methods
 //! answer up to [`MAX_ANSWERED_ROUNDS`] rounds through the handler).
 //!
+//! A tool call the server turns into a task (the MCP tasks extension, which
+//! the client declares) is followed to its end (`client/task.rs`).
+//!
 //! `corral call`/`list`/`read`/`prompt` and the upstream provider use it.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); servers still send it.
 
@@ -40,7 +43,7 @@ use serde_json::Value;
 
 mod sse;
 
-use crate::config::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, sensitive_headers};
+use crate::config::{DEFAULT_MAX_OUTPUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, sensitive_headers};
 use crate::model::{
     Input, InputRequest, JsonObject, Listing, LogLevel, Outcome, PromptResult, ResourceContents,
     ToolResult,
@@ -49,6 +52,7 @@ use crate::protocol::{self, read};
 use crate::provider::{CallContext, CallObserver, CompletionRef};
 
 pub use sse::SSE_CLIENT_QUEUE;
+mod task;
 
 /// How many `input_required` rounds [`Client::call_tool`] (and the other
 /// whole-call methods) answer for one call before giving up on a server
@@ -91,6 +95,9 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// The largest answer accepted, in bytes of JSON.
     pub max_answer: u64,
+    /// The longest a tool call the server turned into a task is followed
+    /// (each poll is a request under `timeout`); then it is cancelled.
+    pub task_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -98,6 +105,7 @@ impl Default for ClientOptions {
         Self {
             timeout: DEFAULT_TIMEOUT,
             max_answer: DEFAULT_MAX_OUTPUT,
+            task_timeout: DEFAULT_TASK_TIMEOUT,
         }
     }
 }
@@ -108,6 +116,7 @@ impl ClientOptions {
         Self {
             timeout,
             max_answer,
+            task_timeout: DEFAULT_TASK_TIMEOUT,
         }
     }
 }
@@ -546,8 +555,9 @@ impl Client {
                 self.read(&result, read::tool_result).map(Outcome::Complete)
             }
             ServerResult::InputRequiredResult(required) => self.needs_input(&required),
+            ServerResult::CreateTaskResult(task) => self.await_task(task, ctx).await,
             _ => Err(ClientError::Malformed(
-                "the server answered a tool call with something else (a task?), which Corral does not take".into(),
+                "the server answered a tool call with something else".into(),
             )),
         }
     }
@@ -849,6 +859,11 @@ impl RmcpHandler for Bridge {
         if wanted.roots {
             capabilities.roots = ClientCapabilities::builder().enable_roots().build().roots;
         }
+        // A tool call the server makes a task is followed to its end.
+        capabilities.extensions = ClientCapabilities::builder()
+            .enable_tasks()
+            .build()
+            .extensions;
         ClientConfig::new(
             capabilities,
             Implementation::new("corral", env!("CARGO_PKG_VERSION")),

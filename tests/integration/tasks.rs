@@ -333,3 +333,101 @@ fn the_corral_client_follows_tasks_directly_and_through_an_upstream() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout.trim(), "proxied: computed after 0.5 second(s)");
 }
+
+/// One stateless 2026-07-28 request to `addr` from the loopback address
+/// `source` (127.0.0.x); its JSON-RPC answer.
+fn stateless_from(addr: &str, source: &str, method: &str, name: &str, mut params: Value) -> Value {
+    use std::io::{Read, Write};
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {
+            "extensions": {"io.modelcontextprotocol/tasks": {}}
+        }
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        socket.connect(addr.parse().unwrap()).await.unwrap()
+    });
+    let mut stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\nMcp-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\nMcp-Name: {name}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let json = answer
+        .lines()
+        .map(|l| l.strip_prefix("data:").unwrap_or(l).trim())
+        .find(|l| l.starts_with('{') && l.contains("\"jsonrpc\""))
+        .unwrap_or_else(|| panic!("no JSON-RPC answer in {answer}"));
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn without_a_session_a_task_belongs_to_the_client_address() {
+    let dir = SyncDir::new("tasks-stateless");
+    let config = dir.config_with(
+        "[server]\ntask_after = \"0s\"",
+        "timing",
+        &test_plugin("timing"),
+        "",
+    );
+    let server = HttpServer::start("http", &["--config", &config]);
+    let created = stateless_from(
+        &server.addr,
+        "127.0.0.1",
+        "tools/call",
+        "hold",
+        json!({"name": "hold", "arguments": {"id": 1}}),
+    );
+    let id = created["result"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned();
+    // From another client address: unknown, as for an id that never existed.
+    let foreign = stateless_from(
+        &server.addr,
+        "127.0.0.2",
+        "tasks/get",
+        &id,
+        json!({"taskId": id}),
+    );
+    assert_eq!(foreign["error"]["code"], -32602, "{foreign}");
+    let cancel = stateless_from(
+        &server.addr,
+        "127.0.0.2",
+        "tasks/cancel",
+        &id,
+        json!({"taskId": id}),
+    );
+    assert_eq!(cancel["error"]["code"], -32602, "{cancel}");
+    let own = stateless_from(
+        &server.addr,
+        "127.0.0.1",
+        "tasks/get",
+        &id,
+        json!({"taskId": id}),
+    );
+    assert_eq!(own["result"]["status"], "working", "{own}");
+    dir.release();
+    let done = eventually("the task to complete", || {
+        let task = stateless_from(
+            &server.addr,
+            "127.0.0.1",
+            "tasks/get",
+            &id,
+            json!({"taskId": id}),
+        );
+        (task["result"]["status"] == "completed").then_some(task)
+    });
+    assert_eq!(done["result"]["result"]["content"][0]["text"], "released 1");
+}

@@ -104,7 +104,11 @@ impl Handler for Cli {
 }
 
 fn options() -> ClientOptions {
-    ClientOptions::new(CLI_TIMEOUT, CLI_MAX_ANSWER)
+    let mut options = ClientOptions::new(CLI_TIMEOUT, CLI_MAX_ANSWER);
+    // A task the server makes of a call is followed as long as a task may
+    // run here.
+    options.task_timeout = corral::DEFAULT_TASK_TIMEOUT;
+    options
 }
 
 /// Connect to the target; returns the client and the remaining words.

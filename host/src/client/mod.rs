@@ -111,12 +111,13 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
-    /// Options with this timeout and answer cap.
+    /// Options with this timeout and answer cap; a task is followed for at
+    /// most the same timeout (a proxy's call stays bounded by its own).
     pub fn new(timeout: Duration, max_answer: u64) -> Self {
         Self {
             timeout,
             max_answer,
-            task_timeout: DEFAULT_TASK_TIMEOUT,
+            task_timeout: timeout,
         }
     }
 }

@@ -89,9 +89,16 @@ impl Client {
                     if rounds > MAX_ANSWERED_ROUNDS {
                         break ClientError::TooManyRounds(MAX_ANSWERED_ROUNDS);
                     }
-                    let responses = match self.answer_all(input_requests).await {
-                        Ok(responses) => responses,
-                        Err(e) => break e,
+                    let responses = tokio::select! {
+                        biased;
+                        _ = ctx.cancel.cancelled() => break ClientError::Cancelled,
+                        _ = tokio::time::sleep_until(deadline) => {
+                            break ClientError::Timeout(self.options.task_timeout);
+                        }
+                        answered = self.answer_all(input_requests) => match answered {
+                            Ok(responses) => responses,
+                            Err(e) => break e,
+                        },
                     };
                     let update = ClientRequest::UpdateTaskRequest(UpdateTaskRequest::new(
                         UpdateTaskParams::new(id.clone(), responses),

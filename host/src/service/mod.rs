@@ -46,7 +46,8 @@ pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
 use tasks::{Early, Finish, Job, Started, Tasks};
 pub use tasks::{
-    MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_POLL_INTERVAL, TASK_TTL,
+    MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_INPUT_TTL, TASK_POLL_INTERVAL,
+    TASK_TTL,
 };
 
 /// One request's link to its client, as the transport adapter found it.
@@ -66,6 +67,8 @@ pub(crate) struct Exchange {
     pub capabilities: Option<ClientCapabilities>,
     /// The HTTP session the request came in, if any (binds sealed states).
     pub session: Option<String>,
+    /// Who the request's tasks belong to (see `CorralServer::owner`).
+    pub owner: String,
 }
 
 /// What a 2026-07-28 client sent back from an earlier `input_required`.

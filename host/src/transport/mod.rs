@@ -126,6 +126,19 @@ struct Shared {
     /// session (`logging/setLevel`); a session that never set one gets
     /// everything. Entries of ended sessions are pruned on every change.
     session_levels: Mutex<Vec<(Weak<InitializeRequestParams>, u8)>>,
+    /// A number per initialized session (stdio, legacy SSE, a Streamable
+    /// HTTP session), for binding its tasks: held `Weak`s keep a dead
+    /// session's address from being reused while its entry lives, and
+    /// numbers are never given twice. Pruned of ended sessions on insert.
+    session_numbers: Mutex<SessionNumbers>,
+}
+
+/// The numbers given to initialized sessions, by the address of their
+/// `initialize` parameters.
+#[derive(Default)]
+struct SessionNumbers {
+    known: std::collections::HashMap<usize, (Weak<InitializeRequestParams>, u64)>,
+    last: u64,
 }
 
 /// An MCP server over a catalog of providers. Cheap to clone; clones share state.
@@ -195,6 +208,7 @@ impl CorralServer {
                 listeners: Mutex::new(Vec::new()),
                 info,
                 session_levels: Mutex::new(Vec::new()),
+                session_numbers: Mutex::default(),
             }),
         }
     }
@@ -289,6 +303,36 @@ impl CorralServer {
             .map_or(LogLevel::Debug as u8, |(_, level)| *level)
     }
 
+    /// Who a request's tasks belong to: a 2025-11-25 request's initialized
+    /// session (a number this server gave it); a stateless 2026-07-28
+    /// request's client address over HTTP, or the one client of a stdio
+    /// connection. Never a header the client chose.
+    fn owner(&self, context: &RequestContext<RoleServer>, modern: bool) -> String {
+        if let (Some(info), false) = (context.peer.peer_info(), modern) {
+            let mut numbers = self
+                .shared
+                .session_numbers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let key = Arc::as_ptr(&info) as usize;
+            if let Some((_, n)) = numbers.known.get(&key) {
+                return format!("session {n}");
+            }
+            numbers
+                .known
+                .retain(|_, (session, _)| session.strong_count() > 0);
+            numbers.last += 1;
+            let n = numbers.last;
+            numbers.known.insert(key, (Arc::downgrade(&info), n));
+            return format!("session {n}");
+        }
+        context
+            .extensions
+            .get::<::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<http::ClientAddr>())
+            .map_or_else(String::new, |addr| format!("client {}", addr.0))
+    }
+
     /// The request's link to its client, for the call service.
     fn exchange(&self, context: &RequestContext<RoleServer>) -> Exchange {
         let modern = context
@@ -312,6 +356,7 @@ impl CorralServer {
             min_level,
             modern,
             capabilities: context.client_capabilities(),
+            owner: self.owner(context, modern),
             session: context
                 .extensions
                 .get::<::http::request::Parts>()

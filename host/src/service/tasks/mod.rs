@@ -28,7 +28,7 @@ use rmcp::model::{
 };
 use rmcp::{ErrorData, Peer, RoleServer};
 use serde_json::Value;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CallError;
@@ -44,6 +44,27 @@ use store::{MemoryTasks, TaskRecord, TaskState, TaskStore};
 pub const TASK_TTL: Duration = Duration::from_secs(3600);
 /// How often a client is asked to poll a task (`pollIntervalMs`).
 pub const TASK_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a task waits for the client's answers to its input requests
+/// before it fails (it holds no instance meanwhile, only its record).
+pub const TASK_INPUT_TTL: Duration = Duration::from_secs(600);
+/// Status notifications one task may have queued for a slow client.
+const TASK_NOTIFICATIONS: usize = 8;
+
+/// One task's status notifications, sent in order to a 2025-11-25 session.
+fn status_relay(peer: Peer<RoleServer>) -> mpsc::Sender<DetailedTask> {
+    let (sender, mut receiver) = mpsc::channel::<DetailedTask>(TASK_NOTIFICATIONS);
+    tokio::spawn(async move {
+        while let Some(task) = receiver.recv().await {
+            let notification = ServerNotification::TaskStatusNotification(
+                rmcp::model::Notification::new(TaskStatusNotificationParams::new(task)),
+            );
+            if peer.send_notification(notification).await.is_err() {
+                break;
+            }
+        }
+    });
+    sender
+}
 
 /// How a task's call ended.
 pub(super) enum Finish {
@@ -86,8 +107,9 @@ struct Control {
     input: Mutex<Answers>,
     answered: Notify,
     phase: Mutex<Phase>,
-    /// A 2025-11-25 session, told of every status change.
-    peer: Option<Peer<RoleServer>>,
+    /// A 2025-11-25 session's status notifications, sent in order by one
+    /// relay task per task (at most `TASK_NOTIFICATIONS` queued).
+    relay: Option<mpsc::Sender<DetailedTask>>,
 }
 
 #[derive(Default)]
@@ -163,7 +185,7 @@ impl Tasks {
             .fill(&mut bytes)
             .map_err(|_| ErrorData::internal_error("no randomness for a task id", None))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let owner = exchange.session.clone().unwrap_or_default();
+        let owner = exchange.owner.clone();
         let record = store::new_record(id.clone(), owner, TASK_TTL);
         let created = wire_task(&record);
         self.store
@@ -179,7 +201,7 @@ impl Tasks {
             } else {
                 Phase::Waiting(sender)
             }),
-            peer: (!exchange.modern).then(|| exchange.peer.clone()),
+            relay: (!exchange.modern).then(|| status_relay(exchange.peer.clone())),
         });
         self.controls().insert(id.clone(), control.clone());
         let modern = exchange.modern;
@@ -217,7 +239,13 @@ impl Tasks {
 
     /// Run a task's call, round by round, to its end.
     async fn run(self: Arc<Self>, id: String, job: Job, control: Arc<Control>, modern: bool) {
+        let mut guard = Unfinished {
+            tasks: self.clone(),
+            id: id.clone(),
+            armed: true,
+        };
         let finish = self.rounds(&id, &job, &control, modern).await;
+        guard.armed = false;
         let Some(finish) = finish else {
             // Handed to the request as `input_required`: nothing to keep.
             self.forget(&id);
@@ -309,8 +337,8 @@ impl Tasks {
                 }
             };
             let answers = match self.ask(id, control, &required).await {
-                Some(answers) => answers,
-                None => return Some(Finish::Cancelled),
+                Ok(answers) => answers,
+                Err(finish) => return Some(finish.unwrap_or(Finish::Cancelled)),
             };
             input = Some(Input {
                 responses: answers.into_iter().collect(),
@@ -324,55 +352,63 @@ impl Tasks {
     }
 
     /// Show `required` as the task's input requests and wait until every
-    /// one is answered (`None`: cancelled, or expired).
+    /// one is answered. `Err` ends the task: cancelled or expired (`None`),
+    /// or how it failed.
     async fn ask(
         &self,
         id: &str,
         control: &Control,
         required: &InputRequired,
-    ) -> Option<BTreeMap<String, Value>> {
+    ) -> Result<BTreeMap<String, Value>, Option<Finish>> {
         let mut requests = JsonObject::new();
         for (key, request) in &required.requests {
-            let Ok(request) = protocol::input_request(request)
-                .map_err(|e| tracing::warn!("task input request `{key}`: {e}"))
-            else {
-                continue;
-            };
-            requests.insert(key.clone(), serde_json::to_value(request).ok()?);
+            let request = protocol::input_request(request)
+                .ok()
+                .and_then(|r| serde_json::to_value(r).ok())
+                .ok_or_else(|| {
+                    Some(Finish::Answered(Err(CallError::Malformed(format!(
+                        "the plugin's input request `{key}` cannot be sent"
+                    )))))
+                })?;
+            requests.insert(key.clone(), request);
         }
         {
+            // The pending keys and the shown requests change together, under
+            // the input lock, as `update` changes them.
             let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
             input.pending = requests.keys().cloned().collect();
             input.received.clear();
+            self.set(id, control, |t| {
+                if !t.state.is_terminal() {
+                    t.state = TaskState::InputRequired(requests.clone());
+                }
+            })
+            .ok_or(None)?;
         }
-        self.set(id, control, |t| {
-            if !t.state.is_terminal() {
-                t.state = TaskState::InputRequired(requests.clone());
-            }
-        })?;
+        let deadline = tokio::time::Instant::now() + TASK_INPUT_TTL;
         loop {
             let notified = control.answered.notified();
             {
                 let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
                 if input.pending.is_empty() {
-                    let answers = std::mem::take(&mut input.received);
-                    drop(input);
-                    self.set(id, control, |t| {
-                        if !t.state.is_terminal() {
-                            t.state = TaskState::Working;
-                        }
-                    })?;
-                    return Some(answers);
+                    return Ok(std::mem::take(&mut input.received));
                 }
             }
             tokio::select! {
                 _ = notified => {}
-                _ = control.cancel.cancelled() => return None,
+                _ = control.cancel.cancelled() => return Err(None),
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(Some(Finish::Answered(Err(CallError::Host(format!(
+                        "the client did not answer the task's input requests within {} (TASK_INPUT_TTL)",
+                        crate::units::human_duration(TASK_INPUT_TTL)
+                    ))))));
+                }
             }
         }
     }
 
-    /// Change the task `id` and tell a 2025-11-25 session of it.
+    /// Change the task `id`; a 2025-11-25 session is told of a new status,
+    /// in order, through the task's bounded relay.
     fn set(
         &self,
         id: &str,
@@ -388,14 +424,11 @@ impl Tasks {
                 changed = true;
             }
         })?;
-        if let (Some(peer), true, Ok(detailed)) = (control.peer.clone(), changed, detailed(&record))
+        if let (Some(relay), true) = (&control.relay, changed)
+            && let Ok(detailed) = detailed(&record)
+            && relay.try_send(detailed).is_err()
         {
-            tokio::spawn(async move {
-                let notification = ServerNotification::TaskStatusNotification(
-                    rmcp::model::Notification::new(TaskStatusNotificationParams::new(detailed)),
-                );
-                let _ = peer.send_notification(notification).await;
-            });
+            tracing::debug!("a task status notification was dropped (the client is slow)");
         }
         Some(record)
     }
@@ -419,17 +452,22 @@ impl Tasks {
         let Some(control) = self.control(id) else {
             return Ok(());
         };
-        let remaining = {
-            let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
-            for (key, value) in responses {
-                if input.pending.remove(&key) {
-                    input.received.insert(key, value);
-                }
+        // Under the input lock, so that the shown requests and the pending
+        // keys change together (`ask` sets both under it too).
+        let mut input = control.input.lock().unwrap_or_else(|e| e.into_inner());
+        let mut answered = false;
+        for (key, value) in responses {
+            if input.pending.remove(&key) {
+                input.received.insert(key, value);
+                answered = true;
             }
-            input.pending.clone()
-        };
+        }
+        if !answered {
+            return Ok(());
+        }
         // Answered requests leave `inputRequests` at once; the task is
         // working again when none remain.
+        let remaining = &input.pending;
         self.set(id, &control, |t| {
             if let TaskState::InputRequired(requests) = &mut t.state {
                 requests.retain(|key, _| remaining.contains(key));
@@ -438,7 +476,7 @@ impl Tasks {
                 }
             }
         });
-        if remaining.is_empty() {
+        if input.pending.is_empty() {
             control.answered.notify_one();
         }
         Ok(())
@@ -463,8 +501,7 @@ impl Tasks {
     }
 
     fn find(&self, exchange: &Exchange, id: &str) -> Result<TaskRecord, ErrorData> {
-        let owner = exchange.session.as_deref().unwrap_or("");
-        self.store.get(owner, id).ok_or_else(|| {
+        self.store.get(&exchange.owner, id).ok_or_else(|| {
             ErrorData::invalid_params(
                 format!(
                     "unknown task `{}` (it never existed, expired, or belongs to another session)",
@@ -473,6 +510,35 @@ impl Tasks {
                 None,
             )
         })
+    }
+}
+
+/// Fails a task whose runner ended without finishing it (a panic in the
+/// host), so that it never shows `working` until it expires.
+struct Unfinished {
+    tasks: Arc<Tasks>,
+    id: String,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut error = JsonObject::new();
+        error.insert("code".into(), (-32603).into());
+        error.insert(
+            "message".into(),
+            "the host failed while running the task".into(),
+        );
+        self.tasks.store.update(&self.id, &mut |t| {
+            if !t.state.is_terminal() {
+                t.state = TaskState::Failed(error.clone());
+                t.updated = SystemTime::now();
+            }
+        });
+        self.tasks.controls().remove(&self.id);
     }
 }
 

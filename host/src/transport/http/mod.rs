@@ -260,7 +260,12 @@ impl Guard {
     }
 }
 
-async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
+    // The client's address travels with the request, for what the call
+    // service binds to a client without a session (its tasks).
+    if let Ok(client) = listener::CLIENT.try_with(|c| *c) {
+        request.extensions_mut().insert(ClientAddr(client));
+    }
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
@@ -294,6 +299,10 @@ async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) ->
     }
     next.run(request).await
 }
+
+/// The address of the client that sent a request (in its extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClientAddr(pub std::net::IpAddr);
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,18 @@ fn finished(server: &mut Server, id: &str) -> Value {
     })
 }
 
+/// A corral.toml serving the timing plugin (with `dir` as `/sync`) where
+/// every task-capable call becomes a task at once, plus `preamble` and
+/// the plugin's `limits` (TOML lines).
+fn timing_config(dir: &SyncDir, preamble: &str, limits: &str) -> String {
+    dir.config_with(
+        &format!("[server]\ntask_after = \"0s\"\n\n{preamble}"),
+        "timing",
+        &test_plugin("timing"),
+        &format!("[plugins.timing.limits]\n{limits}"),
+    )
+}
+
 #[test]
 fn hostile_tools_run_as_tasks_are_contained_like_calls() {
     let dir = SyncDir::new("tasks-hostile");
@@ -115,12 +127,7 @@ fn hostile_tools_run_as_tasks_are_contained_like_calls() {
 #[test]
 fn tasks_per_session_are_capped_and_finished_ones_make_room() {
     let dir = SyncDir::new("tasks-cap");
-    let config = dir.config_with(
-        "[server]\ntask_after = \"0s\"",
-        "timing",
-        &test_plugin("timing"),
-        "[plugins.timing.limits]\nconcurrency = 64\nqueue = 0",
-    );
+    let config = timing_config(&dir, "", "concurrency = 64\nqueue = 0");
     let mut server = Server::start(&["serve", "--config", &config]);
     let cap = corral::MAX_TASKS_PER_SESSION;
     let before = rss_kib(server.pid());
@@ -175,12 +182,7 @@ fn tasks_per_session_are_capped_and_finished_ones_make_room() {
 #[test]
 fn another_session_cannot_see_a_task() {
     let dir = SyncDir::new("tasks-sessions");
-    let config = dir.config_with(
-        "[server]\ntask_after = \"0s\"",
-        "timing",
-        &test_plugin("timing"),
-        "",
-    );
+    let config = timing_config(&dir, "", "");
     let server = HttpServer::start("http", &["--config", &config]);
     let (owner, other) = (open_session(&server.addr), open_session(&server.addr));
     let rpc = |session: &str, id: u64, method: &str, params: Value| -> Value {
@@ -265,11 +267,10 @@ fn a_plugin_built_against_contract_0_1_0_still_loads() {
 #[test]
 fn python_sdk_drives_tasks() {
     let dir = SyncDir::new("tasks-python");
-    let config = dir.config_with(
-        "[server]\ntask_after = \"0s\"\n\n[limits]\ntask_timeout = \"2s\"",
-        "timing",
-        &test_plugin("timing"),
-        "[plugins.timing.limits]\nconcurrency = 1\nqueue = 0",
+    let config = timing_config(
+        &dir,
+        "[limits]\ntask_timeout = \"2s\"",
+        "concurrency = 1\nqueue = 0",
     );
     let corral = env!("CARGO_BIN_EXE_corral");
     let stderr = target_dir().join("tasks-python-server.log");
@@ -375,12 +376,7 @@ fn stateless_from(addr: &str, source: &str, method: &str, name: &str, mut params
 #[test]
 fn without_a_session_a_task_belongs_to_the_client_address() {
     let dir = SyncDir::new("tasks-stateless");
-    let config = dir.config_with(
-        "[server]\ntask_after = \"0s\"",
-        "timing",
-        &test_plugin("timing"),
-        "",
-    );
+    let config = timing_config(&dir, "", "");
     let server = HttpServer::start("http", &["--config", &config]);
     let created = stateless_from(
         &server.addr,

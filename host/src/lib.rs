@@ -99,9 +99,10 @@ pub use config::{
     CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
     DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TASK_AFTER,
-    DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions,
-    HttpTransport, Limits, MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind,
-    RouteMap, ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
+    DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, DirGrant, EPOCH_TICK,
+    Grants, HostPattern, HttpOptions, HttpTransport, Limits, MAX_MEMORY_CEILING, OpenApiConfig,
+    PathPattern, PluginConfig, RouteKind, RouteMap, ServerSettings, SpecSource, TagFilter,
+    UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
@@ -130,7 +131,7 @@ pub use runtime::{
 };
 pub use service::{
     MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, MAX_TASK_RESULT_BYTES, MAX_TASKS,
-    MAX_TASKS_PER_SESSION, REQUEST_STATE_TTL, TASK_INPUT_TTL, TASK_POLL_INTERVAL, TASK_TTL,
+    MAX_TASKS_PER_SESSION, REQUEST_STATE_TTL, TASK_POLL_INTERVAL, TASK_TTL,
 };
 pub use tokio_util::sync::CancellationToken;
 pub use transport::http::{JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE};

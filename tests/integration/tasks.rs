@@ -427,3 +427,52 @@ fn without_a_session_a_task_belongs_to_the_client_address() {
     });
     assert_eq!(done["result"]["result"]["content"][0]["text"], "released 1");
 }
+
+#[test]
+fn a_task_waits_for_input_only_until_task_input_timeout() {
+    let dir = TempDir::new("tasks-input");
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ntask_after = \"0s\"\ntask_input_timeout = \"300ms\"\n\n[plugins.c]\npath = \"{}\"\n",
+            test_plugin("conformance").display()
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&["serve", "--config", config.to_str().unwrap()]);
+    let meta = json!({"io.modelcontextprotocol/clientCapabilities": {
+        "elicitation": {},
+        "extensions": {"io.modelcontextprotocol/tasks": {}}
+    }});
+    let created = server.request(
+        "tools/call",
+        json!({"name": "confirm_delete", "arguments": {"filename": "a.txt"}, "_meta": meta}),
+    );
+    let id = created["result"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned();
+    let get = |server: &mut Server| {
+        server.request("tasks/get", json!({"taskId": id, "_meta": meta}))["result"].clone()
+    };
+    let asking = eventually("the task to ask", || {
+        let task = get(&mut server);
+        (task["status"] != "working").then_some(task)
+    });
+    assert_eq!(asking["status"], "input_required", "{asking}");
+    assert_eq!(
+        asking["inputRequests"]["confirm"]["method"], "elicitation/create",
+        "{asking}"
+    );
+    // Nobody answers: the task fails, naming the limit.
+    let failed = eventually("the task to give up", || {
+        let task = get(&mut server);
+        (task["status"] == "failed").then_some(task)
+    });
+    let message = failed["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("within 300ms (task_input_timeout)"),
+        "{failed}"
+    );
+}

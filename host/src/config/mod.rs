@@ -45,6 +45,10 @@ pub const CONFIG_FILE_NAME: &str = "corral.toml";
 /// answered within this long becomes a task (for clients that support
 /// tasks); a faster one answers in its request, as any call does.
 pub const DEFAULT_TASK_AFTER: Duration = Duration::from_millis(250);
+/// Default of `[server] task_input_timeout`: how long a task waits for the
+/// client's answers to its input requests before it fails (it holds no
+/// instance meanwhile, only its record).
+pub const DEFAULT_TASK_INPUT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The whole configuration, resolved and checked.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
@@ -99,6 +103,8 @@ pub struct ServerSettings {
     /// before the client gets a task for it instead (when the client
     /// supports tasks); zero makes every such call a task at once.
     pub task_after: Duration,
+    /// How long a task waits for the client's answers to its input requests.
+    pub task_input_timeout: Duration,
     /// Advertise `listChanged` and announce changes made with
     /// [`CorralServer::replace_catalog`](crate::CorralServer::replace_catalog).
     /// Not a key of the file: on when the served lists can change
@@ -119,6 +125,7 @@ impl Default for ServerSettings {
             tags: TagFilter::default(),
             page_size: None,
             task_after: DEFAULT_TASK_AFTER,
+            task_input_timeout: DEFAULT_TASK_INPUT_TIMEOUT,
             list_changed: false,
         }
     }

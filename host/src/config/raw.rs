@@ -33,6 +33,7 @@ pub(super) struct RawServer {
     pub plugin_dirs: Vec<String>,
     pub page_size: Option<Num>,
     pub task_after: Option<Num>,
+    pub task_input_timeout: Option<Num>,
     pub http: RawHttp,
 }
 

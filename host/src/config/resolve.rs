@@ -357,6 +357,10 @@ impl Resolver<'_> {
             Some(v) => self.duration(&["server", "task_after"], v, Duration::ZERO)?,
             None => defaults.task_after,
         };
+        let task_input_timeout = match &raw.task_input_timeout {
+            Some(v) => self.duration(&["server", "task_input_timeout"], v, EPOCH_TICK)?,
+            None => defaults.task_input_timeout,
+        };
         Ok(ServerSettings {
             name: raw.name.clone().unwrap_or(defaults.name),
             title: raw.title.clone(),
@@ -379,6 +383,7 @@ impl Resolver<'_> {
             },
             page_size: page_size.map(to_usize),
             task_after,
+            task_input_timeout,
             list_changed: false,
         })
     }

@@ -46,8 +46,7 @@ pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
 use tasks::{Early, Finish, Job, Started, Tasks};
 pub use tasks::{
-    MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_INPUT_TTL, TASK_POLL_INTERVAL,
-    TASK_TTL,
+    MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_POLL_INTERVAL, TASK_TTL,
 };
 
 /// One request's link to its client, as the transport adapter found it.
@@ -427,6 +426,7 @@ impl CallService {
             first,
             capabilities: exchange.capabilities.clone(),
             mask: self.mask(),
+            input_timeout: self.settings.task_input_timeout,
         };
         tracing::debug!("calling tool `{name}` as a task");
         match self

@@ -6,7 +6,8 @@
 //! answers within `[server] task_after`, the answer goes back in the
 //! request as for any call (a 2026-07-28 client's `input_required` too);
 //! otherwise the client gets a task at once and polls `tasks/get`, answers
-//! input requests with `tasks/update`, and may `tasks/cancel`. Each run of
+//! input requests with `tasks/update` (within `task_input_timeout`), and
+//! may `tasks/cancel`. Each run of
 //! the plugin is an ordinary call (fresh instance, fuel, memory, output
 //! cap) under `task_timeout` instead of `timeout`; waiting for the client's
 //! answers holds no instance.
@@ -44,9 +45,6 @@ use store::{MemoryTasks, TaskRecord, TaskState, TaskStore};
 pub const TASK_TTL: Duration = Duration::from_secs(3600);
 /// How often a client is asked to poll a task (`pollIntervalMs`).
 pub const TASK_POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// How long a task waits for the client's answers to its input requests
-/// before it fails (it holds no instance meanwhile, only its record).
-pub const TASK_INPUT_TTL: Duration = Duration::from_secs(600);
 /// Status notifications one task may have queued for a slow client.
 const TASK_NOTIFICATIONS: usize = 8;
 
@@ -129,6 +127,9 @@ pub(super) struct Job {
     pub first: Option<Input>,
     pub capabilities: Option<ClientCapabilities>,
     pub mask: bool,
+    /// How long it waits for answers to its input requests
+    /// (`task_input_timeout`).
+    pub input_timeout: Duration,
 }
 
 /// The tasks of this server.
@@ -336,7 +337,7 @@ impl Tasks {
                     Phase::Promoted => required,
                 }
             };
-            let answers = match self.ask(id, control, &required).await {
+            let answers = match self.ask(id, control, &required, job.input_timeout).await {
                 Ok(answers) => answers,
                 Err(finish) => return Some(finish.unwrap_or(Finish::Cancelled)),
             };
@@ -359,6 +360,7 @@ impl Tasks {
         id: &str,
         control: &Control,
         required: &InputRequired,
+        timeout: Duration,
     ) -> Result<BTreeMap<String, Value>, Option<Finish>> {
         let mut requests = JsonObject::new();
         for (key, request) in &required.requests {
@@ -385,7 +387,7 @@ impl Tasks {
             })
             .ok_or(None)?;
         }
-        let deadline = tokio::time::Instant::now() + TASK_INPUT_TTL;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = control.answered.notified();
             {
@@ -399,8 +401,8 @@ impl Tasks {
                 _ = control.cancel.cancelled() => return Err(None),
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(Some(Finish::Answered(Err(CallError::Host(format!(
-                        "the client did not answer the task's input requests within {} (TASK_INPUT_TTL)",
-                        crate::units::human_duration(TASK_INPUT_TTL)
+                        "the client did not answer the task's input requests within {} (task_input_timeout)",
+                        crate::units::human_duration(timeout)
                     ))))));
                 }
             }

@@ -6,7 +6,7 @@
 //! - `CORRAL_BENCH_SMOKE=1`: tiny counts, to check that every part works.
 //! - `CORRAL_BENCH_PYTHON`: a Python with fastmcp installed (FastMCP rows
 //!   are skipped without it).
-//! - `CORRAL_BENCH_ONLY=inprocess,stdio,http,proxy,coldstart,scale`: run only
+//! - `CORRAL_BENCH_ONLY=inprocess,stdio,http,proxy,tasks,coldstart,scale`: run only
 //!   these parts (default: all).
 //!
 //! Every number is measured here, now; ratios compare rows from this run.
@@ -19,6 +19,7 @@ mod proxy;
 mod report;
 mod scale;
 mod stdio;
+mod tasks;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,6 +140,9 @@ fn main() {
     }
     if wanted("proxy") {
         proxy::run(&scale, &servers, &cache, &mut report, &rt);
+    }
+    if wanted("tasks") {
+        tasks::run(&scale, &servers, &cache, &mut report);
     }
     if wanted("coldstart") {
         coldstart::run(&scale, &servers, &mut report);

@@ -5,7 +5,7 @@
 //! It lists, calls tools, reads resources, gets prompts and completes, with
 //! a timeout and cancellation per request (a cancelled or timed-out request
 //! is cancelled on the server too), progress routed to the request's
-//! [`CallObserver`], answers refused past a size cap, and a [`Handler`] for
+//! [`CallObserver`](crate::CallObserver), answers refused past a size cap, and a [`Handler`] for
 //! what the server sends on its own: log messages, list changes, and
 //! requests for input (elicitation, sampling, roots), whether the server
 //! asks in the middle of a call (2025-11-25) or answers `input_required`
@@ -18,19 +18,18 @@
 //! `corral call`/`list`/`read`/`prompt` and the upstream provider use it.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); servers still send it.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, ClientCapabilities, ClientConfig, ClientRequest,
     CompleteRequest, CompleteRequestParams, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequestParams, ElicitResult, GetPromptRequest, GetPromptRequestParams, Implementation,
-    ListRootsResult, LoggingMessageNotificationParam, NumberOrString, ProgressNotificationParam,
-    ProgressToken, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
-    RequestMetaObject, ServerResult,
+    ListRootsResult, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+    ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams, RequestMetaObject,
+    ServerResult,
 };
 use rmcp::service::{
     NotificationContext, PeerRequestOptions, RequestContext, RoleClient, RunningService,
@@ -49,9 +48,10 @@ use crate::model::{
     ToolResult,
 };
 use crate::protocol::{self, read};
-use crate::provider::{CallContext, CallObserver, CompletionRef};
+use crate::provider::{CallContext, CompletionRef};
 
 pub use sse::SSE_CLIENT_QUEUE;
+mod progress;
 mod task;
 
 /// How many `input_required` rounds [`Client::call_tool`] (and the other
@@ -227,14 +227,14 @@ pub enum ClientError {
 struct Shared {
     handler: Arc<dyn Handler>,
     /// Where each request's progress goes, by its progress token.
-    progress: Mutex<HashMap<String, Arc<dyn CallObserver>>>,
+    progress: progress::ProgressRoutes,
 }
 
 impl Shared {
     fn new(handler: Arc<dyn Handler>) -> Arc<Self> {
         Arc::new(Self {
             handler,
-            progress: Mutex::new(HashMap::new()),
+            progress: progress::ProgressRoutes::default(),
         })
     }
 }
@@ -739,16 +739,9 @@ impl Client {
 
     /// Route the progress of the request sent with `token` to the call's
     /// observer until the returned route is dropped.
-    fn route(&self, ctx: &CallContext, token: &ProgressToken) -> Option<Route<'_>> {
-        let key = token_key(token);
-        ctx.observer.clone().map(|observer| {
-            self.shared
-                .progress
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key.clone(), observer);
-            Route(&self.shared, key)
-        })
+    fn route(&self, ctx: &CallContext, token: &ProgressToken) -> Option<progress::Route<'_>> {
+        let observer = ctx.observer.clone()?;
+        Some(self.shared.progress.route(token, observer))
     }
 
     /// The answer as JSON, refused past the size cap.
@@ -776,27 +769,6 @@ impl Client {
     fn needs_input<T>(&self, required: &impl Serialize) -> Result<Outcome<T>, ClientError> {
         self.read(required, read::input_required)
             .map(Outcome::NeedsInput)
-    }
-}
-
-/// A progress token as a map key.
-fn token_key(token: &ProgressToken) -> String {
-    match &token.0 {
-        NumberOrString::String(s) => format!("s:{s}"),
-        NumberOrString::Number(n) => format!("n:{n}"),
-    }
-}
-
-/// A request's progress route, removed when the request ends.
-struct Route<'a>(&'a Shared, String);
-
-impl Drop for Route<'_> {
-    fn drop(&mut self) {
-        self.0
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.1);
     }
 }
 
@@ -899,17 +871,7 @@ impl RmcpHandler for Bridge {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let token = token_key(&params.progress_token);
-        let observer = self
-            .shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&token)
-            .cloned();
-        if let Some(observer) = observer {
-            observer.progress(params.progress, params.total, params.message.as_deref());
-        }
+        self.shared.progress.deliver(params);
     }
 
     async fn on_logging_message(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::config::Limits;
 use crate::config::{Grants, PluginConfig};
 use crate::error::LoadError;
-use crate::model::Listing;
+use crate::model::{Listing, TaskSupport};
 use crate::plugin::{WasmPlugin, compile};
 use crate::provider::Provider;
 use crate::runtime::Runtime;
@@ -111,7 +111,7 @@ impl Inspection {
     pub fn to_json(&self) -> Value {
         let listing = match &self.listing {
             Ok(l) => json!({
-                "tools": l.tools.iter().map(|t| json!({"name": t.name, "description": t.description, "tags": t.tags})).collect::<Vec<_>>(),
+                "tools": l.tools.iter().map(|t| json!({"name": t.name, "description": t.description, "tags": t.tags, "task": task_support(t.task_support)})).collect::<Vec<_>>(),
                 "resources": l.resources.iter().map(|r| json!({"uri": r.uri, "name": r.name})).collect::<Vec<_>>(),
                 "resource_templates": l.templates.iter().map(|t| json!({"uri_template": t.uri_template, "name": t.name})).collect::<Vec<_>>(),
                 "prompts": l.prompts.iter().map(|p| json!({"name": p.name, "arguments": p.arguments.iter().map(|a| &a.name).collect::<Vec<_>>()})).collect::<Vec<_>>(),
@@ -180,9 +180,13 @@ impl Inspection {
             Ok(l) => {
                 let _ = writeln!(out, "tools:");
                 for t in &l.tools {
+                    let task = match t.task_support {
+                        TaskSupport::Forbidden => String::new(),
+                        support => format!("  (task: {})", task_support(support)),
+                    };
                     let _ = writeln!(
                         out,
-                        "  {}  {}",
+                        "  {}  {}{task}",
                         printable(&t.name),
                         printable(t.description.as_deref().unwrap_or(""))
                     );
@@ -204,5 +208,14 @@ impl Inspection {
             }
         }
         out
+    }
+}
+
+/// A tool's task support as MCP spells it.
+fn task_support(support: TaskSupport) -> &'static str {
+    match support {
+        TaskSupport::Optional => "optional",
+        TaskSupport::Required => "required",
+        _ => "forbidden",
     }
 }

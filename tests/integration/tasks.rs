@@ -306,6 +306,20 @@ fn the_corral_client_follows_tasks_directly_and_through_an_upstream() {
     let (code, stdout, stderr) = call(&["call", wasm, "slow_compute", "seconds=1"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout.trim(), "slow_compute: computed after 1 second(s)");
+    // `corral inspect` says which tools may run as tasks.
+    let out = corral().args(["inspect", "--json", wasm]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let task_of = |name: &str| {
+        report["serves"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["task"].clone())
+    };
+    assert_eq!(task_of("slow_compute"), Some(json!("optional")));
+    assert_eq!(task_of("failing_job"), Some(json!("required")));
+    assert_eq!(task_of("greet"), Some(json!("forbidden")));
     // A tool that runs only as a task: the client declares the extension.
     let (code, stdout, stderr) = call(&["call", wasm, "failing_job"]);
     assert_eq!(code, Some(1), "a tool error exits 1: {stdout}");

@@ -21,6 +21,14 @@ fn tasks_meta() -> Value {
     }})
 }
 
+/// The id of the task a `tools/call` answer created.
+fn task_id(created: &Value) -> String {
+    created["result"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned()
+}
+
 /// Call `tool` as a task; its id.
 fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
     let answer = server.request(
@@ -30,7 +38,7 @@ fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
     let result = &answer["result"];
     assert_eq!(result["resultType"], "task", "{tool}: {answer}");
     assert_eq!(result["status"], "working", "{tool}: {answer}");
-    result["taskId"].as_str().expect("a task id").to_owned()
+    task_id(&answer)
 }
 
 fn task_request(server: &mut Server, method: &str, id: &str) -> Value {
@@ -200,10 +208,7 @@ fn another_session_cannot_see_a_task() {
         "tools/call",
         json!({"name": "hold", "arguments": {"id": 1}, "_meta": tasks_meta()}),
     );
-    let id = created["result"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a task: {created}"))
-        .to_owned();
+    let id = task_id(&created);
     assert_eq!(id.len(), 64, "256 random bits, hex: {id}");
     let task_params = json!({"taskId": id, "_meta": tasks_meta()});
     // The other session: unknown, exactly like an id that never existed.
@@ -399,44 +404,21 @@ fn without_a_session_a_task_belongs_to_the_client_address() {
         "hold",
         json!({"name": "hold", "arguments": {"id": 1}}),
     );
-    let id = created["result"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a task: {created}"))
-        .to_owned();
+    let id = task_id(&created);
+    // The task method `method` on it, sent from `source`.
+    let on_task = |source: &str, method: &str| {
+        stateless_from(&server.addr, source, method, &id, json!({"taskId": id}))
+    };
     // From another client address: unknown, as for an id that never existed.
-    let foreign = stateless_from(
-        &server.addr,
-        "127.0.0.2",
-        "tasks/get",
-        &id,
-        json!({"taskId": id}),
-    );
+    let foreign = on_task("127.0.0.2", "tasks/get");
     assert_eq!(foreign["error"]["code"], -32602, "{foreign}");
-    let cancel = stateless_from(
-        &server.addr,
-        "127.0.0.2",
-        "tasks/cancel",
-        &id,
-        json!({"taskId": id}),
-    );
+    let cancel = on_task("127.0.0.2", "tasks/cancel");
     assert_eq!(cancel["error"]["code"], -32602, "{cancel}");
-    let own = stateless_from(
-        &server.addr,
-        "127.0.0.1",
-        "tasks/get",
-        &id,
-        json!({"taskId": id}),
-    );
+    let own = on_task("127.0.0.1", "tasks/get");
     assert_eq!(own["result"]["status"], "working", "{own}");
     dir.release();
     let done = eventually("the task to complete", || {
-        let task = stateless_from(
-            &server.addr,
-            "127.0.0.1",
-            "tasks/get",
-            &id,
-            json!({"taskId": id}),
-        );
+        let task = on_task("127.0.0.1", "tasks/get");
         (task["result"]["status"] == "completed").then_some(task)
     });
     assert_eq!(done["result"]["result"]["content"][0]["text"], "released 1");
@@ -463,10 +445,7 @@ fn a_task_waits_for_input_only_until_task_input_timeout() {
         "tools/call",
         json!({"name": "confirm_delete", "arguments": {"filename": "a.txt"}, "_meta": meta}),
     );
-    let id = created["result"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a task: {created}"))
-        .to_owned();
+    let id = task_id(&created);
     let get = |server: &mut Server| {
         server.request("tasks/get", json!({"taskId": id, "_meta": meta}))["result"].clone()
     };

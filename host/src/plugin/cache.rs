@@ -129,19 +129,30 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// A cached compilation of `key`, if a sound one exists.
+///
+/// The entry is checked (a regular file of this user's, not behind a
+/// symlink, whose digest matches the one recorded beside it) and then
+/// mapped, not copied: its code and its memory images stay file-backed
+/// pages, shared with the page cache and read in only where they are used,
+/// rather than a private copy of the whole entry per plugin.
 pub(crate) fn load(dir: &Path, engine: &Engine, key: &str) -> Option<Component> {
     let dir = trusted_dir(dir)?;
-    let code = read_entry(&dir.join(format!("{key}.cwasm")))?;
+    let path = dir.join(format!("{key}.cwasm"));
+    let code = read_entry(&path)?;
     let recorded = read_entry(&dir.join(format!("{key}.sha256")))?;
     let recorded = String::from_utf8(recorded).ok()?;
     if hex(&Sha256::digest(&code)) != recorded.trim() {
         tracing::warn!(key, "compile cache entry is corrupt; recompiling");
         return None;
     }
-    // SAFETY: the bytes are exactly what `Component::serialize` wrote for this
-    // engine configuration (the digest above proves they were not altered
-    // since), and wasmtime checks the engine compatibility header itself.
-    match unsafe { Component::deserialize(engine, &code) } {
+    drop(code);
+    // SAFETY: the file holds exactly what `Component::serialize` wrote for
+    // this engine configuration (the digest above proves it was not altered
+    // since; only this user can write in the trusted directory, and entries
+    // are only ever written whole under a temporary name and renamed into
+    // place, never rewritten, so the mapped file cannot change under us), and
+    // wasmtime checks the engine compatibility header itself.
+    match unsafe { Component::deserialize_file(engine, &path) } {
         Ok(component) => Some(component),
         Err(e) => {
             tracing::warn!(key, "compile cache entry refused ({e:#}); recompiling");
@@ -217,6 +228,28 @@ mod tests {
         std::os::unix::fs::symlink(&entry, &link).unwrap();
         assert_eq!(read_entry(&link), None);
         assert!(write_new(&link, b"x").is_err(), "never through a symlink");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stored_entry_loads_and_an_altered_one_is_refused() {
+        let dir = scratch("load");
+        let runtime = crate::Runtime::new().unwrap();
+        let engine = runtime.engine();
+        // The smallest component: the header alone.
+        let component = Component::new(engine, b"\0asm\x0d\0\x01\0").unwrap();
+        store(&dir, "k", &component);
+        assert!(load(&dir, engine, "k").is_some(), "the stored entry maps");
+        let entry = dir.join("k.cwasm");
+        let mut code = std::fs::read(&entry).unwrap();
+        let last = code.len() - 1;
+        code[last] ^= 1;
+        std::fs::remove_file(&entry).unwrap();
+        write_new(&entry, &code).unwrap();
+        assert!(
+            load(&dir, engine, "k").is_none(),
+            "an entry that no longer has its recorded digest is not mapped"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -155,11 +155,18 @@ impl Report {
 
     /// Add the comparisons and targets of the issue.
     pub fn ratios(&mut self) {
-        let pairs: [(&str, &str, &str, &str, bool); 7] = [
+        let pairs: [(&str, &str, &str, &str, bool); 8] = [
             (
                 "stdio round trip p50",
                 "stdio sequential: Corral",
                 "stdio sequential: FastMCP",
+                "p50_us",
+                false,
+            ),
+            (
+                "stdio round trip p50, Python `mean`",
+                "stdio sequential, Python `mean`: Corral",
+                "stdio sequential, Python `mean`: FastMCP",
                 "p50_us",
                 false,
             ),
@@ -217,6 +224,28 @@ impl Report {
             false,
             "µs",
         );
+        self.target(
+            "sandbox overhead, Python mean, median",
+            "in-process: mean (Python, 18.5 MB component)",
+            "p50_us",
+            300.0,
+            false,
+            "µs",
+        );
+        let python = self
+            .ratios
+            .iter()
+            .find(|r| r.what == "stdio round trip p50, Python `mean`")
+            .map(|r| r.fastmcp / r.corral);
+        if let Some(ratio) = python {
+            self.targets.push(Target {
+                what: "stdio round trip, Python `mean`, FastMCP's ÷ Corral's".into(),
+                measured: ratio,
+                goal: 3.0,
+                at_least: true,
+                unit: "×",
+            });
+        }
         self.target(
             "cold start with 100 cached plugins",
             "cold start, cached: Corral, 100 plugin(s)",

@@ -209,7 +209,50 @@ pub fn measure(report: &mut Report, section: &'static str, scale: &Scale, who: &
     session.stop();
 }
 
+/// The Python tool both servers have: `mean` of four numbers.
+const MEAN: &str =
+    r#""method":"tools/call","params":{"name":"mean","arguments":{"numbers":[1,2,3,4]}}"#;
+
+/// Sequential round trips of a Python tool, `mean`: Corral's componentize-py
+/// plugin (a fresh instance per call) against the same tool in FastMCP.
+fn python_round_trips(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
+    let mut session = StdioSession::start(cmd);
+    let n = (scale.round_trips / 5).max(50);
+    for _ in 0..n.min(100) {
+        session.request(MEAN);
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let answer = session.request(MEAN);
+        samples.push(started.elapsed());
+        assert!(
+            answer.contains(r#""result":2.5"#) && !answer.contains(r#""isError":true"#),
+            "mean answered {answer}"
+        );
+    }
+    report.latency(
+        PYTHON_SECTION,
+        &format!("stdio sequential, Python `mean`: {who}"),
+        n,
+        &Stats::of(samples),
+    );
+    session.stop();
+}
+
+const PYTHON_SECTION: &str = "stdio (real processes, Python `mean`)";
+
 pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
+    let stats = root().join("plugins/dist/stats-python.wasm");
+    python_round_trips(
+        report,
+        scale,
+        "Corral",
+        servers.corral(&[stats.to_str().unwrap()], cache),
+    );
+    if let Some(cmd) = servers.fastmcp(&[]) {
+        python_round_trips(report, scale, "FastMCP", cmd);
+    }
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
     measure(
         report,

@@ -165,6 +165,9 @@ impl Drop for Floor {
     }
 }
 
+/// How long after the heaviest run the server's RSS is read again.
+const AFTER_LOAD: Duration = Duration::from_secs(2);
+
 /// Peak RSS of `pid` while `stop` is unset, sampled every 50 ms.
 fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
@@ -215,6 +218,16 @@ async fn load(report: &mut Report, who: &str, url: &str, pid: Option<u32>, durat
                 "memory",
                 &format!("RSS under load (64 HTTP connections): {who}"),
                 &[("rss_mib", peak as f64 / 1024.0)],
+            );
+            // What the burst left behind: the connections are closed, the
+            // sessions still open, and the allocator has had time to give
+            // freed memory back.
+            tokio::time::sleep(AFTER_LOAD).await;
+            let after = crate::coldstart::rss_kib(pid.unwrap_or_default());
+            report.row(
+                "memory",
+                &format!("RSS 2 s after the load: {who}"),
+                &[("rss_mib", after as f64 / 1024.0)],
             );
         }
     }

@@ -288,21 +288,23 @@ impl Report {
         if !self.ratios.is_empty() {
             println!("\n## Corral vs FastMCP (same run, same client)\n");
             for r in &self.ratios {
+                // How many times better Corral is; below 1, it is worse.
                 let factor = if r.larger_is_better {
                     r.corral / r.fastmcp
                 } else {
                     r.fastmcp / r.corral
                 };
+                let verdict = match (factor >= 1.0, r.larger_is_better) {
+                    (true, true) => format!("Corral is {factor:.1}× higher (better)"),
+                    (true, false) => format!("Corral is {factor:.1}× lower (better)"),
+                    (false, true) => format!("Corral is {:.1}× lower (worse)", 1.0 / factor),
+                    (false, false) => format!("Corral is {:.1}× higher (worse)", 1.0 / factor),
+                };
                 println!(
-                    "  {:<36} Corral {:>12}  FastMCP {:>12}  Corral is {factor:.1}× {}",
+                    "  {:<36} Corral {:>12}  FastMCP {:>12}  {verdict}",
                     r.what,
                     pretty(r.corral),
                     pretty(r.fastmcp),
-                    if r.larger_is_better {
-                        "higher"
-                    } else {
-                        "lower (better)"
-                    },
                 );
             }
         }

@@ -28,6 +28,8 @@ mod tidy;
 const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rust"];
 /// Python example plugins in `plugins/`: (directory, WIT world).
 const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
+/// Python test plugins in `tests/plugins/`: (directory, WIT world).
+const PYTHON_TEST_PLUGINS: &[(&str, &str)] = &[("canary-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).
 const TEST_PLUGINS: &[&str] = &[
     "hostile",
@@ -148,13 +150,20 @@ fn build_rust_plugins_with(
     Ok(())
 }
 
-fn build_python_plugins(out_dir: &Path) -> anyhow::Result<()> {
+/// Build the Python `plugins` (directories under `sources`) with
+/// componentize-py into `out_dir`, skipping those already newer than their
+/// sources and the WIT.
+fn build_python_plugins(
+    plugins: &[(&str, &str)],
+    sources: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
     let python = python_venv()?;
     let componentize = python.with_file_name("componentize-py");
     std::fs::create_dir_all(out_dir)?;
-    for (name, world) in PYTHON_EXAMPLES {
+    for (name, world) in plugins {
         let dest = out_dir.join(format!("{name}.wasm"));
-        let source = root().join("plugins").join(name);
+        let source = sources.join(name);
         if is_newer(&dest, &[&source, &root().join("wit")]) {
             continue;
         }
@@ -191,7 +200,7 @@ fn is_newer(file: &Path, inputs: &[&Path]) -> bool {
 fn plugins() -> anyhow::Result<()> {
     let dist = root().join("plugins/dist");
     build_rust_plugins(RUST_EXAMPLES, &dist)?;
-    build_python_plugins(&dist)?;
+    build_python_plugins(PYTHON_EXAMPLES, &root().join("plugins"), &dist)?;
     for entry in std::fs::read_dir(&dist)? {
         let entry = entry?;
         eprintln!(
@@ -206,6 +215,7 @@ fn plugins() -> anyhow::Result<()> {
 fn test_plugins() -> anyhow::Result<()> {
     let out = target_dir().join("test-plugins");
     build_rust_plugins(TEST_PLUGINS, &out)?;
+    build_python_plugins(PYTHON_TEST_PLUGINS, &root().join("tests/plugins"), &out)?;
     // Two builds of one crate for the hot-reload tests, told apart by the
     // version their tools report.
     for version in ["1", "2"] {
@@ -227,21 +237,29 @@ fn corral_release() -> anyhow::Result<PathBuf> {
     Ok(target_dir().join("release").join("corral"))
 }
 
-/// Compile the example plugins into the tests' compile cache with `corral`,
+/// Compile the example plugins (and the Python test plugins) into the
+/// tests' compile cache with `corral`,
 /// so that no test waits for a cold compile of a large (Python) component
 /// while a client times out on it. `corral` must be the binary the tests run
 /// (the compile cache is keyed on the engine's build).
 fn warm_test_cache(corral: &Path) -> anyhow::Result<()> {
     let cache = target_dir().join("test-cache");
+    let mut large = Vec::new();
     for entry in std::fs::read_dir(root().join("plugins/dist"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
-            run(Command::new(corral)
-                .arg("inspect")
-                .arg(&path)
-                .env("CORRAL_CACHE_DIR", &cache)
-                .stdout(std::process::Stdio::null()))?;
+            large.push(path);
         }
+    }
+    for (name, _) in PYTHON_TEST_PLUGINS {
+        large.push(target_dir().join(format!("test-plugins/{name}.wasm")));
+    }
+    for path in large {
+        run(Command::new(corral)
+            .arg("inspect")
+            .arg(&path)
+            .env("CORRAL_CACHE_DIR", &cache)
+            .stdout(std::process::Stdio::null()))?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Host-side validation of tool arguments and structured results against
 //! the tool's JSON Schemas (draft 2020-12 unless the schema says otherwise),
-//! before any instance is created. Validators are compiled once per catalog.
+//! before any instance is created. A tool's validators are compiled on its
+//! first call and kept for the life of the catalog.
 
 use serde_json::Value;
 

@@ -17,7 +17,7 @@ mod notify;
 mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
@@ -88,8 +88,10 @@ pub(crate) struct Changes {
 /// The served view: the catalog and its listings in MCP form, made once per snapshot.
 struct View {
     catalog: Arc<Catalog>,
-    /// Compiled schemas, by served tool name.
-    schemas: HashMap<String, ToolSchemas>,
+    /// Each served tool's schemas, compiled on the tool's first call: a
+    /// compiled validator costs tens of KiB, and most tools of a large
+    /// catalog are never called by a given process.
+    schemas: HashMap<String, OnceLock<ToolSchemas>>,
     tools: Vec<Tool>,
     resources: Vec<Resource>,
     templates: Vec<ResourceTemplate>,
@@ -113,7 +115,7 @@ impl View {
         Self {
             schemas: catalog
                 .tools()
-                .map(|s| (s.def.name.clone(), ToolSchemas::compile(&s.def)))
+                .map(|s| (s.def.name.clone(), OnceLock::new()))
                 .collect(),
             tools: all(catalog.tools().map(|s| &s.def), protocol::tool),
             resources: all(catalog.resources().map(|s| &s.def), protocol::resource),
@@ -121,6 +123,14 @@ impl View {
             prompts: all(catalog.prompts().map(|s| &s.def), protocol::prompt),
             catalog,
         }
+    }
+
+    /// The compiled schemas of the served tool `name` (compiled now if this
+    /// is its first call).
+    fn schemas(&self, name: &str) -> Option<&ToolSchemas> {
+        let slot = self.schemas.get(name)?;
+        let served = self.catalog.tool(name)?;
+        Some(slot.get_or_init(|| ToolSchemas::compile(&served.def)))
     }
 }
 
@@ -345,7 +355,7 @@ impl CallService {
             ));
         };
         let arguments = Value::Object(arguments.unwrap_or_default());
-        let schemas = view.schemas.get(name);
+        let schemas = view.schemas(name);
         let violations = schemas
             .map(|s| s.check_input(&arguments))
             .unwrap_or_default();

@@ -297,7 +297,7 @@ impl Tasks {
             asker: None,
             as_task: true,
         };
-        let schemas = job.view.schemas.get(&job.name);
+        let schemas = job.view.schemas(&job.name);
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {
             let required = match invocation

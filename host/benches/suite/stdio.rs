@@ -82,6 +82,28 @@ impl StdioSession {
         }
     }
 
+    /// `warm_up` untimed calls of `body`, then `n` timed round trips, each
+    /// answer checked with `expected`.
+    pub fn round_trips(
+        &mut self,
+        body: &str,
+        warm_up: usize,
+        n: usize,
+        expected: fn(&str) -> bool,
+    ) -> Stats {
+        for _ in 0..warm_up {
+            self.request(body);
+        }
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            let answer = self.request(body);
+            samples.push(started.elapsed());
+            assert!(expected(&answer), "unexpected answer: {answer}");
+        }
+        Stats::of(samples)
+    }
+
     /// Send `n` requests of `body` with at most `window` unanswered, each
     /// answer checked with `expected`; the time from the first send to the
     /// last answer.
@@ -179,23 +201,9 @@ fn is_product(line: &str) -> bool {
 /// as rows of `section`.
 pub fn measure(report: &mut Report, section: &'static str, scale: &Scale, who: &str, cmd: Command) {
     let mut session = StdioSession::start(cmd);
-    for _ in 0..scale.round_trips.min(200) {
-        session.request(MULTIPLY);
-    }
-    let mut samples = Vec::with_capacity(scale.round_trips);
-    for _ in 0..scale.round_trips {
-        let started = Instant::now();
-        let answer = session.request(MULTIPLY);
-        samples.push(started.elapsed());
-        assert!(is_product(&answer), "multiply answered {answer}");
-    }
     let n = scale.round_trips;
-    report.latency(
-        section,
-        &format!("stdio sequential: {who}"),
-        n,
-        &Stats::of(samples),
-    );
+    let stats = session.round_trips(MULTIPLY, n.min(200), n, is_product);
+    report.latency(section, &format!("stdio sequential: {who}"), n, &stats);
     let n = scale.pipelined;
     let took = session.pipelined(MULTIPLY, n, IN_FLIGHT, is_product);
     report.row(
@@ -213,29 +221,22 @@ pub fn measure(report: &mut Report, section: &'static str, scale: &Scale, who: &
 const MEAN: &str =
     r#""method":"tools/call","params":{"name":"mean","arguments":{"numbers":[1,2,3,4]}}"#;
 
+/// Whether a line answers `mean` of 1, 2, 3, 4 (`"result":2.5`).
+fn is_mean(line: &str) -> bool {
+    line.contains(r#""result":2.5"#) && !line.contains(r#""isError":true"#)
+}
+
 /// Sequential round trips of a Python tool, `mean`: Corral's componentize-py
 /// plugin (a fresh instance per call) against the same tool in FastMCP.
 fn python_round_trips(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
     let mut session = StdioSession::start(cmd);
     let n = (scale.round_trips / 5).max(50);
-    for _ in 0..n.min(100) {
-        session.request(MEAN);
-    }
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        let answer = session.request(MEAN);
-        samples.push(started.elapsed());
-        assert!(
-            answer.contains(r#""result":2.5"#) && !answer.contains(r#""isError":true"#),
-            "mean answered {answer}"
-        );
-    }
+    let stats = session.round_trips(MEAN, n.min(100), n, is_mean);
     report.latency(
         PYTHON_SECTION,
         &format!("stdio sequential, Python `mean`: {who}"),
         n,
-        &Stats::of(samples),
+        &stats,
     );
     session.stop();
 }

@@ -90,12 +90,11 @@ pub(crate) fn trusted_dir(dir: &Path) -> Option<&Path> {
     Some(dir)
 }
 
-/// Read a cache file without following symlinks; `None` if it is missing,
+/// Open a cache file without following symlinks; `None` if it is missing,
 /// not a regular file, or not trusted.
-fn read_entry(path: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
+fn open_entry(path: &Path) -> Option<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
@@ -108,9 +107,32 @@ fn read_entry(path: &Path) -> Option<Vec<u8>> {
         tracing::warn!("compile cache entry {} refused: {why}", path.display());
         return None;
     }
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    file.read_to_end(&mut bytes).ok()?;
+    Some(file)
+}
+
+/// A cache file's bytes (see [`open_entry`]).
+fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_entry(path)?.read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// A cache file's SHA-256 in hex (see [`open_entry`]), read in chunks: an
+/// entry is mapped afterwards, so it is never held whole in the heap.
+fn digest_entry(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut file = open_entry(path)?;
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Some(hex(&hasher.finalize())),
+            Ok(n) => hasher.update(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Write a new file exclusively (never through a symlink or over an
@@ -138,14 +160,13 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub(crate) fn load(dir: &Path, engine: &Engine, key: &str) -> Option<Component> {
     let dir = trusted_dir(dir)?;
     let path = dir.join(format!("{key}.cwasm"));
-    let code = read_entry(&path)?;
+    let digest = digest_entry(&path)?;
     let recorded = read_entry(&dir.join(format!("{key}.sha256")))?;
     let recorded = String::from_utf8(recorded).ok()?;
-    if hex(&Sha256::digest(&code)) != recorded.trim() {
+    if digest != recorded.trim() {
         tracing::warn!(key, "compile cache entry is corrupt; recompiling");
         return None;
     }
-    drop(code);
     // SAFETY: the file holds exactly what `Component::serialize` wrote for
     // this engine configuration (the digest above proves it was not altered
     // since; only this user can write in the trusted directory, and entries

@@ -97,7 +97,7 @@ def describe(numbers: Numbers) -> Description:
 @mcp.resource("data://config")
 def config() -> dict:
     """The application configuration."""
-    return {"theme": "dark", "version": "1.0"}
+    return {"theme": "dark", "version": "1.0", "features": ["analytics", "reporting"]}
 
 
 @mcp.resource("users://{user_id}/profile")

@@ -25,7 +25,7 @@ WRAPPED_NUMBER_SCHEMA = {
     "type": "object",
     "properties": {"result": {"type": "number"}},
     "required": ["result"],
-    "x-corral-wrap-result": True,
+    "x-fastmcp-wrap-result": True,
 }
 
 DESCRIBE_SCHEMA = {

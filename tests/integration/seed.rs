@@ -127,7 +127,10 @@ fn reads_static_and_templated_resources() {
     let contents = &config["result"]["contents"][0];
     assert_eq!(contents["uri"], "data://config");
     let body: Value = serde_json::from_str(contents["text"].as_str().unwrap()).unwrap();
-    assert_eq!(body, json!({"theme": "dark", "version": "1.0"}));
+    assert_eq!(
+        body,
+        json!({"theme": "dark", "version": "1.0", "features": ["analytics", "reporting"]})
+    );
 
     let profile = server.request("resources/read", json!({"uri": "users://42/profile"}));
     let contents = &profile["result"]["contents"][0];

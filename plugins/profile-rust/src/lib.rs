@@ -5,7 +5,7 @@ use corral_sdk::prelude::*;
 /// Application configuration.
 #[resource("data://config", mime_type = "application/json")]
 fn get_config() -> serde_json::Value {
-    serde_json::json!({"theme": "dark", "version": "1.0"})
+    serde_json::json!({"theme": "dark", "version": "1.0", "features": ["analytics", "reporting"]})
 }
 
 /// A user's profile.

@@ -68,7 +68,7 @@
 //! /// Application configuration.
 //! #[resource("data://config", mime_type = "application/json")]
 //! fn get_config() -> Value {
-//!     json!({"theme": "dark", "version": "1.0"})
+//!     json!({"theme": "dark", "version": "1.0", "features": ["analytics", "reporting"]})
 //! }
 //!
 //! /// A user's profile.

@@ -650,7 +650,7 @@ mod tests {
                 "type": "object",
                 "properties": {"result": {"type": "number"}},
                 "required": ["result"],
-                "x-corral-wrap-result": true,
+                "x-fastmcp-wrap-result": true,
             })
         );
         let r = vec!["a".to_owned()].into_tool_result().unwrap();

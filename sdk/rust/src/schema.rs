@@ -177,7 +177,7 @@ pub(crate) fn output_schema(schema: Value) -> Value {
             "type": "object",
             "properties": {"result": schema},
             "required": ["result"],
-            "x-corral-wrap-result": true,
+            "x-fastmcp-wrap-result": true,
         })
     }
 }
@@ -353,7 +353,7 @@ mod tests {
                 "type": "object",
                 "properties": {"result": {"type": "number"}},
                 "required": ["result"],
-                "x-corral-wrap-result": true,
+                "x-fastmcp-wrap-result": true,
             })
         );
         let map = HashMap::<String, u8>::schema();

@@ -124,7 +124,7 @@ fn tool_definitions() {
             "type": "object",
             "properties": {"result": {"type": "number"}},
             "required": ["result"],
-            "x-corral-wrap-result": true,
+            "x-fastmcp-wrap-result": true,
         })
     );
     assert_eq!(d.annotations, None);

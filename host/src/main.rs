@@ -53,6 +53,9 @@ enum Command {
     },
     /// Create a plugin project: one tool, one resource, one prompt.
     New(cli::new::NewArgs),
+    /// Build a Python plugin written with the SDK (`from corral import
+    /// FastMCP`) into a component: `corral build app.py -o app.wasm`.
+    Build(cli::build::BuildArgs),
     /// Call a tool: `corral call TARGET TOOL [key=value...]`, where TARGET is
     /// a plugin directory or file, an http(s):// URL, or `-- COMMAND ARGS`.
     Call(cli::client::CallArgs),
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
                 config,
             } => inspect(plugin, json, config).await,
             Command::New(args) => cli::new::new(args),
+            Command::Build(args) => cli::build::build(args),
             Command::Call(args) => cli::client::call(args).await,
             Command::List(args) => cli::client::list(args).await,
             Command::Read(args) => cli::client::read(args).await,

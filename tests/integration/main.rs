@@ -22,6 +22,7 @@ mod limits;
 mod loading;
 mod mount;
 mod openapi;
+mod python_sdk;
 mod sdk;
 mod seed;
 mod tasks;

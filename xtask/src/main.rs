@@ -28,6 +28,13 @@ mod tidy;
 const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rust"];
 /// Python example plugins in `plugins/`: (directory, WIT world).
 const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
+/// Python example plugins written with the SDK (`from corral import
+/// FastMCP`), in `plugins/NAME/app.py`: built by `corral build` into
+/// `plugins/dist/sdk/` (apart from the Rust examples, whose tools they share
+/// names with).
+const PYTHON_SDK_EXAMPLES: &[&str] = &["seed-python"];
+/// Python test plugins written with the SDK, in `tests/plugins/NAME/app.py`.
+const PYTHON_SDK_TEST_PLUGINS: &[&str] = &["sdk-python"];
 /// Python test plugins in `tests/plugins/`: (directory, WIT world).
 const PYTHON_TEST_PLUGINS: &[(&str, &str)] = &[("canary-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).
@@ -203,6 +210,9 @@ fn plugins() -> anyhow::Result<()> {
     build_python_plugins(PYTHON_EXAMPLES, &root().join("plugins"), &dist)?;
     for entry in std::fs::read_dir(&dist)? {
         let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            continue;
+        }
         eprintln!(
             "  {:<28} {:>10} bytes",
             entry.file_name().to_string_lossy(),
@@ -210,6 +220,42 @@ fn plugins() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Build the SDK `plugins` (directories under `sources`, each with an
+/// `app.py`) with `corral build` into `out_dir` (the binary given, so that
+/// the SDK inside it is this checkout's), skipping those already newer than
+/// their sources, the SDK and the WIT.
+fn build_sdk_plugins(
+    corral: &Path,
+    plugins: &[&str],
+    sources: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
+    let componentize = python_venv()?.with_file_name("componentize-py");
+    std::fs::create_dir_all(out_dir)?;
+    for name in plugins {
+        let dest = out_dir.join(format!("{name}.wasm"));
+        let source = sources.join(name);
+        if is_newer(
+            &dest,
+            &[&source, &root().join("sdk/python"), &root().join("wit")],
+        ) {
+            continue;
+        }
+        run(Command::new(corral)
+            .arg("build")
+            .arg(source.join("app.py"))
+            .arg("-o")
+            .arg(&dest)
+            .env("COMPONENTIZE_PY", &componentize))?;
+    }
+    Ok(())
+}
+
+fn sdk_plugins(corral: &Path) -> anyhow::Result<()> {
+    let dist = root().join("plugins/dist/sdk");
+    build_sdk_plugins(corral, PYTHON_SDK_EXAMPLES, &root().join("plugins"), &dist)
 }
 
 fn test_plugins() -> anyhow::Result<()> {
@@ -252,6 +298,12 @@ fn warm_test_cache(corral: &Path) -> anyhow::Result<()> {
         }
     }
     for (name, _) in PYTHON_TEST_PLUGINS {
+        large.push(target_dir().join(format!("test-plugins/{name}.wasm")));
+    }
+    for name in PYTHON_SDK_EXAMPLES {
+        large.push(root().join(format!("plugins/dist/sdk/{name}.wasm")));
+    }
+    for name in PYTHON_SDK_TEST_PLUGINS {
         large.push(target_dir().join(format!("test-plugins/{name}.wasm")));
     }
     for path in large {
@@ -347,6 +399,7 @@ fn run_conformance(corral: &Path) -> anyhow::Result<()> {
 fn demo() -> anyhow::Result<()> {
     plugins()?;
     let corral = corral_release()?;
+    sdk_plugins(&corral)?;
     eprintln!(
         "\nServing plugins/dist over stdio. Connect an MCP client, or type JSON-RPC lines; Ctrl-D ends.\n"
     );
@@ -383,12 +436,20 @@ fn test() -> anyhow::Result<()> {
     venvs
         .join()
         .map_err(|_| anyhow::anyhow!("making the Python venvs panicked"))??;
+    python_sdk_tests()?;
     plugins()?;
     test_plugins()?;
     // Build the tests (and the corral binary they run) once, warm the compile
     // cache with that very binary, then test with it.
     run(cargo().args(["test", "--locked", "--release", "--workspace", "--no-run"]))?;
     let corral = target_dir().join("release").join("corral");
+    sdk_plugins(&corral)?;
+    build_sdk_plugins(
+        &corral,
+        PYTHON_SDK_TEST_PLUGINS,
+        &root().join("tests/plugins"),
+        &target_dir().join("test-plugins"),
+    )?;
     warm_test_cache(&corral)?;
     // The tests' own compile cache, for the doc examples that load plugins.
     run(cargo()
@@ -399,6 +460,15 @@ fn test() -> anyhow::Result<()> {
     bench(true)?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The Python SDK's own tests, under CPython with FastMCP beside it (the
+/// parity test compares the two on the same file).
+fn python_sdk_tests() -> anyhow::Result<()> {
+    run(Command::new(fastmcp_venv()?)
+        .args(["-m", "unittest", "discover", "-s"])
+        .arg(root().join("sdk/python/tests"))
+        .env("PYTHONDONTWRITEBYTECODE", "1"))
 }
 
 /// Clippy for `wasm32-wasip2` on the guest side: the SDK (whose wasm-only

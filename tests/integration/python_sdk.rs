@@ -1,0 +1,159 @@
+//! The Python SDK through the real binary: the FastMCP seed file with only
+//! its import changed (`plugins/seed-python`, built by `corral build`) passes
+//! the seed checks of the official Python client and lists and answers what
+//! FastMCP itself does for the same file; the SDK's context, errors and
+//! types reach a client in both protocol eras.
+
+use serde_json::Value;
+
+use crate::harness::{TempDir, corral, example, python_client, root, target_dir, test_plugin};
+use crate::http::HttpServer;
+
+fn seed() -> String {
+    example("sdk/seed-python").to_str().unwrap().to_owned()
+}
+
+fn corral_bin() -> String {
+    corral().get_program().to_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_python_seed_passes_the_seed_checks_over_stdio() {
+    for mode in ["legacy", "default"] {
+        python_client(
+            "mcp_client.py",
+            &[
+                "--mode",
+                mode,
+                "--tools",
+                "multiply,divide",
+                "--",
+                &corral_bin(),
+                "serve",
+                &seed(),
+            ],
+        );
+    }
+}
+
+#[test]
+fn the_python_seed_passes_the_seed_checks_over_streamable_http() {
+    let server = HttpServer::start("http", &[&seed()]);
+    let url = server.url("/mcp");
+    for mode in ["legacy", "default"] {
+        python_client(
+            "mcp_client.py",
+            &["--mode", mode, "--tools", "multiply,divide", "--url", &url],
+        );
+    }
+    let status = server.terminate();
+    assert!(status.success(), "corral exited with {status}");
+}
+
+/// The acceptance check of the SDK: the same file, served by Corral (built
+/// with `corral build`) and by FastMCP (its import changed back), lists the
+/// same tools, resources, templates and prompts field by field, and answers
+/// the seed's calls with the same content.
+#[test]
+fn the_python_seed_lists_and_answers_what_fastmcp_does_for_the_same_file() {
+    let dir = TempDir::new("python-seed-fastmcp");
+    let source = std::fs::read_to_string(root().join("plugins/seed-python/app.py")).unwrap();
+    assert!(source.contains("from corral import FastMCP"), "{source}");
+    let fastmcp_file = dir.0.join("app.py");
+    std::fs::write(&fastmcp_file, source.replace("from corral", "from fastmcp")).unwrap();
+    let fastmcp_python = target_dir().join("bench-venv/bin/python");
+    let a = serde_json::to_string(&[corral_bin(), "serve".into(), seed()]).unwrap();
+    let b = serde_json::to_string(&[
+        fastmcp_python.to_str().unwrap(),
+        fastmcp_file.to_str().unwrap(),
+    ])
+    .unwrap();
+    python_client(
+        "compare_servers.py",
+        &[
+            "--a",
+            &a,
+            "--b",
+            &b,
+            "--call",
+            r#"["tool", "multiply", {"a": 6, "b": 7}]"#,
+            "--call",
+            r#"["tool", "divide", {"a": 1, "b": 4}]"#,
+            "--call",
+            r#"["tool", "divide", {"a": 1, "b": 0}]"#,
+            "--call",
+            r#"["resource", "data://config"]"#,
+            "--call",
+            r#"["resource", "users://42/profile"]"#,
+            "--call",
+            r#"["prompt", "analyze_data", {"data_points": "[1.5, 2.5, 3]"}]"#,
+        ],
+    );
+}
+
+#[test]
+fn the_sdk_context_errors_and_types_reach_a_client_in_both_eras() {
+    let plugin = test_plugin("sdk-python");
+    for mode in ["legacy", "2026-07-28"] {
+        python_client(
+            "sdk_client.py",
+            &[
+                "--mode",
+                mode,
+                "--",
+                &corral_bin(),
+                "serve",
+                plugin.to_str().unwrap(),
+            ],
+        );
+    }
+}
+
+/// `@mcp.tool(task=True)` declares the tool task-capable (`optional`).
+#[test]
+fn a_python_tool_declared_with_task_true_may_run_as_a_task() {
+    let plugin = test_plugin("sdk-python");
+    let out = corral()
+        .args(["inspect", "--json", plugin.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let task = |name: &str| {
+        report["serves"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["task"].clone())
+            .unwrap_or_else(|| panic!("no tool {name} in {report}"))
+    };
+    assert_eq!(task("slow_sum"), "optional");
+    assert_eq!(task("order"), "forbidden");
+}
+
+/// A mistake in a plugin (a signature the SDK cannot describe) fails the
+/// build with the SDK's message, naming the tool and the parameter.
+#[test]
+fn corral_build_refuses_a_signature_it_cannot_describe() {
+    let dir = TempDir::new("python-build-error");
+    let file = dir.0.join("app.py");
+    std::fs::write(
+        &file,
+        "from corral import FastMCP\nmcp = FastMCP('x')\n\n@mcp.tool\ndef total(*values: float) -> float:\n    return sum(values)\n",
+    )
+    .unwrap();
+    let componentize = target_dir().join("py-venv/bin/componentize-py");
+    let out = corral()
+        .arg("build")
+        .arg(&file)
+        .env("COMPONENTIZE_PY", &componentize)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("tool 'total': *args and **kwargs are not supported (parameter 'values')"),
+        "{stderr}"
+    );
+    assert!(!dir.0.join("app.wasm").exists());
+}

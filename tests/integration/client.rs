@@ -203,7 +203,13 @@ fn new_python_plugin_builds_and_answers() {
     );
     scaffold_builds_and_answers(
         "python",
-        &["./build.sh"],
+        &[
+            env!("CARGO_BIN_EXE_corral"),
+            "build",
+            "app.py",
+            "-o",
+            "demo-tools.wasm",
+        ],
         &[("COMPONENTIZE_PY", componentize.to_str().unwrap())],
         "demo-tools.wasm",
     );

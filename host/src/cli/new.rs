@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 pub enum Lang {
     /// Rust with corral-sdk (cargo, wasm32-wasip2).
     Rust,
-    /// Python with componentize-py.
+    /// Python with Corral's SDK (FastMCP's API), built by `corral build`.
     Python,
     /// JavaScript with ComponentizeJS.
     Js,
@@ -37,30 +37,22 @@ pub struct NewArgs {
     sdk: Option<PathBuf>,
 }
 
-/// One template file: its path in the project, its text, whether it is a
-/// script to mark executable.
-type File = (&'static str, &'static str, bool);
+/// One template file: its path in the project and its text.
+type File = (&'static str, &'static str);
 
 macro_rules! template {
-    ($lang:literal: $($path:literal $(as $exec:ident)?),* $(,)?) => {
-        &[$((
-            $path,
-            include_str!(concat!("../../templates/", $lang, "/", $path)),
-            template!(@exec $($exec)?),
-        )),*]
+    ($lang:literal: $($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../templates/", $lang, "/", $path)))),*]
     };
-    (@exec executable) => { true };
-    (@exec) => { false };
 }
 
 const RUST: &[File] = template!("rust":
     "Cargo.toml", ".cargo/config.toml", "src/lib.rs", "README.md", ".gitignore");
-const PYTHON: &[File] = template!("python":
-    "app.py", "build.sh" as executable, "README.md", ".gitignore");
+const PYTHON: &[File] = template!("python": "app.py", "README.md", ".gitignore");
 const JS: &[File] = template!("js": "app.js", "package.json", "README.md", ".gitignore");
 
-/// The WIT contract, copied into Python and JS projects (Rust gets it from
-/// the SDK).
+/// The WIT contract, copied into JS projects (Rust gets it from the SDK,
+/// Python from `corral build`).
 const WIT: &str = include_str!("../../../wit/mcp.wit");
 
 /// The SDK next to the sources this binary was built from.
@@ -90,15 +82,15 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
         Lang::Python => PYTHON,
         Lang::Js => JS,
     };
-    for (path, text, executable) in files {
+    for (path, text) in files {
         let text = text
             .replace("__SDK_DEPENDENCY__", &sdk)
             .replace("__NAME_SNAKE__", &snake)
             .replace("__NAME__", &args.name);
-        write(&dir.join(path), &text, *executable)?;
+        write(&dir.join(path), &text)?;
     }
-    if args.lang != Lang::Rust {
-        write(&dir.join("wit/mcp.wit"), WIT, false)?;
+    if args.lang == Lang::Js {
+        write(&dir.join("wit/mcp.wit"), WIT)?;
     }
     let shown = dir.display();
     let (build, wasm) = match args.lang {
@@ -106,7 +98,10 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             "cargo build --release".to_owned(),
             "target/wasm32-wasip2/release".to_owned(),
         ),
-        Lang::Python => ("./build.sh".to_owned(), ".".to_owned()),
+        Lang::Python => (
+            format!("corral build app.py -o {}.wasm", args.name),
+            ".".to_owned(),
+        ),
         Lang::Js => ("npm run build".to_owned(), ".".to_owned()),
     };
     println!("created {shown}: one tool (greet), one resource, one prompt");
@@ -162,21 +157,12 @@ fn sdk_dependency(explicit: Option<&Path>) -> anyhow::Result<String> {
     Ok(format!("corral-sdk = {{ path = \"{text}\" }}"))
 }
 
-fn write(path: &Path, text: &str, executable: bool) -> anyhow::Result<()> {
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    if executable {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("making {} executable", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = executable;
-    Ok(())
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

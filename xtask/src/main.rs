@@ -457,7 +457,7 @@ fn test() -> anyhow::Result<()> {
         .env("CORRAL_CACHE_DIR", target_dir().join("test-cache")))?;
     run_conformance(&corral)?;
     // The benchmark suite in smoke mode: only that every part still runs.
-    bench(true)?;
+    bench(true, Some(&corral))?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -489,9 +489,20 @@ fn clippy_wasm() -> anyhow::Result<()> {
 }
 
 /// The benchmark suite (`--smoke`: tiny counts, only checks it all works).
-fn bench(smoke: bool) -> anyhow::Result<()> {
+/// `corral`: a binary of this checkout to build the SDK examples with; the
+/// release binary is built when there is none.
+fn bench(smoke: bool, corral: Option<&Path>) -> anyhow::Result<()> {
     plugins()?;
     test_plugins()?;
+    let built;
+    let corral = match corral {
+        Some(path) => path,
+        None => {
+            built = corral_release()?;
+            &built
+        }
+    };
+    sdk_plugins(corral)?;
     let python = fastmcp_venv()?;
     // `cargo test --release` of the bench target: the bench profile would
     // rebuild every dependency once more (same settings, another directory).
@@ -517,7 +528,7 @@ fn main() -> anyhow::Result<()> {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let no_doc = std::env::args().any(|a| a == "--no-doc");
     match command.as_str() {
-        "bench" => bench(smoke),
+        "bench" => bench(smoke, None),
         "plugins" => plugins(),
         "test-plugins" => test_plugins(),
         "demo" => demo(),

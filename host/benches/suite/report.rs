@@ -155,7 +155,7 @@ impl Report {
 
     /// Add the comparisons and targets of the issue.
     pub fn ratios(&mut self) {
-        let pairs: [(&str, &str, &str, &str, bool); 8] = [
+        let pairs: [(&str, &str, &str, &str, bool); 9] = [
             (
                 "stdio round trip p50",
                 "stdio sequential: Corral",
@@ -167,6 +167,13 @@ impl Report {
                 "stdio round trip p50, Python `mean`",
                 "stdio sequential, Python `mean`: Corral",
                 "stdio sequential, Python `mean`: FastMCP",
+                "p50_us",
+                false,
+            ),
+            (
+                "stdio round trip p50, Python SDK `multiply`",
+                "stdio sequential, Python SDK `multiply`: Corral",
+                "stdio sequential, Python SDK `multiply`: FastMCP",
                 "p50_us",
                 false,
             ),

@@ -226,33 +226,66 @@ fn is_mean(line: &str) -> bool {
     line.contains(r#""result":2.5"#) && !line.contains(r#""isError":true"#)
 }
 
-/// Sequential round trips of a Python tool, `mean`: Corral's componentize-py
-/// plugin (a fresh instance per call) against the same tool in FastMCP.
-fn python_round_trips(report: &mut Report, scale: &Scale, who: &str, cmd: Command) {
+/// Sequential round trips of a Python tool through `cmd`: Corral's
+/// componentize-py plugin (a fresh instance per call) or the same tool in
+/// FastMCP. `tool` names the row; `request` and `answered` are the call and
+/// the check of its answer.
+fn python_round_trips(
+    report: &mut Report,
+    scale: &Scale,
+    tool: &str,
+    (request, answered): (&str, fn(&str) -> bool),
+    who: &str,
+    cmd: Command,
+) {
     let mut session = StdioSession::start(cmd);
     let n = (scale.round_trips / 5).max(50);
-    let stats = session.round_trips(MEAN, n.min(100), n, is_mean);
+    let stats = session.round_trips(request, n.min(100), n, answered);
     report.latency(
         PYTHON_SECTION,
-        &format!("stdio sequential, Python `mean`: {who}"),
+        &format!("stdio sequential, {tool}: {who}"),
         n,
         &stats,
     );
     session.stop();
 }
 
-const PYTHON_SECTION: &str = "stdio (real processes, Python `mean`)";
+const PYTHON_SECTION: &str = "stdio (real processes, Python tools)";
 
 pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
     let stats = root().join("plugins/dist/stats-python.wasm");
+    let mean = (MEAN, is_mean as fn(&str) -> bool);
     python_round_trips(
         report,
         scale,
+        "Python `mean`",
+        mean,
         "Corral",
         servers.corral(&[stats.to_str().unwrap()], cache),
     );
     if let Some(cmd) = servers.fastmcp(&[]) {
-        python_round_trips(report, scale, "FastMCP", cmd);
+        python_round_trips(report, scale, "Python `mean`", mean, "FastMCP", cmd);
+    }
+    // The seed's multiply written with the Python SDK, against FastMCP's.
+    let seed = root().join("plugins/dist/sdk/seed-python.wasm");
+    let multiply = (MULTIPLY, is_product as fn(&str) -> bool);
+    python_round_trips(
+        report,
+        scale,
+        "Python SDK `multiply`",
+        multiply,
+        "Corral",
+        servers.corral(&[seed.to_str().unwrap()], cache),
+    );
+    if let Some(cmd) = servers.fastmcp(&[]) {
+        python_round_trips(
+            report,
+            scale,
+            "Python SDK `multiply`",
+            multiply,
+            "FastMCP",
+            cmd,
+        );
     }
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
     measure(

@@ -217,5 +217,25 @@ fn new_python_plugin_builds_and_answers() {
 
 #[test]
 fn new_js_plugin_builds_and_answers() {
-    scaffold_builds_and_answers("js", &["npm", "run", "build"], &[], "demo-tools.wasm");
+    // `npm run build` runs `corral build`: this binary, first on the PATH,
+    // with the JavaScript build tools xtask installed in target/build-cache.
+    let corral_dir = std::path::Path::new(env!("CARGO_BIN_EXE_corral"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(corral_dir)
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cache = root().join("target/build-cache");
+    scaffold_builds_and_answers(
+        "js",
+        &["npm", "run", "build"],
+        &[
+            ("PATH", path.to_str().unwrap()),
+            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+        ],
+        "demo-tools.wasm",
+    );
 }

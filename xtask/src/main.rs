@@ -28,13 +28,13 @@ mod tidy;
 const RUST_EXAMPLES: &[&str] = &["calculator-rust", "profile-rust", "prompts-rust"];
 /// Python example plugins in `plugins/`: (directory, WIT world).
 const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-provider")];
-/// Python example plugins written with the SDK (`from corral import
-/// FastMCP`), in `plugins/NAME/app.py`: built by `corral build` into
-/// `plugins/dist/sdk/` (apart from the Rust examples, whose tools they share
-/// names with).
-const PYTHON_SDK_EXAMPLES: &[&str] = &["seed-python"];
-/// Python test plugins written with the SDK, in `tests/plugins/NAME/app.py`.
-const PYTHON_SDK_TEST_PLUGINS: &[&str] = &["sdk-python"];
+/// Example plugins written with an SDK (`from corral import FastMCP`,
+/// `import { FastMCP } from 'corral-sdk'`), as `DIR/FILE` under `plugins/`:
+/// built by `corral build` into `plugins/dist/sdk/DIR.wasm` (apart from the
+/// Rust examples, whose tools they share names with).
+const SDK_EXAMPLES: &[&str] = &["seed-python/app.py", "seed-js/app.js"];
+/// Test plugins written with an SDK, as `DIR/FILE` under `tests/plugins/`.
+const SDK_TEST_PLUGINS: &[&str] = &["sdk-python/app.py"];
 /// Python test plugins in `tests/plugins/`: (directory, WIT world).
 const PYTHON_TEST_PLUGINS: &[(&str, &str)] = &[("canary-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).
@@ -222,10 +222,12 @@ fn plugins() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Build the SDK `plugins` (directories under `sources`, each with an
-/// `app.py`) with `corral build` into `out_dir` (the binary given, so that
-/// the SDK inside it is this checkout's), skipping those already newer than
-/// their sources, the SDK and the WIT.
+/// Build the SDK `plugins` (`DIR/FILE` under `sources`) with `corral build`
+/// into `out_dir` (the binary given, so that the SDKs inside it are this
+/// checkout's), skipping those already newer than their sources, the SDK and
+/// the WIT. A JavaScript plugin's npm dependencies are installed first; the
+/// JavaScript build tools are installed by `corral build` itself, once, in
+/// `target/build-cache`.
 fn build_sdk_plugins(
     corral: &Path,
     plugins: &[&str],
@@ -234,28 +236,52 @@ fn build_sdk_plugins(
 ) -> anyhow::Result<()> {
     let componentize = python_venv()?.with_file_name("componentize-py");
     std::fs::create_dir_all(out_dir)?;
-    for name in plugins {
-        let dest = out_dir.join(format!("{name}.wasm"));
-        let source = sources.join(name);
-        if is_newer(
-            &dest,
-            &[&source, &root().join("sdk/python"), &root().join("wit")],
-        ) {
+    for plugin in plugins {
+        let (dir, file) = plugin.split_once('/').expect("DIR/FILE");
+        let source = sources.join(dir);
+        let sdk = if file.ends_with(".py") {
+            "sdk/python"
+        } else {
+            "sdk/js"
+        };
+        if sdk == "sdk/js" && source.join("package.json").exists() {
+            npm_install(&source)?;
+        }
+        let dest = out_dir.join(format!("{dir}.wasm"));
+        if is_newer(&dest, &[&source, &root().join(sdk), &root().join("wit")]) {
             continue;
         }
         run(Command::new(corral)
             .arg("build")
-            .arg(source.join("app.py"))
+            .arg(source.join(file))
             .arg("-o")
             .arg(&dest)
-            .env("COMPONENTIZE_PY", &componentize))?;
+            .env("COMPONENTIZE_PY", &componentize)
+            .env("XDG_CACHE_HOME", target_dir().join("build-cache")))?;
     }
     Ok(())
 }
 
+/// `npm install` in `dir` unless its `node_modules` is newer than its
+/// `package.json`.
+fn npm_install(dir: &Path) -> anyhow::Result<()> {
+    if is_newer(&dir.join("node_modules"), &[&dir.join("package.json")]) {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(dir))
+}
+
 fn sdk_plugins(corral: &Path) -> anyhow::Result<()> {
     let dist = root().join("plugins/dist/sdk");
-    build_sdk_plugins(corral, PYTHON_SDK_EXAMPLES, &root().join("plugins"), &dist)
+    build_sdk_plugins(corral, SDK_EXAMPLES, &root().join("plugins"), &dist)
 }
 
 fn test_plugins() -> anyhow::Result<()> {
@@ -300,11 +326,13 @@ fn warm_test_cache(corral: &Path) -> anyhow::Result<()> {
     for (name, _) in PYTHON_TEST_PLUGINS {
         large.push(target_dir().join(format!("test-plugins/{name}.wasm")));
     }
-    for name in PYTHON_SDK_EXAMPLES {
-        large.push(root().join(format!("plugins/dist/sdk/{name}.wasm")));
+    for plugin in SDK_EXAMPLES {
+        let dir = plugin.split('/').next().unwrap_or(plugin);
+        large.push(root().join(format!("plugins/dist/sdk/{dir}.wasm")));
     }
-    for name in PYTHON_SDK_TEST_PLUGINS {
-        large.push(target_dir().join(format!("test-plugins/{name}.wasm")));
+    for plugin in SDK_TEST_PLUGINS {
+        let dir = plugin.split('/').next().unwrap_or(plugin);
+        large.push(target_dir().join(format!("test-plugins/{dir}.wasm")));
     }
     for path in large {
         run(Command::new(corral)
@@ -436,7 +464,7 @@ fn test() -> anyhow::Result<()> {
     venvs
         .join()
         .map_err(|_| anyhow::anyhow!("making the Python venvs panicked"))??;
-    python_sdk_tests()?;
+    sdk_tests()?;
     plugins()?;
     test_plugins()?;
     // Build the tests (and the corral binary they run) once, warm the compile
@@ -446,7 +474,7 @@ fn test() -> anyhow::Result<()> {
     sdk_plugins(&corral)?;
     build_sdk_plugins(
         &corral,
-        PYTHON_SDK_TEST_PLUGINS,
+        SDK_TEST_PLUGINS,
         &root().join("tests/plugins"),
         &target_dir().join("test-plugins"),
     )?;
@@ -462,13 +490,17 @@ fn test() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Python SDK's own tests, under CPython with FastMCP beside it (the
-/// parity test compares the two on the same file).
-fn python_sdk_tests() -> anyhow::Result<()> {
+/// The SDKs' own tests: Python under CPython with FastMCP beside it (the
+/// parity test compares the two on the same file), JavaScript under Node
+/// with zod.
+fn sdk_tests() -> anyhow::Result<()> {
     run(Command::new(fastmcp_venv()?)
         .args(["-m", "unittest", "discover", "-s"])
         .arg(root().join("sdk/python/tests"))
-        .env("PYTHONDONTWRITEBYTECODE", "1"))
+        .env("PYTHONDONTWRITEBYTECODE", "1"))?;
+    let js = root().join("sdk/js");
+    npm_install(&js)?;
+    run(Command::new("node").arg("--test").arg(js.join("test")))
 }
 
 /// Clippy for `wasm32-wasip2` on the guest side: the SDK (whose wasm-only

@@ -15,7 +15,7 @@ pub enum Lang {
     Rust,
     /// Python with Corral's SDK (FastMCP's API), built by `corral build`.
     Python,
-    /// JavaScript with ComponentizeJS.
+    /// JavaScript with Corral's SDK (FastMCP's TypeScript API), built by `corral build`.
     Js,
 }
 
@@ -51,10 +51,6 @@ const RUST: &[File] = template!("rust":
 const PYTHON: &[File] = template!("python": "app.py", "README.md", ".gitignore");
 const JS: &[File] = template!("js": "app.js", "package.json", "README.md", ".gitignore");
 
-/// The WIT contract, copied into JS projects (Rust gets it from the SDK,
-/// Python from `corral build`).
-const WIT: &str = include_str!("../../../wit/mcp.wit");
-
 /// The SDK next to the sources this binary was built from.
 const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk/rust");
 
@@ -88,9 +84,6 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             .replace("__NAME_SNAKE__", &snake)
             .replace("__NAME__", &args.name);
         write(&dir.join(path), &text)?;
-    }
-    if args.lang == Lang::Js {
-        write(&dir.join("wit/mcp.wit"), WIT)?;
     }
     let shown = dir.display();
     let (build, wasm) = match args.lang {

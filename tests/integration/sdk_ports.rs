@@ -1,8 +1,10 @@
-//! The Python SDK through the real binary: the FastMCP seed file with only
-//! its import changed (`plugins/seed-python`, built by `corral build`) passes
-//! the seed checks of the official Python client and lists and answers what
-//! FastMCP itself does for the same file; the SDK's context, errors and
-//! types reach a client in both protocol eras.
+//! The Python and JavaScript SDKs through the real binary. The FastMCP seed
+//! file with only its import changed (`plugins/seed-python`, built by
+//! `corral build`) passes the seed checks of the official Python client and
+//! lists and answers what FastMCP itself does for the same file; the Python
+//! SDK's context, errors and types reach a client in both protocol eras. The
+//! JavaScript port of the seed (`plugins/seed-js`, FastMCP-TS style) passes
+//! the same checks.
 
 use serde_json::Value;
 
@@ -13,41 +15,45 @@ fn seed() -> String {
     example("sdk/seed-python").to_str().unwrap().to_owned()
 }
 
+fn seed_js() -> String {
+    example("sdk/seed-js").to_str().unwrap().to_owned()
+}
+
 fn corral_bin() -> String {
     corral().get_program().to_str().unwrap().to_owned()
 }
 
-#[test]
-fn the_python_seed_passes_the_seed_checks_over_stdio() {
+/// The seed checks of `mcp_client.py` against `plugin`, over stdio and
+/// over Streamable HTTP, in both protocol eras.
+fn passes_the_seed_checks(plugin: &str) {
+    let seed_tools = ["--tools", "multiply,divide"];
     for mode in ["legacy", "default"] {
-        python_client(
-            "mcp_client.py",
-            &[
-                "--mode",
-                mode,
-                "--tools",
-                "multiply,divide",
-                "--",
-                &corral_bin(),
-                "serve",
-                &seed(),
-            ],
-        );
+        let mut args = vec!["--mode", mode];
+        args.extend(seed_tools);
+        let corral = corral_bin();
+        args.extend(["--", &corral, "serve", plugin]);
+        python_client("mcp_client.py", &args);
     }
-}
-
-#[test]
-fn the_python_seed_passes_the_seed_checks_over_streamable_http() {
-    let server = HttpServer::start("http", &[&seed()]);
+    let server = HttpServer::start("http", &[plugin]);
     let url = server.url("/mcp");
     for mode in ["legacy", "default"] {
-        python_client(
-            "mcp_client.py",
-            &["--mode", mode, "--tools", "multiply,divide", "--url", &url],
-        );
+        let mut args = vec!["--mode", mode];
+        args.extend(seed_tools);
+        args.extend(["--url", &url]);
+        python_client("mcp_client.py", &args);
     }
     let status = server.terminate();
     assert!(status.success(), "corral exited with {status}");
+}
+
+#[test]
+fn the_python_seed_passes_the_seed_checks_over_stdio_and_http() {
+    passes_the_seed_checks(&seed());
+}
+
+#[test]
+fn the_javascript_seed_passes_the_seed_checks_over_stdio_and_http() {
+    passes_the_seed_checks(&seed_js());
 }
 
 /// The acceptance check of the SDK: the same file, served by Corral (built

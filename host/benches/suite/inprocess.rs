@@ -88,6 +88,14 @@ pub async fn run(scale: &Scale, report: &mut Report) {
         n,
         &s,
     );
+    let seed = load(&runtime, dist.join("sdk/seed-js.wasm")).await;
+    let s = calls(&seed, "multiply", r#"{"a":6,"b":7}"#, n).await;
+    report.latency(
+        SECTION,
+        "in-process: multiply (JavaScript SDK, 17.8 MB component)",
+        n,
+        &s,
+    );
     // The opt-in trade-off: one instance kept between calls.
     let calculator = load_with(&runtime, dist.join("calculator-rust.wasm"), true).await;
     let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;

@@ -226,9 +226,9 @@ fn is_mean(line: &str) -> bool {
     line.contains(r#""result":2.5"#) && !line.contains(r#""isError":true"#)
 }
 
-/// Sequential round trips of a Python tool through `cmd`: Corral's
-/// componentize-py plugin (a fresh instance per call) or the same tool in
-/// FastMCP. `tool` names the row; `request` and `answered` are the call and
+/// Sequential round trips of a tool of a big component (Python, or
+/// JavaScript) through `cmd`: Corral's plugin (a fresh instance per call)
+/// or the same tool in FastMCP. `tool` names the row; `request` and `answered` are the call and
 /// the check of its answer.
 fn python_round_trips(
     report: &mut Report,
@@ -250,7 +250,7 @@ fn python_round_trips(
     session.stop();
 }
 
-const PYTHON_SECTION: &str = "stdio (real processes, Python tools)";
+const PYTHON_SECTION: &str = "stdio (real processes, Python and JavaScript tools)";
 
 pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
     let stats = root().join("plugins/dist/stats-python.wasm");
@@ -287,6 +287,15 @@ pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) 
             cmd,
         );
     }
+    let seed = root().join("plugins/dist/sdk/seed-js.wasm");
+    python_round_trips(
+        report,
+        scale,
+        "JavaScript SDK `multiply`",
+        multiply,
+        "Corral",
+        servers.corral(&[seed.to_str().unwrap()], cache),
+    );
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
     measure(
         report,

@@ -530,21 +530,25 @@ fn bench(smoke: bool, corral: Option<&Path>) -> anyhow::Result<()> {
     let corral = match corral {
         Some(path) => path,
         None => {
-            built = corral_release()?;
+            // The binary of the workspace test build, which the bench build
+            // below shares every artifact with.
+            run(cargo().args(["test", "--locked", "--release", "--workspace", "--no-run"]))?;
+            built = target_dir().join("release").join("corral");
             &built
         }
     };
     sdk_plugins(corral)?;
     let python = fastmcp_venv()?;
-    // `cargo test --release` of the bench target: the bench profile would
-    // rebuild every dependency once more (same settings, another directory).
+    // `cargo test --release --workspace` of the bench target: the bench
+    // profile would rebuild every dependency once more (same settings,
+    // another directory), and `-p corral` would too (the workspace unifies
+    // wasmtime's features differently), so it shares the test build's.
     let mut cmd = cargo();
     cmd.args([
         "test",
         "--locked",
         "--release",
-        "-p",
-        "corral",
+        "--workspace",
         "--bench",
         "suite",
     ])

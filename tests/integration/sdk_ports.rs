@@ -4,11 +4,14 @@
 //! lists and answers what FastMCP itself does for the same file; the Python
 //! SDK's context, errors and types reach a client in both protocol eras. The
 //! JavaScript port of the seed (`plugins/seed-js`, FastMCP-TS style) passes
-//! the same checks.
+//! the same checks. And a plugin in C (`plugins/calculator-c`), written
+//! against the WIT alone, serves `multiply`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::harness::{TempDir, corral, example, python_client, root, target_dir, test_plugin};
+use crate::harness::{
+    Server, TempDir, corral, example, python_client, root, target_dir, test_plugin, text,
+};
 use crate::http::HttpServer;
 
 fn seed() -> String {
@@ -162,4 +165,43 @@ fn corral_build_refuses_a_signature_it_cannot_describe() {
         "{stderr}"
     );
     assert!(!dir.0.join("app.wasm").exists());
+}
+
+/// A language with no SDK: `plugins/calculator-c`, C against bindings that
+/// `wit-bindgen c` generates from the WIT, built by xtask with clang and
+/// wasi-libc. Where that toolchain is missing xtask skips the plugin and this
+/// test says so; CI installs it and sets `CORRAL_REQUIRE_C=1`, which makes a
+/// missing plugin a failure.
+#[test]
+fn a_c_plugin_built_from_the_wit_alone_serves_multiply() {
+    let plugin = root().join("plugins/dist/c/calculator-c.wasm");
+    if !plugin.exists() {
+        assert!(
+            std::env::var_os("CORRAL_REQUIRE_C").is_none_or(|v| v != "1"),
+            "{} is missing: run `cargo xtask plugins` with clang, lld and wasi-libc installed",
+            plugin.display()
+        );
+        eprintln!("skipped: no C toolchain, so no {}", plugin.display());
+        return;
+    }
+    let mut server = Server::start(&[plugin.to_str().unwrap()]);
+    let list = server.request("tools/list", json!({}));
+    let multiply = &list["result"]["tools"][0];
+    assert_eq!(multiply["name"], "multiply", "{list}");
+    assert_eq!(multiply["inputSchema"]["required"], json!(["a", "b"]));
+    assert_eq!(multiply["outputSchema"]["x-fastmcp-wrap-result"], true);
+    assert_eq!(multiply["annotations"]["readOnlyHint"], true);
+
+    let product = server.call_tool("multiply", json!({"a": 6, "b": 7}));
+    assert_eq!(text(&product), "42");
+    assert_eq!(product["structuredContent"]["result"].as_f64(), Some(42.0));
+    let inexact = server.call_tool("multiply", json!({"a": 0.1, "b": 3}));
+    assert_eq!(text(&inexact), "0.30000000000000004");
+    assert_eq!(server.notification_count("notifications/message"), 2);
+
+    // The host checks arguments against the plugin's schema before the call.
+    let refused = server.call_tool("multiply", json!({"a": "x", "b": 1}));
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(text(&refused).contains("/a"), "{refused}");
+    server.shutdown();
 }

@@ -208,6 +208,7 @@ fn plugins() -> anyhow::Result<()> {
     let dist = root().join("plugins/dist");
     build_rust_plugins(RUST_EXAMPLES, &dist)?;
     build_python_plugins(PYTHON_EXAMPLES, &root().join("plugins"), &dist)?;
+    build_c_plugin(&dist.join("c"))?;
     for entry in std::fs::read_dir(&dist)? {
         let entry = entry?;
         if entry.file_type()?.is_dir() {
@@ -220,6 +221,89 @@ fn plugins() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The C example, `plugins/calculator-c`: the seed's `multiply` against the
+/// WIT alone, with bindings from `wit-bindgen c` (committed, for the frozen
+/// world `corral:mcp/tool-provider`).
+const C_EXAMPLE: &str = "calculator-c";
+
+/// Build the C example into `out_dir` with Debian's clang, lld, wasi-libc and
+/// wasm32 compiler-rt (a wasm32-wasi reactor), then make it a component with
+/// wasm-tools (from the Python venv): embed the world, then adapt WASI
+/// preview1 with the reactor adapter of wasmtime's release. Without that
+/// toolchain it is skipped with a note, unless `CORRAL_REQUIRE_C=1` (CI
+/// installs the toolchain and sets it) makes that an error.
+fn build_c_plugin(out_dir: &Path) -> anyhow::Result<()> {
+    let source = root().join("plugins").join(C_EXAMPLE);
+    let dest = out_dir.join(format!("{C_EXAMPLE}.wasm"));
+    if is_newer(&dest, &[&source, &root().join("wit")]) {
+        return Ok(());
+    }
+    if let Some(missing) = missing_c_toolchain() {
+        let hint = "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32";
+        if std::env::var_os("CORRAL_REQUIRE_C").is_some_and(|v| v == "1") {
+            bail!("building plugins/{C_EXAMPLE}: {missing} ({hint})");
+        }
+        eprintln!("note: skipping plugins/{C_EXAMPLE}: {missing} ({hint})");
+        return Ok(());
+    }
+    let work = target_dir().join("c-build");
+    std::fs::create_dir_all(&work)?;
+    std::fs::create_dir_all(out_dir)?;
+    let core = work.join(format!("{C_EXAMPLE}.core.wasm"));
+    run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2", "-mexec-model=reactor"])
+        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&core)
+        .arg(source.join("calculator.c"))
+        .arg(source.join("bindings/tool_provider.c")))?;
+    let wasm_tools = python_venv()?.with_file_name("wasm-tools");
+    let embedded = work.join(format!("{C_EXAMPLE}.embedded.wasm"));
+    run(Command::new(&wasm_tools)
+        .args(["component", "embed"])
+        .arg(root().join("wit"))
+        .args(["--world", "corral:mcp/tool-provider"])
+        .arg(&core)
+        .arg("-o")
+        .arg(&embedded))?;
+    let adapter = work.join("wasi_snapshot_preview1.reactor.wasm");
+    std::fs::write(
+        &adapter,
+        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    )?;
+    run(Command::new(&wasm_tools)
+        .args(["component", "new"])
+        .arg(&embedded)
+        .arg("--adapt")
+        .arg(format!("wasi_snapshot_preview1={}", adapter.display()))
+        .arg("-o")
+        .arg(&dest))
+}
+
+/// What of the C toolchain is missing, if anything.
+fn missing_c_toolchain() -> Option<String> {
+    let query = |arg: &str| -> Option<PathBuf> {
+        let out = Command::new("clang")
+            .args(["--target=wasm32-wasi", arg])
+            .output()
+            .ok()?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        (out.status.success() && path.is_absolute() && path.exists()).then_some(path)
+    };
+    if Command::new("clang").arg("--version").output().is_err() {
+        return Some("no clang".into());
+    }
+    if Command::new("wasm-ld").arg("--version").output().is_err() {
+        return Some("no wasm-ld (lld)".into());
+    }
+    if query("-print-file-name=libc.a").is_none() {
+        return Some("no wasi-libc for wasm32-wasi".into());
+    }
+    if query("-print-libgcc-file-name").is_none() {
+        return Some("no compiler-rt builtins for wasm32".into());
+    }
+    None
 }
 
 /// Build the SDK `plugins` (`DIR/FILE` under `sources`) with `corral build`

@@ -70,6 +70,18 @@ pub async fn run(scale: &Scale, report: &mut Report) {
     let calculator = load(&runtime, dist.join("calculator-rust.wasm")).await;
     let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
     report.latency(SECTION, "in-process: multiply (Rust)", scale.calls, &s);
+    // C against the WIT alone, when its toolchain built it (CI does).
+    let c = dist.join("c/calculator-c.wasm");
+    if c.exists() {
+        let c = load(&runtime, c).await;
+        let s = calls(&c, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
+        report.latency(
+            SECTION,
+            "in-process: multiply (C, 0.19 MB component)",
+            scale.calls,
+            &s,
+        );
+    }
     let python = load(&runtime, dist.join("stats-python.wasm")).await;
     let n = (scale.calls / 10).max(50);
     let s = calls(&python, "mean", r#"{"numbers":[1,2,3,4]}"#, n).await;

@@ -100,44 +100,53 @@ fn the_python_seed_lists_and_answers_what_fastmcp_does_for_the_same_file() {
     );
 }
 
+/// The SDKs' context (logs, progress, asking the user twice), errors and
+/// types, through the official client in both protocol eras: the same
+/// checks for `tests/plugins/sdk-python` and for `tests/plugins/sdk-js`
+/// (TypeScript).
 #[test]
 fn the_sdk_context_errors_and_types_reach_a_client_in_both_eras() {
-    let plugin = test_plugin("sdk-python");
-    for mode in ["legacy", "2026-07-28"] {
-        python_client(
-            "sdk_client.py",
-            &[
-                "--mode",
-                mode,
-                "--",
-                &corral_bin(),
-                "serve",
-                plugin.to_str().unwrap(),
-            ],
-        );
+    for name in ["sdk-python", "sdk-js"] {
+        let plugin = test_plugin(name);
+        for mode in ["legacy", "2026-07-28"] {
+            python_client(
+                "sdk_client.py",
+                &[
+                    "--mode",
+                    mode,
+                    "--",
+                    &corral_bin(),
+                    "serve",
+                    plugin.to_str().unwrap(),
+                ],
+            );
+        }
     }
 }
 
-/// `@mcp.tool(task=True)` declares the tool task-capable (`optional`).
+/// `@mcp.tool(task=True)` (Python) and `task: true` (JavaScript) declare a
+/// tool task-capable (`optional`).
 #[test]
-fn a_python_tool_declared_with_task_true_may_run_as_a_task() {
-    let plugin = test_plugin("sdk-python");
-    let out = corral()
-        .args(["inspect", "--json", plugin.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let task = |name: &str| {
-        report["serves"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .map(|t| t["task"].clone())
-            .unwrap_or_else(|| panic!("no tool {name} in {report}"))
-    };
-    assert_eq!(task("slow_sum"), "optional");
-    assert_eq!(task("order"), "forbidden");
+fn a_tool_declared_with_task_true_may_run_as_a_task() {
+    for name in ["sdk-python", "sdk-js"] {
+        let plugin = test_plugin(name);
+        let out = corral()
+            .args(["inspect", "--json", plugin.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let task = |tool: &str| {
+            report["serves"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == tool)
+                .map(|t| t["task"].clone())
+                .unwrap_or_else(|| panic!("no tool {tool} in {report}"))
+        };
+        assert_eq!(task("slow_sum"), "optional", "{name}");
+        assert_eq!(task("order"), "forbidden", "{name}");
+    }
 }
 
 /// A mistake in a plugin (a signature the SDK cannot describe) fails the

@@ -1,7 +1,8 @@
 """The Python SDK's features through Corral, checked with the official client.
 
-Run by tests/integration/python_sdk.rs against `corral serve sdk-python.wasm`
-(tests/plugins/sdk-python, built by `corral build`), once per protocol era:
+Run by tests/integration/sdk_ports.rs against `corral serve sdk-python.wasm`
+and `corral serve sdk-js.wasm` (tests/plugins/sdk-python and sdk-js, the same
+tools written with each SDK, built by `corral build`), once per protocol era:
 an `async def` tool that logs, reports progress and asks the user twice
 (mid-call for `--mode legacy`, by input rounds for `--mode 2026-07-28`), a
 dataclass argument with constraints, an image, a ToolError, an unexpected

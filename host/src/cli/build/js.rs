@@ -14,15 +14,9 @@ const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
 /// The esbuild release that bundles a plugin.
 const ESBUILD_VERSION: &str = "0.28.2";
 
-macro_rules! sdk {
-    ($($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../../sdk/js/", $path)))),*]
-    };
-}
-
 /// The JavaScript SDK, as this binary was built with it (a unit test checks
 /// the list against the directory).
-pub(super) const SDK: &[SdkFile] = sdk!(
+pub(super) const SDK: &[SdkFile] = embed_sdk!("js":
     "src/component.js",
     "src/context.js",
     "src/index.js",

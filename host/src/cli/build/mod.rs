@@ -19,6 +19,14 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use clap::Args;
 
+/// An SDK's files, embedded: `embed_sdk!("python": "corral/__init__.py", ...)`
+/// gives each path under `sdk/python` with its text.
+macro_rules! embed_sdk {
+    ($dir:literal: $($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../../../sdk/", $dir, "/", $path)))),*]
+    };
+}
+
 mod js;
 mod python;
 

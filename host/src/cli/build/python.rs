@@ -14,15 +14,9 @@ const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// functions on a `FastMCP`) and the SDK's WIT exports.
 const MAIN_MODULE: &str = "_corral_main";
 
-macro_rules! sdk {
-    ($($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../../sdk/python/", $path)))),*]
-    };
-}
-
 /// The Python SDK, as this binary was built with it (a unit test checks the
 /// list against the directory, so a new SDK file cannot be left out).
-pub(super) const SDK: &[SdkFile] = sdk!(
+pub(super) const SDK: &[SdkFile] = embed_sdk!("python":
     "corral/__init__.py",
     "corral/_component.py",
     "corral/content.py",

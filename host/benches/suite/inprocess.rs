@@ -64,53 +64,69 @@ async fn cancellation(plugin: &Arc<WasmPlugin>, tool: &str, n: usize) -> Stats {
     Stats::of(samples)
 }
 
+/// One tool per language, a fresh instance per call: (plugin under
+/// `plugins/dist`, tool, arguments, row, whether the component is big).
+const FRESH_INSTANCE_ROWS: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "calculator-rust.wasm",
+        "multiply",
+        FACTORS,
+        "in-process: multiply (Rust)",
+        false,
+    ),
+    (
+        "c/calculator-c.wasm",
+        "multiply",
+        FACTORS,
+        "in-process: multiply (C, 0.19 MB component)",
+        false,
+    ),
+    (
+        "stats-python.wasm",
+        "mean",
+        NUMBERS,
+        "in-process: mean (Python, 18.5 MB component)",
+        true,
+    ),
+    (
+        "sdk/seed-python.wasm",
+        "multiply",
+        FACTORS,
+        "in-process: multiply (Python SDK, 17.8 MB component)",
+        true,
+    ),
+    (
+        "sdk/seed-js.wasm",
+        "multiply",
+        FACTORS,
+        "in-process: multiply (JavaScript SDK, 17.8 MB component)",
+        true,
+    ),
+];
+const FACTORS: &str = r#"{"a":6,"b":7}"#;
+const NUMBERS: &str = r#"{"numbers":[1,2,3,4]}"#;
+
 pub async fn run(scale: &Scale, report: &mut Report) {
     let runtime = Runtime::new().unwrap();
     let dist = root().join("plugins/dist");
-    let calculator = load(&runtime, dist.join("calculator-rust.wasm")).await;
-    let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
-    report.latency(SECTION, "in-process: multiply (Rust)", scale.calls, &s);
-    // C against the WIT alone, when its toolchain built it (CI does).
-    let c = dist.join("c/calculator-c.wasm");
-    if c.exists() {
-        let c = load(&runtime, c).await;
-        let s = calls(&c, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
-        report.latency(
-            SECTION,
-            "in-process: multiply (C, 0.19 MB component)",
-            scale.calls,
-            &s,
-        );
+    for (file, tool, arguments, row, big) in FRESH_INSTANCE_ROWS {
+        let path = dist.join(file);
+        if !path.exists() && file.starts_with("c/") {
+            continue; // the C example exists where its toolchain built it (CI)
+        }
+        // A big component's call costs ~100 times a small one's: fewer calls.
+        let n = if *big {
+            (scale.calls / 10).max(50)
+        } else {
+            scale.calls
+        };
+        let plugin = load(&runtime, path).await;
+        let s = calls(&plugin, tool, arguments, n).await;
+        report.latency(SECTION, row, n, &s);
     }
-    let python = load(&runtime, dist.join("stats-python.wasm")).await;
-    let n = (scale.calls / 10).max(50);
-    let s = calls(&python, "mean", r#"{"numbers":[1,2,3,4]}"#, n).await;
-    report.latency(
-        SECTION,
-        "in-process: mean (Python, 18.5 MB component)",
-        n,
-        &s,
-    );
-    // The Python SDK's seed port: FastMCP's API over the same runtime.
-    let seed = load(&runtime, dist.join("sdk/seed-python.wasm")).await;
-    let s = calls(&seed, "multiply", r#"{"a":6,"b":7}"#, n).await;
-    report.latency(
-        SECTION,
-        "in-process: multiply (Python SDK, 17.8 MB component)",
-        n,
-        &s,
-    );
-    let seed = load(&runtime, dist.join("sdk/seed-js.wasm")).await;
-    let s = calls(&seed, "multiply", r#"{"a":6,"b":7}"#, n).await;
-    report.latency(
-        SECTION,
-        "in-process: multiply (JavaScript SDK, 17.8 MB component)",
-        n,
-        &s,
-    );
     // The opt-in trade-off: one instance kept between calls.
     let calculator = load_with(&runtime, dist.join("calculator-rust.wasm"), true).await;
-    let s = calls(&calculator, "multiply", r#"{"a":6,"b":7}"#, scale.calls).await;
+    let s = calls(&calculator, "multiply", FACTORS, scale.calls).await;
     report.latency(
         SECTION,
         "in-process: multiply (Rust), instance_reuse",
@@ -118,7 +134,7 @@ pub async fn run(scale: &Scale, report: &mut Report) {
         &s,
     );
     let python = load_with(&runtime, dist.join("stats-python.wasm"), true).await;
-    let s = calls(&python, "mean", r#"{"numbers":[1,2,3,4]}"#, scale.calls).await;
+    let s = calls(&python, "mean", NUMBERS, scale.calls).await;
     report.latency(
         SECTION,
         "in-process: mean (Python), instance_reuse",

@@ -173,7 +173,7 @@ export class FastMCP {
     const resource = this.resources.get(uri);
     if (resource) return contents(await resource.load(context), uri, resource.mimeType);
     for (const template of this.templates.values()) {
-      let values = params.length ? Object.fromEntries(params) : matchTemplate(template.uriTemplate, uri);
+      const values = params.length ? Object.fromEntries(params) : matchTemplate(template.uriTemplate, uri);
       if (!values || !template.variables.every((v) => v in values)) continue;
       if (params.length && !sameKeys(values, template.variables)) continue;
       return contents(await template.load(values, context), uri, template.mimeType);

@@ -283,10 +283,13 @@ class FastMCP:
         resource = self.resources.get(uri)
         kwargs: dict[str, Any] = {}
         if resource is None:
-            resource = next((t for t in self.templates.values() if _matches(t.uri, uri)), None) if not params else None
-            if params:
-                variables = {k for k, _ in params}
-                resource = next((t for t in self.templates.values() if set(_TEMPLATE_VARIABLE.findall(t.uri)) == variables and _matches(t.uri, uri)), None)
+            # The host matched the template and gives its variables; without
+            # them (a direct call), the SDK matches the URI itself.
+            variables = {k for k, _ in params}
+            resource = next(
+                (t for t in self.templates.values() if _matches(t.uri, uri) and (not params or set(_TEMPLATE_VARIABLE.findall(t.uri)) == variables)),
+                None,
+            )
             if resource is None:
                 raise NotFoundError(f"Unknown resource: '{uri}'")
             values = dict(params) if params else _match_values(resource.uri, uri)

@@ -75,6 +75,7 @@ mod bindings;
 mod catalog;
 pub mod client;
 mod config;
+pub mod distribution;
 mod error;
 #[cfg(test)]
 mod fuzz_tests;
@@ -100,14 +101,14 @@ pub use config::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
     DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TASK_AFTER,
     DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, DirGrant, EPOCH_TICK,
-    Grants, HostPattern, HttpOptions, HttpTransport, Limits, MAX_MEMORY_CEILING, OpenApiConfig,
-    PathPattern, PluginConfig, RouteKind, RouteMap, ServerSettings, SpecSource, TagFilter,
-    UpstreamConfig, UpstreamTarget,
+    Grants, HostPattern, HttpOptions, HttpTransport, LOCK_FILE_NAME, Limits, Lock, Locked,
+    LockedFile, MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind, RouteMap,
+    ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
 pub use inspect::{ImportPolicy, Inspection, import_policy, inspect};
-pub use loader::{Loaded, Loader, PARALLEL_LOADS, load};
+pub use loader::{Loaded, Loader, PARALLEL_LOADS, load, plugin_spec};
 pub use model::{
     Content, Icon, Input, InputRequest, InputRequired, JsonObject, Listing, LogLevel,
     MAX_DESCRIPTION_BYTES, MAX_ITEM_ENTRIES, MAX_LABEL_BYTES, MAX_LISTED_ITEMS,

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use indexmap::IndexMap;
 
 use crate::catalog::{Catalog, Mount};
-use crate::config::{Config, PluginConfig, SpecSource};
+use crate::config::{Config, LockedFile, PluginConfig, SpecSource};
 use crate::error::LoadError;
 use crate::openapi::OpenApi;
 use crate::plugin::{PluginFile, WasmPlugin};
@@ -355,7 +355,40 @@ pub(crate) fn plugin_specs(
         configured.push(key);
         specs.push(PluginConfig::for_file(&file, config.limits.clone()));
     }
+    for spec in &mut specs {
+        apply_lock(spec, config);
+    }
     (specs, errors)
+}
+
+/// Mark `spec` with what `config`'s lock says of its file, and whether
+/// an unlocked file is refused.
+fn apply_lock(spec: &mut PluginConfig, config: &Config) {
+    spec.require_signed = config.server.require_signatures;
+    spec.locked = config.lock.as_ref().and_then(|lock| {
+        let (name, locked) = lock.entry_for(&spec.path)?;
+        Some(LockedFile {
+            name: name.to_owned(),
+            reference: locked.reference.clone(),
+            sha256: crate::config::parse_sha256(&locked.sha256)?,
+            signer: locked.signer.clone(),
+        })
+    });
+}
+
+/// How the plugin file at `path` is loaded under `config`: its config
+/// entry, else the defaults; with the lock's digest and
+/// `require_signatures` applied, as [`load`] checks them.
+pub fn plugin_spec(path: &Path, config: &Config) -> PluginConfig {
+    let key = canonical(path);
+    let mut spec = config
+        .plugins
+        .iter()
+        .find(|p| canonical(&p.path) == key)
+        .cloned()
+        .unwrap_or_else(|| PluginConfig::for_file(path, config.limits.clone()));
+    apply_lock(&mut spec, config);
+    spec
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -42,15 +42,34 @@ enum Command {
     Dev(ServeArgs),
     /// Show what a plugin exports, imports and serves, and its grants.
     Inspect {
-        /// The plugin (.wasm component).
-        plugin: PathBuf,
+        /// The plugin: a .wasm component, or a registry reference
+        /// (oci://HOST/REPO:TAG), inspected without adding it.
+        plugin: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
         /// The config file; default: ./corral.toml if it exists.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// For a reference: the public key to verify its signature with.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// For a reference: plain HTTP to a registry not on this machine.
+        #[arg(long)]
+        insecure: bool,
     },
+    /// Key pairs for signing plugins (cosign's formats).
+    #[command(subcommand)]
+    Keys(cli::keys::KeysCommand),
+    /// Push a component to an OCI registry and sign it:
+    /// `corral publish app.wasm oci://HOST/REPO:TAG --key corral.key`.
+    Publish(cli::publish::PublishArgs),
+    /// Add a plugin from an OCI registry, verified by its signature and
+    /// locked by digest in corral.lock: `corral add oci://HOST/REPO:TAG --key corral.pub`.
+    Add(cli::add::AddArgs),
+    /// Resolve the tags of locked plugins again and show what changed
+    /// (digest, signer, grant request) before taking it.
+    Update(cli::add::UpdateArgs),
     /// Create a plugin project: one tool, one resource, one prompt.
     New(cli::new::NewArgs),
     /// Build a Python plugin written with the SDK (`from corral import
@@ -90,7 +109,10 @@ async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow
     let runtime = Runtime::with_options(corral::RuntimeOptions::of(&config))?;
     let canonical = plugin.canonicalize().unwrap_or_else(|_| plugin.clone());
     let entry = config.plugins.iter().find(|p| p.path == canonical);
-    let inspection = corral::inspect(&runtime, &plugin, entry).await?;
+    // Checked as a load checks it (the pin, corral.lock, require_signatures).
+    let spec = corral::plugin_spec(&plugin, &config);
+    let mut inspection = corral::inspect(&runtime, &plugin, Some(&spec)).await?;
+    inspection.config = entry.cloned();
     if json {
         println!("{:#}", inspection.to_json());
     } else {
@@ -106,7 +128,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Call(_) | Command::List(_) | Command::Read(_) | Command::Prompt(_)
+        Command::Call(_)
+            | Command::List(_)
+            | Command::Read(_)
+            | Command::Prompt(_)
+            | Command::Keys(_)
+            | Command::Publish(_)
+            | Command::Add(_)
+            | Command::Update(_)
     );
     let level = cli
         .log_level
@@ -134,7 +163,19 @@ fn main() -> ExitCode {
                 plugin,
                 json,
                 config,
-            } => inspect(plugin, json, config).await,
+                key,
+                insecure,
+            } => {
+                if plugin.starts_with("oci://") {
+                    cli::add::inspect_reference(&plugin, json, key, insecure).await
+                } else {
+                    inspect(PathBuf::from(plugin), json, config).await
+                }
+            }
+            Command::Keys(command) => cli::keys::keys(command),
+            Command::Publish(args) => cli::publish::publish(args).await,
+            Command::Add(args) => cli::add::add(args).await,
+            Command::Update(args) => cli::add::update(args).await,
             Command::New(args) => cli::new::new(args),
             Command::Build(args) => cli::build::build(args),
             Command::Call(args) => cli::client::call(args).await,

@@ -22,6 +22,7 @@ mod limits;
 mod loading;
 mod mount;
 mod openapi;
+mod registry;
 mod sdk;
 mod sdk_ports;
 mod seed;

@@ -62,6 +62,7 @@ use CratePaths::{Not, Only};
 #[rustfmt::skip]
 const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/config",      &["wasmtime", "rmcp"], Only(&["units", "model"])),
+    ImportRule("host/src/distribution", &["wasmtime", "rmcp"], Only(&["config", "units", "error"])),
     ImportRule("host/src/model.rs",    &["wasmtime", "rmcp"], Only(&[])),
     ImportRule("host/src/units.rs",    &["wasmtime", "rmcp"], Only(&[])),
     ImportRule("host/src/error.rs",    &["rmcp"],             Only(&["units", "config"])),
@@ -105,6 +106,10 @@ const NOT_LIMITS: &[(&str, &str)] = &[
     ("PROGRESS_MIN_BYTES", "when a compile shows progress"),
     ("KEEP_RESIDENT", "a pool tuning value, not a bound"),
     ("DEPTH_VARIABLE", "the name of an environment variable"),
+    ("PASSWORD_ENV", "the name of an environment variable"),
+    ("GRANTS_FILE", "a file name"),
+    ("LOCK_FILE_NAME", "a file name"),
+    ("DEFAULT_TAG", "the tag an untagged reference names"),
 ];
 
 /// One broken rule.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use corral::client::{Client, ClientOptions, Handler, Target, wire};
-use corral::{CallContext, Config, CorralServer, LogLevel, Runtime, RuntimeOptions, printable};
+use corral::{CallContext, CorralServer, LogLevel, Runtime, RuntimeOptions, printable};
 use rmcp::ServiceExt;
 use serde_json::{Map, Value};
 
@@ -160,7 +160,7 @@ async fn in_process(path: Option<PathBuf>, config: Option<&PathBuf>) -> anyhow::
     }
     let (config, _) = match config {
         Some(_) => super::serve::load_config(config)?,
-        None => (Config::default(), None),
+        None => (super::serve::lock_only()?, None),
     };
     let runtime = Runtime::with_options(RuntimeOptions::of(&config))?;
     let paths: Vec<PathBuf> = path.iter().cloned().collect();

@@ -162,17 +162,28 @@ impl LimitArgs {
 /// The config named by `--config`, else ./corral.toml if present, else
 /// defaults; with the file it came from.
 pub fn load_config(explicit: Option<&PathBuf>) -> anyhow::Result<(Config, Option<PathBuf>)> {
-    if let Some(path) = explicit {
-        return Ok((Config::load(path)?, Some(path.clone())));
-    }
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    match Config::discover(&cwd) {
-        Some(path) => {
-            tracing::info!("using {}", path.display());
-            Ok((Config::load(&path)?, Some(path)))
-        }
-        None => Ok((Config::default(), None)),
-    }
+    let (mut config, file) = match explicit {
+        Some(path) => (Config::load(path)?, Some(path.clone())),
+        None => match Config::discover(&cwd) {
+            Some(path) => {
+                tracing::info!("using {}", path.display());
+                (Config::load(&path)?, Some(path))
+            }
+            None => (Config::default(), None),
+        },
+    };
+    config.attach_lock(file.as_deref(), &cwd)?;
+    Ok((config, file))
+}
+
+/// The defaults with `./corral.lock` (if any): what a command that reads no
+/// config still honours.
+pub fn lock_only() -> anyhow::Result<Config> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let mut config = Config::default();
+    config.attach_lock(None, &cwd)?;
+    Ok(config)
 }
 
 /// `corral serve` (`dev: false`) and `corral dev` (`dev: true`, which

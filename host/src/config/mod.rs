@@ -15,6 +15,7 @@
 mod host_pattern;
 mod http;
 mod limits;
+mod lock;
 mod openapi;
 mod raw;
 mod resolve;
@@ -37,7 +38,9 @@ pub use limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
     DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
 };
+pub use lock::{LOCK_FILE_NAME, Lock, Locked};
 pub use openapi::{OpenApiConfig, PathPattern, RouteKind, RouteMap, SpecSource};
+pub(crate) use resolve::{is_env_name, parse_sha256};
 
 /// The file name [`Config::discover`] looks for.
 pub const CONFIG_FILE_NAME: &str = "corral.toml";
@@ -74,6 +77,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// `[openapi.*]`, in the order they appear in the file.
     pub openapi: Vec<OpenApiConfig>,
+    /// `corral.lock`, if there is one (see [`Config::attach_lock`]).
+    pub lock: Option<Lock>,
 }
 
 /// `[server]`, with the command line's flags over it: what the server says
@@ -105,6 +110,9 @@ pub struct ServerSettings {
     pub task_after: Duration,
     /// How long a task waits for the client's answers to its input requests.
     pub task_input_timeout: Duration,
+    /// Refuse every plugin that is not in `corral.lock` with a verified
+    /// signer.
+    pub require_signatures: bool,
     /// Advertise `listChanged` and announce changes made with
     /// [`CorralServer::replace_catalog`](crate::CorralServer::replace_catalog).
     /// Not a key of the file: on when the served lists can change
@@ -126,6 +134,7 @@ impl Default for ServerSettings {
             page_size: None,
             task_after: DEFAULT_TASK_AFTER,
             task_input_timeout: DEFAULT_TASK_INPUT_TIMEOUT,
+            require_signatures: false,
             list_changed: false,
         }
     }
@@ -174,6 +183,25 @@ pub struct PluginConfig {
     pub grants: Grants,
     /// The pinned sha256 of the file, if any.
     pub sha256: Option<[u8; 32]>,
+    /// What `corral.lock` says of this file: set by the loader, not a key
+    /// of the config.
+    pub locked: Option<LockedFile>,
+    /// Refuse the file unless it is locked with a signer (`[server]
+    /// require_signatures`, applied by the loader).
+    pub require_signed: bool,
+}
+
+/// A plugin file's entry in `corral.lock`, as the loader checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedFile {
+    /// The entry's name in the lock.
+    pub name: String,
+    /// Where it came from.
+    pub reference: String,
+    /// The locked sha256 of the file.
+    pub sha256: [u8; 32],
+    /// Who signed it, if anyone was verified.
+    pub signer: Option<String>,
 }
 
 /// One `[upstreams.NAME]` table: an MCP server whose tools, resources,
@@ -389,6 +417,34 @@ pub enum ConfigError {
         /// The file's sha256, in hex.
         actual: String,
     },
+    /// A plugin file does not have the digest `corral.lock` locks it to.
+    #[error(
+        "plugin `{plugin}` ({}) has sha256 {actual} but corral.lock locks it to {expected} ({reference}); refusing it. Run `corral update {plugin}` to fetch and verify the locked reference again, or remove its entry from corral.lock",
+        path.display()
+    )]
+    LockedDigest {
+        /// The plugin's name in the lock.
+        plugin: String,
+        /// The plugin file.
+        path: PathBuf,
+        /// Where the locked version came from.
+        reference: String,
+        /// The locked sha256, in hex.
+        expected: String,
+        /// The file's sha256, in hex.
+        actual: String,
+    },
+    /// `require_signatures` is on and the plugin is not locked with a signer.
+    #[error(
+        "plugin `{plugin}` ({}) is not in corral.lock with a verified signature, and [server] require_signatures = true; add it with `corral add oci://… --key KEY.pub`",
+        path.display()
+    )]
+    Unsigned {
+        /// The plugin's name.
+        plugin: String,
+        /// The plugin file.
+        path: PathBuf,
+    },
 }
 
 impl Config {
@@ -405,6 +461,22 @@ impl Config {
     /// resolved against its directory.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         resolve::parse(text, file)
+    }
+
+    /// Read `corral.lock` into [`Config::lock`]: the one next to
+    /// `config_file` if it is given, else the one in `cwd`. No lock is no
+    /// error; a lock that does not parse is.
+    pub fn attach_lock(
+        &mut self,
+        config_file: Option<&Path>,
+        cwd: &Path,
+    ) -> Result<(), ConfigError> {
+        let dir = config_file
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(cwd);
+        self.lock = Lock::read(&dir.join(LOCK_FILE_NAME))?;
+        Ok(())
     }
 
     /// `corral.toml` in `cwd`, if there is one.
@@ -432,6 +504,8 @@ impl PluginConfig {
             limits,
             grants: Grants::default(),
             sha256: None,
+            locked: None,
+            require_signed: false,
         }
     }
 
@@ -444,23 +518,41 @@ impl PluginConfig {
         self.verify_digest(&Sha256::digest(bytes).into())
     }
 
-    /// [`PluginConfig::verify_sha256`] for a file whose sha256 is `actual`.
+    /// [`PluginConfig::verify_sha256`] for a file whose sha256 is `actual`;
+    /// also checks `corral.lock`'s digest and `require_signatures`.
     pub fn verify_digest(&self, actual: &[u8; 32]) -> Result<(), ConfigError> {
-        let Some(expected) = self.sha256 else {
-            return Ok(());
-        };
-        if *actual == expected {
-            return Ok(());
+        if let Some(expected) = self.sha256
+            && *actual != expected
+        {
+            return Err(ConfigError::Digest {
+                plugin: self.name.clone(),
+                path: self.path.clone(),
+                expected: hex(&expected),
+                actual: hex(actual),
+            });
         }
-        Err(ConfigError::Digest {
-            plugin: self.name.clone(),
-            path: self.path.clone(),
-            expected: hex(&expected),
-            actual: hex(actual),
-        })
+        if let Some(locked) = &self.locked
+            && *actual != locked.sha256
+        {
+            return Err(ConfigError::LockedDigest {
+                plugin: locked.name.clone(),
+                path: self.path.clone(),
+                reference: locked.reference.clone(),
+                expected: hex(&locked.sha256),
+                actual: hex(actual),
+            });
+        }
+        if self.require_signed && self.locked.as_ref().is_none_or(|l| l.signer.is_none()) {
+            return Err(ConfigError::Unsigned {
+                plugin: self.name.clone(),
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

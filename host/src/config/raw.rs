@@ -34,6 +34,7 @@ pub(super) struct RawServer {
     pub page_size: Option<Num>,
     pub task_after: Option<Num>,
     pub task_input_timeout: Option<Num>,
+    pub require_signatures: bool,
     pub http: RawHttp,
 }
 

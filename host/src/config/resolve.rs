@@ -182,7 +182,9 @@ pub(super) fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn is_env_name(s: &str) -> bool {
+/// Whether `s` is an environment variable name (letters, digits, `_`, not
+/// starting with a digit).
+pub(crate) fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -335,6 +337,7 @@ impl Resolver<'_> {
             plugins,
             upstreams,
             openapi,
+            lock: None,
         })
     }
 
@@ -384,6 +387,7 @@ impl Resolver<'_> {
             page_size: page_size.map(to_usize),
             task_after,
             task_input_timeout,
+            require_signatures: raw.require_signatures,
             list_changed: false,
         })
     }
@@ -568,6 +572,8 @@ impl Resolver<'_> {
                 allow_hosts: self.host_patterns(&key("allow_hosts"), &raw.allow_hosts)?,
             },
             sha256,
+            locked: None,
+            require_signed: false,
             path,
         })
     }
@@ -934,7 +940,8 @@ fn check_origin(origin: &str) -> std::result::Result<(), String> {
     }
 }
 
-fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+/// 64 hex characters as 32 bytes.
+pub(crate) fn parse_sha256(text: &str) -> Option<[u8; 32]> {
     if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

@@ -388,8 +388,20 @@ pub async fn inspect_reference(
     let info = resolved.config().await?;
     let grants = resolved.grants().await?;
     let wasm = resolved.wasm(corral::DEFAULT_MAX_PLUGIN_SIZE).await?;
-    let scratch = std::env::temp_dir().join(format!("corral-inspect-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
+    // A new private directory: one that already exists (perhaps made by
+    // someone else in a shared /tmp) is refused, never written into.
+    let scratch = std::env::temp_dir().join(format!(
+        "corral-inspect-{}-{}",
+        std::process::id(),
+        &resolved.digest[7..19]
+    ));
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&scratch)
+            .with_context(|| format!("creating {}", scratch.display()))?;
+    }
     let file = scratch.join("component.wasm");
     std::fs::write(&file, &wasm)?;
     let runtime = Runtime::with_options(RuntimeOptions::of(&Config::default()))?;

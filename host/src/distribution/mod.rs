@@ -147,13 +147,14 @@ pub async fn publish(
         layers.push(Descriptor::of(artifact::GRANTS_LAYER, text.as_bytes()));
     }
     let config = WasmConfig::new(&wasm.digest, publication.exports, publication.imports);
+    let created = config.created.clone();
     let config = serde_json::to_vec(&config).expect("a config serializes");
     registry.push_blob(&config).await?;
     let mut manifest = Manifest::new(Descriptor::of(artifact::WASM_CONFIG, &config), layers);
     manifest
         .annotations
         .insert("org.opencontainers.image.title".into(), publication.title);
-    if let Some(created) = WasmConfig::new("", vec![], vec![]).created {
+    if let Some(created) = created {
         manifest
             .annotations
             .insert("org.opencontainers.image.created".into(), created);

@@ -31,7 +31,9 @@ pub struct Registry {
     http: reqwest::Client,
     base: String,
     reference: Reference,
-    credentials: Option<Credentials>,
+    /// The Docker config's login for this registry, looked up (and a
+    /// credential helper run) only when the registry first asks for one.
+    credentials: std::sync::OnceLock<Option<Credentials>>,
     /// `pull` or `pull,push`: the scope asked of the token service.
     actions: &'static str,
     /// The `Authorization` value that worked last.
@@ -71,11 +73,16 @@ impl Registry {
         Ok(Registry {
             http,
             base: format!("{scheme}://{}", reference.registry),
-            credentials: credentials::find(&reference.registry),
+            credentials: std::sync::OnceLock::new(),
             reference: reference.clone(),
             actions: if push { "pull,push" } else { "pull" },
             authorization: Mutex::new(None),
         })
+    }
+
+    fn credentials(&self) -> &Option<Credentials> {
+        self.credentials
+            .get_or_init(|| credentials::find(&self.reference.registry))
     }
 
     fn url(&self, rest: &str) -> String {
@@ -114,7 +121,7 @@ impl Registry {
                 if response.status() == StatusCode::UNAUTHORIZED {
                     return Err(self.fail(format!(
                         "the registry refused the credentials{} (HTTP 401); log in with `docker login {}` or a credential helper",
-                        if self.credentials.is_some() { " found in the Docker config" } else { "" },
+                        if self.credentials().is_some() { " found in the Docker config" } else { "" },
                         self.reference.registry
                     )));
                 }
@@ -142,7 +149,7 @@ impl Registry {
             Ok(value)
         };
         if scheme.eq_ignore_ascii_case("basic") {
-            return match &self.credentials {
+            return match self.credentials() {
                 Some(Credentials::Basic { username, password }) => {
                     header(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
                 }
@@ -181,7 +188,7 @@ impl Registry {
         if let Some(service) = get("service") {
             query.push(("service", service.to_owned()));
         }
-        let credentials = self.credentials.as_ref().filter(|_| safe_realm);
+        let credentials = self.credentials().as_ref().filter(|_| safe_realm);
         let request = match credentials {
             Some(Credentials::IdentityToken(token)) => {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());

@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .merge(server.http_router(&HttpOptions::default(), shutdown.clone()));
+        .merge(server.http_router(&HttpOptions::default(), shutdown.clone())?);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
     eprintln!("app and MCP on http://{}", listener.local_addr()?);

@@ -71,6 +71,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod bindings;
 mod catalog;
 pub mod client;
@@ -95,15 +96,20 @@ mod units;
 mod upstream;
 mod validation;
 
+pub use auth::{
+    AuthSetupError, Authenticator, Denial, JWKS_MIN_REFETCH, JWKS_REFRESH, JWKS_TIMEOUT,
+    MAX_CACHED_TOKENS, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_TOKEN_BYTES, Principal,
+};
 pub use catalog::{Catalog, Mount, ResolvedResource, Served, prefix_uri, unprefix_uri};
 pub use config::{
-    CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT,
-    DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE, DEFAULT_TASK_AFTER,
-    DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, DirGrant, EPOCH_TICK,
-    Grants, HostPattern, HttpOptions, HttpTransport, LOCK_FILE_NAME, Limits, Lock, Locked,
-    LockedFile, MAX_MEMORY_CEILING, OpenApiConfig, PathPattern, PluginConfig, RouteKind, RouteMap,
-    ServerSettings, SpecSource, TagFilter, UpstreamConfig, UpstreamTarget,
+    AuthSettings, CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_OUTPUT, DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE,
+    DEFAULT_TASK_AFTER, DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT,
+    DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions, HttpTransport, JwksSource, JwtKeys,
+    LOCK_FILE_NAME, Limits, Lock, Locked, LockedFile, MAX_MEMORY_CEILING, OpenApiConfig,
+    PathPattern, PluginConfig, RouteKind, RouteMap, ServerSettings, SpecSource, StaticToken,
+    TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};

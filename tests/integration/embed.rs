@@ -21,7 +21,11 @@ async fn an_app_route_and_a_plugin_tool_on_one_server() {
     let shutdown = CancellationToken::new();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .merge(server.http_router(&HttpOptions::default(), shutdown.clone()));
+        .merge(
+            server
+                .http_router(&HttpOptions::default(), shutdown.clone())
+                .unwrap(),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let serving = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -93,7 +97,9 @@ async fn replacing_the_catalog_announces_list_changed_and_serves_the_new_one() {
             ..ServerSettings::default()
         },
     );
-    let app = server.http_router(&HttpOptions::default(), CancellationToken::new());
+    let app = server
+        .http_router(&HttpOptions::default(), CancellationToken::new())
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let serving = tokio::spawn(async move { axum::serve(listener, app).await });

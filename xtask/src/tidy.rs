@@ -63,6 +63,7 @@ use CratePaths::{Not, Only};
 const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/config",      &["wasmtime", "rmcp"], Only(&["units", "model"])),
     ImportRule("host/src/distribution", &["wasmtime", "rmcp"], Only(&["config", "units", "error"])),
+    ImportRule("host/src/auth",        &["wasmtime", "rmcp", "axum"], Only(&["config", "error"])),
     ImportRule("host/src/model.rs",    &["wasmtime", "rmcp"], Only(&[])),
     ImportRule("host/src/units.rs",    &["wasmtime", "rmcp"], Only(&[])),
     ImportRule("host/src/error.rs",    &["rmcp"],             Only(&["units", "config"])),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::HostPattern;
+use super::{AuthSettings, HostPattern};
 
 /// Default largest request body.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -53,6 +53,8 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// Time to receive a request's headers (`serve_http` only).
     pub header_timeout: Duration,
+    /// `[server.auth]`: bearer authentication; `None`: none.
+    pub auth: Option<AuthSettings>,
 }
 
 impl Default for HttpOptions {
@@ -79,6 +81,7 @@ impl Default for HttpOptions {
             session_idle: DEFAULT_SESSION_IDLE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            auth: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! Limits cascade: [`Limits::default`] ← `[limits]` ← `[plugins.X].limits`.
 
+mod auth;
 mod host_pattern;
 mod http;
 mod limits;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Icon;
 
+pub use auth::{AuthSettings, DEFAULT_LEEWAY, JwksSource, JwtKeys, StaticToken};
 pub use host_pattern::HostPattern;
 pub use http::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS,

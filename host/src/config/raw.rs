@@ -36,6 +36,28 @@ pub(super) struct RawServer {
     pub task_input_timeout: Option<Num>,
     pub require_signatures: bool,
     pub http: RawHttp,
+    pub auth: Option<RawAuth>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawAuth {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub jwks: Option<String>,
+    pub hs256_secret_env: Option<String>,
+    pub required_scopes: Vec<String>,
+    pub leeway: Option<Num>,
+    pub authorization_servers: Vec<String>,
+    pub tokens: Vec<RawStaticToken>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawStaticToken {
+    pub env: Option<String>,
+    pub subject: Option<String>,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

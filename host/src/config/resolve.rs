@@ -252,7 +252,8 @@ impl Resolver<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config> {
         let server = self.server(&raw.server)?;
-        let http = self.http(&raw.server.http)?;
+        let mut http = self.http(&raw.server.http)?;
+        http.auth = raw.server.auth.as_ref().map(|a| self.auth(a)).transpose()?;
         let plugin_dirs = raw
             .server
             .plugin_dirs

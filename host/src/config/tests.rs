@@ -434,6 +434,89 @@ fn bad_limits_name_key_and_fix() {
 }
 
 #[test]
+fn auth_tables_resolve_and_refuse_what_cannot_work() {
+    let t = "auth";
+    let dir = scratch(t, &["jwks.json"], &[]);
+    let config = Config::parse(
+        "[server.auth]\nissuer = \"https://auth.example.com\"\naudience = \"https://mcp.example.com/mcp\"\njwks = \"jwks.json\"\nrequired_scopes = [\"mcp\"]\nleeway = \"5s\"\n\n[[server.auth.tokens]]\nenv = \"CI_TOKEN\"\nscopes = [\"mcp\", \"admin\"]\n",
+        &dir.join("corral.toml"),
+    )
+    .unwrap();
+    let auth = config.http.auth.unwrap();
+    assert_eq!(
+        auth.jwt,
+        Some(JwtKeys::Jwks(JwksSource::File(
+            dir.join("jwks.json").canonicalize().unwrap()
+        )))
+    );
+    assert_eq!(auth.authorization_servers, ["https://auth.example.com"]);
+    assert_eq!(auth.leeway, Duration::from_secs(5));
+    assert_eq!(auth.tokens[0].subject, "CI_TOKEN");
+    let a = |s: &str| format!("[server.auth]\n{s}\n");
+    let jwt = "issuer = \"https://i.example\"\naudience = \"https://m.example/mcp\"\n";
+    let cases = [
+        (a(""), "server.auth", vec!["accepts no token"]),
+        (
+            a("jwks = \"https://i.example/jwks\"\naudience = \"https://m.example/mcp\""),
+            "server.auth",
+            vec!["needs `issuer`"],
+        ),
+        (
+            a("jwks = \"https://i.example/jwks\"\nissuer = \"https://i.example\""),
+            "server.auth",
+            vec!["needs `audience`"],
+        ),
+        (
+            a(&format!("{jwt}jwks = \"http://i.example/jwks\"")),
+            "server.auth.jwks",
+            vec!["plain http", "https"],
+        ),
+        (
+            a(&format!("{jwt}jwks = \"missing.json\"")),
+            "server.auth.jwks",
+            vec!["does not exist"],
+        ),
+        (
+            a(&format!(
+                "{jwt}jwks = \"https://i.example/j\"\nhs256_secret_env = \"S\""
+            )),
+            "server.auth.hs256_secret_env",
+            vec!["not both"],
+        ),
+        (
+            a(&format!("{jwt}hs256_secret_env = \"not a name\"")),
+            "server.auth.hs256_secret_env",
+            vec!["not an environment variable"],
+        ),
+        (
+            a(&format!(
+                "{jwt}hs256_secret_env = \"S\"\nrequired_scopes = [\"a b\"]"
+            )),
+            "server.auth.required_scopes",
+            vec!["\"a b\" is not a scope"],
+        ),
+        (
+            a(&format!("{jwt}hs256_secret_env = \"S\"\nleeway = 30")),
+            "server.auth.leeway",
+            vec!["no unit"],
+        ),
+        (
+            a("audience = \"not a uri\"\n[[server.auth.tokens]]\nenv = \"T\""),
+            "server.auth.audience",
+            vec!["not a URI"],
+        ),
+        (
+            a("[[server.auth.tokens]]\nscopes = [\"mcp\"]"),
+            "server.auth.tokens",
+            vec!["has no `env`"],
+        ),
+    ];
+    for (text, key, needles) in cases {
+        expect_invalid(t, &text, key, &needles);
+    }
+}
+
+#[test]
 fn bad_server_and_http_settings_name_key_and_fix() {
     let t = "server";
     expect_invalid(

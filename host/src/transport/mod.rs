@@ -113,6 +113,9 @@ pub enum ServeError {
     /// The session's task failed after it started.
     #[error("the MCP session failed: {0}")]
     Session(#[source] tokio::task::JoinError),
+    /// `[server.auth]` could not be set up.
+    #[error("cannot set up authentication: {0}")]
+    Auth(#[source] crate::auth::AuthSetupError),
 }
 
 struct Shared {
@@ -305,8 +308,9 @@ impl CorralServer {
 
     /// Who a request's tasks belong to: a 2025-11-25 request's initialized
     /// session (a number this server gave it); a stateless 2026-07-28
-    /// request's client address over HTTP, or the one client of a stdio
-    /// connection. Never a header the client chose.
+    /// request's verified token (its principal) or else its client address
+    /// over HTTP, or the one client of a stdio connection. Never a header
+    /// the client chose.
     fn owner(&self, context: &RequestContext<RoleServer>, modern: bool) -> String {
         if let (Some(info), false) = (context.peer.peer_info(), modern) {
             let mut numbers = self
@@ -326,10 +330,15 @@ impl CorralServer {
             numbers.known.insert(key, (Arc::downgrade(&info), n));
             return format!("session {n}");
         }
-        context
+        let extensions = context
             .extensions
             .get::<::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<http::ClientAddr>())
+            .map(|parts| &parts.extensions);
+        if let Some(principal) = extensions.and_then(|e| e.get::<Arc<crate::auth::Principal>>()) {
+            return format!("principal {}", principal.key);
+        }
+        extensions
+            .and_then(|e| e.get::<http::ClientAddr>())
             .map_or_else(String::new, |addr| format!("client {}", addr.0))
     }
 

@@ -3,6 +3,7 @@
 //! that validates `Host` and `Origin` (DNS rebinding) and bounds bodies.
 
 mod answer;
+mod auth;
 mod listener;
 mod sessions;
 mod sse;
@@ -41,6 +42,7 @@ impl CorralServer {
     fn mcp_service(
         &self,
         options: &HttpOptions,
+        sessions: Arc<BoundedSessions>,
         shutdown: CancellationToken,
     ) -> StreamableHttpService<CorralServer, BoundedSessions> {
         // Host and Origin are checked once, by the guard in front of this
@@ -51,28 +53,42 @@ impl CorralServer {
             .with_max_request_body_bytes(options.max_body)
             .with_cancellation_token(shutdown);
         let server = self.clone();
-        StreamableHttpService::new(
-            move || Ok(server.clone()),
-            Arc::new(BoundedSessions::new(
-                options.max_sessions,
-                options.session_idle,
-            )),
-            config,
-        )
+        StreamableHttpService::new(move || Ok(server.clone()), sessions, config)
     }
 
-    /// A router serving MCP as `options` say, behind the Host/Origin guard and
-    /// the body limit.
-    pub fn http_router(&self, options: &HttpOptions, shutdown: CancellationToken) -> Router {
-        let router = match options.transport {
+    /// A router serving MCP as `options` say, behind the Host/Origin guard,
+    /// the body limit and (with `options.auth`) bearer authentication, with
+    /// `/healthz`, `/readyz` and, with auth, the RFC 9728 metadata beside
+    /// it. Fails only when auth cannot be set up (a secret's variable is
+    /// unset, the JWKS file is unreadable).
+    pub fn http_router(
+        &self,
+        options: &HttpOptions,
+        shutdown: CancellationToken,
+    ) -> Result<Router, ServeError> {
+        let mcp = match options.transport {
             HttpTransport::Streamable => {
+                let sessions = Arc::new(BoundedSessions::new(
+                    options.max_sessions,
+                    options.session_idle,
+                ));
                 // One shared service: routed as a tower service it would be
                 // cloned (its config's host and origin lists with it) for
                 // every request.
-                let service = Arc::new(self.mcp_service(options, shutdown));
+                let service = Arc::new(self.mcp_service(options, sessions.clone(), shutdown));
                 let handle = move |request: Request| {
-                    let service = service.clone();
-                    async move { service.handle(request).await.map(Body::new) }
+                    let (service, sessions) = (service.clone(), sessions.clone());
+                    async move {
+                        if request.method() == Method::DELETE {
+                            let id = request
+                                .headers()
+                                .get("mcp-session-id")
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned);
+                            return close_session(&sessions, id).await;
+                        }
+                        service.handle(request).await.map(Body::new)
+                    }
                 };
                 Router::new()
                     .route(&options.path, axum::routing::any(handle))
@@ -91,9 +107,49 @@ impl CorralServer {
                     .with_state(state)
             }
         };
-        router.layer(DefaultBodyLimit::max(options.max_body)).layer(
+        let mut router = Router::new();
+        let mcp = match &options.auth {
+            Some(settings) => {
+                let authenticator =
+                    crate::auth::Authenticator::new(settings).map_err(ServeError::Auth)?;
+                let state = Arc::new(auth::AuthState::new(
+                    Arc::new(authenticator),
+                    options.entry_path(),
+                    &self.shared.info.server_info.name,
+                ));
+                for path in state.metadata_paths() {
+                    router = router.route(
+                        &path,
+                        axum::routing::get(auth::metadata).with_state(state.clone()),
+                    );
+                }
+                mcp.layer(axum::middleware::from_fn_with_state(
+                    state,
+                    auth::require_token,
+                ))
+            }
+            None => mcp,
+        };
+        let ready = self.clone();
+        let router = router
+            .merge(mcp)
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/readyz",
+                axum::routing::get(move || {
+                    let ready = ready.is_ready();
+                    async move {
+                        if ready {
+                            (StatusCode::OK, "ready")
+                        } else {
+                            (StatusCode::SERVICE_UNAVAILABLE, "loading plugins")
+                        }
+                    }
+                }),
+            );
+        Ok(router.layer(DefaultBodyLimit::max(options.max_body)).layer(
             axum::middleware::from_fn_with_state(Arc::new(Guard::new(options)), guard),
-        )
+        ))
     }
 
     /// Listen and serve until `shutdown` resolves; then stop accepting, let
@@ -115,7 +171,7 @@ impl CorralServer {
         let address = listener.local_addr().map_err(listen_error)?;
         let sessions = CancellationToken::new();
         let in_flight = Arc::new(InFlight::default());
-        let app = self.http_router(&options, sessions.clone()).layer(
+        let app = self.http_router(&options, sessions.clone())?.layer(
             axum::middleware::from_fn_with_state(in_flight.clone(), track),
         );
         on_listening(address);
@@ -146,6 +202,28 @@ impl CorralServer {
                 Ok(())
             }
         }
+    }
+}
+
+/// `DELETE` of a Streamable HTTP session: close it and answer 200 (rmcp
+/// answers 202, which clients report as a failed termination). A session
+/// that is not there for the requester is 404, as for any request.
+async fn close_session(sessions: &BoundedSessions, id: Option<String>) -> Response {
+    let Some(id) = id else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Bad Request: Mcp-Session-Id is required",
+        )
+            .into_response();
+    };
+    if sessions.close_for_client(&id.into()).await {
+        StatusCode::OK.into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "Not Found: the session does not exist (or has ended)",
+        )
+            .into_response()
     }
 }
 

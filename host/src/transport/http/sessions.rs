@@ -28,11 +28,13 @@ pub struct BoundedSessions {
     last_used: Mutex<HashMap<SessionId, Used>>,
 }
 
-/// When a session was last used, and by which client (if known).
-#[derive(Debug, Clone, Copy)]
+/// When a session was last used, by which client (if known), and which
+/// principal opened it (when auth is on).
+#[derive(Debug, Clone)]
 struct Used {
     at: Instant,
     client: Option<IpAddr>,
+    owner: Option<String>,
 }
 
 impl BoundedSessions {
@@ -54,6 +56,16 @@ impl BoundedSessions {
         if let Some(used) = used.get_mut(id) {
             used.at = Instant::now();
         }
+    }
+
+    /// Close session `id` for the client's `DELETE`, if it is there for the
+    /// requester; returns whether it was.
+    pub(super) async fn close_for_client(&self, id: &SessionId) -> bool {
+        if !matches!(self.has_session(id).await, Ok(true)) {
+            return false;
+        }
+        let _ = self.close_session(id).await;
+        true
     }
 
     /// Sessions the inner manager still holds.
@@ -126,6 +138,7 @@ impl SessionManager for BoundedSessions {
                 Used {
                     at: Instant::now(),
                     client,
+                    owner: super::auth::current_owner(),
                 },
             );
         Ok((id, transport))
@@ -140,8 +153,17 @@ impl SessionManager for BoundedSessions {
         self.inner.initialize_session(id, message).await
     }
 
+    /// A session opened by another principal is not there for this one
+    /// (it gets 404, as for a session that never existed).
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
-        self.inner.has_session(id).await
+        let owner = super::auth::current_owner();
+        let same_owner = self
+            .last_used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .is_some_and(|used| used.owner == owner);
+        Ok(same_owner && self.inner.has_session(id).await?)
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {

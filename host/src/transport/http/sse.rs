@@ -30,6 +30,8 @@ pub const SSE_QUEUE: usize = 64;
 
 struct Session {
     inbound: mpsc::Sender<ClientJsonRpcMessage>,
+    /// The principal that opened it (when auth is on); only it may post.
+    owner: Option<String>,
     closed: CancellationToken,
     opened: Instant,
 }
@@ -110,6 +112,7 @@ pub(crate) async fn open(
         id.clone(),
         Session {
             inbound: inbound_tx,
+            owner: super::auth::current_owner(),
             closed: closed.clone(),
             opened: Instant::now(),
         },
@@ -180,6 +183,7 @@ pub(crate) async fn post(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&query.session_id)
+        .filter(|s| s.owner == super::auth::current_owner())
         .map(|s| s.inbound.clone());
     let Some(inbound) = inbound else {
         return (StatusCode::NOT_FOUND, "unknown or closed session").into_response();

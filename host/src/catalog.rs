@@ -37,6 +37,8 @@ pub struct ResolvedResource<'a> {
     pub uri: String,
     /// Template variables (empty for a concrete resource).
     pub params: Vec<(String, String)>,
+    /// The resource's (or template's) tags, as served.
+    pub tags: &'a [String],
 }
 
 /// How one provider is mounted: from its config entry.
@@ -247,6 +249,7 @@ impl Catalog {
                 provider: &served.provider,
                 uri: served.original.clone(),
                 params: Vec::new(),
+                tags: &served.def.tags,
             });
         }
         let (index, matcher, params) = self
@@ -264,6 +267,7 @@ impl Catalog {
             provider: &served.provider,
             uri,
             params,
+            tags: &served.def.tags,
         })
     }
 

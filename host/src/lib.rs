@@ -141,7 +141,7 @@ pub use service::{
     MAX_TASKS_PER_SESSION, REQUEST_STATE_TTL, TASK_POLL_INTERVAL, TASK_TTL,
 };
 pub use tokio_util::sync::CancellationToken;
-pub use transport::http::{JSON_ANSWER_WAIT, SHUTDOWN_GRACE, SSE_QUEUE};
+pub use transport::http::{JSON_ANSWER_WAIT, MAX_LIMITED_CLIENTS, SHUTDOWN_GRACE, SSE_QUEUE};
 pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};
 pub use upstream::{

@@ -142,3 +142,129 @@ fn legacy_sse_behind_bearer_auth() {
         &["sse", "--sse", &server.url("/sse"), "--keys", keys],
     );
 }
+
+#[test]
+fn token_views_and_rate_limits_with_hs256_and_static_tokens() {
+    let dir = TempDir::new("auth-views");
+    let plugin = |name: &str| example(name).to_str().unwrap().to_owned();
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server.auth]
+issuer = "https://issuer.test"
+audience = "https://mcp.test/mcp"
+hs256_secret_env = "CORRAL_TEST_JWT_SECRET"
+required_scopes = ["mcp"]
+
+[[server.auth.tokens]]
+env = "CORRAL_TEST_CI_TOKEN"
+subject = "ci"
+scopes = ["mcp"]
+
+[[server.auth.views]]
+scope = "admin"
+
+[[server.auth.views]]
+claim = "groups"
+value = "readers"
+plugins = ["profile"]
+
+[[server.auth.views]]
+claim = "tier"
+value = "metered"
+exclude_tags = ["admin"]
+rate = "5/s"
+
+[[server.auth.views]]
+exclude_tags = ["admin"]
+
+[plugins.calc]
+path = "{}"
+tags = ["admin"]
+
+[plugins.profile]
+path = "{}"
+
+[plugins.prompts]
+path = "{}"
+"#,
+            plugin("calculator-rust"),
+            plugin("profile-rust"),
+            plugin("prompts-rust"),
+        ),
+    )
+    .unwrap();
+    let secret = "a-test-secret-at-least-32-bytes-long";
+    let static_token = "static-ci-token-0123456789";
+    let server = HttpServer::start_env(
+        "http",
+        &["--config", config.to_str().unwrap()],
+        0,
+        &[
+            ("CORRAL_TEST_JWT_SECRET", secret),
+            ("CORRAL_TEST_CI_TOKEN", static_token),
+        ],
+    );
+    python_client(
+        "auth_client.py",
+        &[
+            "views",
+            "--url",
+            &server.url("/mcp"),
+            "--secret",
+            secret,
+            "--static-token",
+            static_token,
+        ],
+    );
+}
+
+#[test]
+fn without_auth_the_rate_limit_is_per_client_address() {
+    let dir = TempDir::new("rate-addr");
+    let config = dir.0.join("corral.toml");
+    std::fs::write(&config, "[server.http]\nrate = \"3/m\"\n").unwrap();
+    let plugin = example("calculator-rust");
+    let server = HttpServer::start(
+        "http",
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            plugin.to_str().unwrap(),
+        ],
+    );
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            request(
+                &server.addr,
+                "GET",
+                "/mcp",
+                &[("accept", "text/event-stream")],
+                b"",
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(&statuses[3..], [429, 429], "{statuses:?}");
+    let refused = request(
+        &server.addr,
+        "GET",
+        "/mcp",
+        &[("accept", "text/event-stream")],
+        b"",
+    );
+    assert_eq!(refused.status, 429);
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert!(
+        refused.body.contains("rate limit of 3/m"),
+        "{}",
+        refused.body
+    );
+    // Health checks are not limited.
+    assert_eq!(
+        request(&server.addr, "GET", "/healthz", &[], b"").status,
+        200
+    );
+}

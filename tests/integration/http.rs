@@ -26,10 +26,21 @@ impl HttpServer {
 
     /// [`HttpServer::start`] on `port` (0: a free one).
     pub fn start_on(transport: &str, args: &[&str], port: u16) -> HttpServer {
+        HttpServer::start_env(transport, args, port, &[])
+    }
+
+    /// [`HttpServer::start_on`] with variables `env` set for corral.
+    pub fn start_env(
+        transport: &str,
+        args: &[&str],
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> HttpServer {
         let mut child = corral()
             .arg("serve")
             .args(args)
             .args(["--transport", transport, "--port", &port.to_string()])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -14,6 +14,11 @@
         rotated-in key is accepted once the server has re-read the set.
     python auth_client.py sse --sse URL --keys DIR
         The legacy HTTP+SSE transport: no token refused, a good token served.
+    python auth_client.py views --url URL --secret S --static-token T
+        Per-token views over HS256 tokens (secret S) and a static token: an
+        admin token lists and calls the admin-tagged `multiply`, a public one
+        neither lists nor calls it, a `groups` claim selects a plugin set;
+        a metered view's rate limit answers 429 with Retry-After, and refills.
 
 Prints one line per check; exits 1 at the first failure.
 """
@@ -310,9 +315,91 @@ async def sse(url: str, keys: Path) -> None:
     check(response.status_code == 401, f"POST /messages without a token: 401 ({response.status_code})")
 
 
+def hs256(secret: str, **overrides: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "exp": now + 600, "scope": "mcp"}
+    claims.update(overrides)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+async def session_of(url: str, bearer: str, mode: str):
+    """An open SDK client (use with `async with`)."""
+    http = httpx2.AsyncClient(headers={"authorization": f"Bearer {bearer}"}, timeout=30)
+    return http, Client(streamable_http_client(url, http_client=http), mode=sdk_mode(mode),
+                        read_timeout_seconds=30)
+
+
+async def sees(url: str, bearer: str, mode: str) -> dict[str, Any]:
+    """What a token sees: names listed, and the outcome of calling each kind."""
+    http, client = await session_of(url, bearer, mode)
+    async with http, client:
+        seen: dict[str, Any] = {
+            "tools": sorted(t.name for t in (await client.list_tools()).tools),
+            "prompts": sorted(p.name for p in (await client.list_prompts()).prompts),
+            "resources": sorted(str(r.uri) for r in (await client.list_resources()).resources),
+            "templates": sorted(t.uri_template for t in (await client.list_resource_templates()).resource_templates),
+        }
+        for kind, call in (
+            ("multiply", lambda: client.call_tool("multiply", {"a": 6, "b": 7})),
+            ("no_such_tool", lambda: client.call_tool("no_such_tool", {"a": 6, "b": 7})),
+            ("analyze_data", lambda: client.get_prompt("analyze_data", {"data_points": "[1, 2]"})),
+            ("config", lambda: client.read_resource("data://config")),
+        ):
+            try:
+                result = await call()
+                if kind == "multiply":
+                    seen[kind] = "error" if result.is_error else result.structured_content["result"]
+                else:
+                    seen[kind] = "ok"
+            except Exception as e:  # noqa: BLE001 - an MCP error
+                seen[kind] = str(e).replace("no_such_tool", "NAME").replace("multiply", "NAME")
+        return seen
+
+
+async def views(url: str, secret: str, static_token: str) -> None:
+    admin = hs256(secret, scope="mcp admin")
+    public = hs256(secret, sub="bob")
+    reader = hs256(secret, sub="carol", groups=["staff", "readers"])
+    for mode in ("legacy", "2026-07-28"):
+        seen = await sees(url, admin, mode)
+        check("multiply" in seen["tools"] and seen["multiply"] == 42 and seen["analyze_data"] == "ok",
+              f"[{mode}] the admin token lists and calls the admin-tagged multiply: {seen}")
+        seen = await sees(url, public, mode)
+        check("multiply" not in seen["tools"], f"[{mode}] the public token does not list multiply: {seen['tools']}")
+        check(seen["multiply"] == seen["no_such_tool"] and "Unknown tool" in seen["multiply"],
+              f"[{mode}] calling multiply with the public token fails as for a tool that does not exist: {seen['multiply']!r}")
+        check(seen["prompts"] == ["analyze_data"] and seen["analyze_data"] == "ok" and seen["config"] == "ok",
+              f"[{mode}] the public token sees the untagged plugins: {seen}")
+        seen = await sees(url, reader, mode)
+        check(seen["tools"] == [] and seen["prompts"] == [] and seen["resources"] == ["data://config"]
+              and seen["templates"] == ["users://{user_id}/profile"] and seen["config"] == "ok"
+              and seen["analyze_data"] != "ok",
+              f"[{mode}] groups=readers sees only the profile plugin: {seen}")
+    seen = await sees(url, static_token, "2026-07-28")
+    check("multiply" not in seen["tools"] and seen["prompts"] == ["analyze_data"],
+          f"the static token (scope mcp) gets the public view: {seen['tools']} {seen['prompts']}")
+
+    # The metered view's rate: 5/s with a burst of 5.
+    metered = hs256(secret, sub="dave", tier="metered")
+    statuses = [raw("POST", url, metered, INITIALIZE) for _ in range(12)]
+    limited = [r for r in statuses if r.status_code == 429]
+    check(len(limited) >= 5 and all(r.status_code in (200, 429) for r in statuses),
+          f"a burst of 12 past the metered view's bucket of 5 gets 429s: {[r.status_code for r in statuses]}")
+    retry = int(limited[-1].headers.get("retry-after", "0"))
+    check(retry >= 1 and "rate limit of 5/s" in limited[-1].text,
+          f"the 429 has Retry-After ({retry}) and names the limit: {limited[-1].text}")
+    others = [raw("POST", url, token, INITIALIZE).status_code for token in (admin, public) for _ in range(12)]
+    check(others == [200] * 24, f"other views have no rate limit, and other tokens are not slowed: {others}")
+    time.sleep(retry)
+    response = raw("POST", url, metered, INITIALIZE)
+    check(response.status_code == 200, f"after Retry-After the budget has refilled: {response.status_code}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["keys", "matrix", "rotated", "sse"])
+    p.add_argument("command", choices=["keys", "matrix", "rotated", "sse", "views"])
+    p.add_argument("--secret")
+    p.add_argument("--static-token")
     p.add_argument("dir", nargs="?")
     p.add_argument("--url")
     p.add_argument("--sse")
@@ -323,9 +410,10 @@ def main() -> int:
         check((Path(args.dir) / "jwks.json").exists(), f"keys written to {args.dir}")
         print(f"{PASSED} passed, 0 failed")
         return 0
-    keys = Path(args.keys)
+    keys = Path(args.keys or ".")
     run = {"matrix": lambda: matrix(args.url, keys), "rotated": lambda: rotated(args.url, keys),
-           "sse": lambda: sse(args.sse, keys)}[args.command]
+           "sse": lambda: sse(args.sse, keys),
+           "views": lambda: views(args.url, args.secret, args.static_token)}[args.command]
     try:
         anyio.run(run)
     except CheckFailed as e:

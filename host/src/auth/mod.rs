@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use jwks::{JWKS_MIN_REFETCH, JWKS_REFRESH, JWKS_TIMEOUT, MAX_JWKS_BYTES, MAX_JWKS_KEYS};
 
-use crate::config::{AuthSettings, JwtKeys};
+use crate::config::{AuthSettings, JwtKeys, TokenView};
 
 /// Longest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -39,6 +39,9 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// A JWT's claims (empty for a static token).
     pub claims: Map<String, Value>,
+    /// What it may see and do: the first `[[server.auth.views]]` whose
+    /// condition it meets (`None`: no views are configured, everything).
+    pub view: Option<Arc<TokenView>>,
     /// When the token expires, in seconds since the epoch (`None`: never).
     expires: Option<u64>,
 }
@@ -98,6 +101,9 @@ pub struct Authenticator {
     /// sha256 of each static token, and who it is.
     statics: Vec<([u8; 32], Arc<Principal>)>,
     cache: Mutex<HashMap<[u8; 32], Arc<Principal>>>,
+    views: Vec<Arc<TokenView>>,
+    /// The view of a token that meets no view's condition.
+    nothing: Arc<TokenView>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -139,27 +145,56 @@ impl Authenticator {
                 })?,
             )),
         };
-        let statics = settings
-            .tokens
-            .iter()
-            .map(|token| {
-                let value = env_secret(&token.env)?;
-                let principal = Principal {
-                    subject: token.subject.clone(),
-                    key: format!("static#{}", token.subject),
-                    scopes: token.scopes.clone(),
-                    claims: Map::new(),
-                    expires: None,
-                };
-                Ok((Sha256::digest(value.as_bytes()).into(), Arc::new(principal)))
-            })
-            .collect::<Result<_, AuthSetupError>>()?;
-        Ok(Authenticator {
+        let mut authenticator = Authenticator {
             settings: settings.clone(),
             keys,
-            statics,
+            statics: Vec::new(),
             cache: Mutex::new(HashMap::new()),
-        })
+            views: settings.views.iter().cloned().map(Arc::new).collect(),
+            nothing: Arc::new(TokenView::nothing(settings.views.len())),
+        };
+        for token in &settings.tokens {
+            let value = env_secret(&token.env)?;
+            let claims = Map::new();
+            let principal = Principal {
+                subject: token.subject.clone(),
+                key: format!("static#{}", token.subject),
+                view: authenticator.view_of(&token.scopes, &claims),
+                scopes: token.scopes.clone(),
+                claims,
+                expires: None,
+            };
+            authenticator
+                .statics
+                .push((Sha256::digest(value.as_bytes()).into(), Arc::new(principal)));
+        }
+        Ok(authenticator)
+    }
+
+    /// The first view whose condition a token with `scopes` and `claims`
+    /// meets; with views configured and none met, the empty view.
+    fn view_of(&self, scopes: &[String], claims: &Map<String, Value>) -> Option<Arc<TokenView>> {
+        if self.views.is_empty() {
+            return None;
+        }
+        let meets = |view: &TokenView| {
+            view.scope.as_ref().is_none_or(|s| scopes.contains(s))
+                && view
+                    .claim
+                    .as_ref()
+                    .is_none_or(|(name, value)| match claims.get(name) {
+                        Some(Value::String(s)) => s == value,
+                        Some(Value::Array(list)) => list.iter().any(|v| v.as_str() == Some(value)),
+                        _ => false,
+                    })
+        };
+        Some(
+            self.views
+                .iter()
+                .find(|v| meets(v))
+                .unwrap_or(&self.nothing)
+                .clone(),
+        )
     }
 
     /// The settings it was made from.
@@ -250,10 +285,12 @@ impl Authenticator {
             .find_map(|name| claims.get(*name).and_then(Value::as_str))
             .unwrap_or("")
             .to_owned();
+        let scopes = jwt::scopes(&claims);
         let principal = Arc::new(Principal {
             key: format!("{issuer}#{subject}"),
             subject,
-            scopes: jwt::scopes(&claims),
+            view: self.view_of(&scopes, &claims),
+            scopes,
             expires: claims.get("exp").and_then(Value::as_f64).map(|e| e as u64),
             claims,
         });

@@ -21,6 +21,7 @@ fn settings(jwt: Option<JwtKeys>) -> AuthSettings {
         leeway: Duration::from_secs(30),
         authorization_servers: vec!["https://issuer.test".into()],
         tokens: Vec::new(),
+        views: Vec::new(),
     }
 }
 

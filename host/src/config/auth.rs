@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawAuth, RawStaticToken};
+use super::raw::{Num, RawAuth, RawStaticToken, RawView};
 use super::resolve::{Resolver, Result, is_env_name};
+use super::{ClientLimits, Rate, TagFilter};
 
 /// Default clock skew allowed when checking a token's `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -34,6 +35,49 @@ pub struct AuthSettings {
     /// Opaque tokens given to clients by hand, each read from the
     /// environment when the server starts.
     pub tokens: Vec<StaticToken>,
+    /// `[[server.auth.views]]`, in file order: the first whose condition a
+    /// token meets decides what it sees. With views, a token that meets
+    /// none sees nothing; without, every token sees everything.
+    pub views: Vec<TokenView>,
+}
+
+/// One `[[server.auth.views]]`: which tokens it is for, what they see, and
+/// their limits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenView {
+    /// Its place in the file (0-based); a view no token met is `views.len()`.
+    pub index: usize,
+    /// Tokens carrying this scope (with `claim`, both must hold).
+    pub scope: Option<String>,
+    /// Tokens whose claim NAME equals VALUE, or is a list holding it.
+    pub claim: Option<(String, String)>,
+    /// Which components they see, by tag (on top of the server's filter).
+    pub tags: TagFilter,
+    /// Only these providers (`[plugins.NAME]`, upstream or OpenAPI names);
+    /// `None`: all.
+    pub plugins: Option<Vec<String>>,
+    /// Their limits, in place of `[server.http]`'s.
+    pub limits: ClientLimits,
+}
+
+impl TokenView {
+    /// The view of a token that meets no view's condition: nothing.
+    pub fn nothing(index: usize) -> TokenView {
+        TokenView {
+            index,
+            plugins: Some(Vec::new()),
+            ..TokenView::default()
+        }
+    }
+
+    /// Whether a component with `tags`, served by `provider`, is in view.
+    pub fn shows(&self, tags: &[String], provider: &str) -> bool {
+        self.tags.allows(tags)
+            && self
+                .plugins
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| n == provider))
+    }
 }
 
 /// Where the keys that sign JWTs come from.
@@ -100,6 +144,31 @@ fn is_trusted_url(url: &str) -> std::result::Result<(), String> {
         }
         other => Err(format!("{url:?}: `{other}` is not http or https")),
     }
+}
+
+/// `N/s`, `N/m` or `N/h`, N at least 1.
+fn parse_rate(text: &str) -> std::result::Result<Rate, String> {
+    let fix = "write requests per period, e.g. \"10/s\", \"600/m\" or \"1000/h\"";
+    let Some((count, unit)) = text.split_once('/') else {
+        return Err(format!("{text:?} is not a rate; {fix}"));
+    };
+    let count: u32 = count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("{text:?}: `{count}` is not a whole number of at least 1; {fix}"))?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        other => return Err(format!("{text:?}: `{other}` is not s, m or h; {fix}")),
+    };
+    Ok(Rate {
+        count,
+        per,
+        burst: count,
+    })
 }
 
 fn is_scope(s: &str) -> bool {
@@ -203,7 +272,94 @@ impl Resolver<'_> {
             required_scopes: raw.required_scopes.clone(),
             leeway,
             tokens,
+            views: raw
+                .views
+                .iter()
+                .enumerate()
+                .map(|(i, view)| self.view(i, view))
+                .collect::<Result<_>>()?,
         })
+    }
+
+    fn view(&self, index: usize, raw: &RawView) -> Result<TokenView> {
+        let at = ["server", "auth", "views"];
+        let invalid = |m: String| self.invalid_item(&at, Some(index), m);
+        if let Some(scope) = raw.scope.as_deref().filter(|s| !is_scope(s)) {
+            return Err(invalid(format!("scope {scope:?} is not a scope")));
+        }
+        let claim = match (&raw.claim, &raw.value) {
+            (Some(name), Some(value)) => Some((name.clone(), value.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "give `claim` and `value` together (the claim NAME must equal or contain VALUE)"
+                        .into(),
+                ));
+            }
+        };
+        self.words(&at, &raw.include_tags)?;
+        self.words(&at, &raw.exclude_tags)?;
+        Ok(TokenView {
+            index,
+            scope: raw.scope.clone(),
+            claim,
+            tags: TagFilter {
+                include: raw.include_tags.clone(),
+                exclude: raw.exclude_tags.clone(),
+            },
+            plugins: raw.plugins.clone(),
+            limits: self.client_limits(
+                &at,
+                Some(index),
+                (&raw.rate, &raw.burst, &raw.concurrency),
+            )?,
+        })
+    }
+
+    /// `rate`, `burst` and `concurrency` of a table.
+    pub(super) fn client_limits(
+        &self,
+        at: &[&str],
+        index: Option<usize>,
+        (rate, burst, concurrency): (&Option<Num>, &Option<Num>, &Option<Num>),
+    ) -> Result<ClientLimits> {
+        let invalid = |field: &str, m: String| {
+            let key: Vec<&str> = at.iter().copied().chain([field]).collect();
+            match index {
+                Some(i) => self.invalid_item(at, Some(i), format!("{field}: {m}")),
+                None => self.invalid(&key, m),
+            }
+        };
+        let rate = match rate {
+            None => None,
+            Some(Num::Text(text)) => Some(parse_rate(text).map_err(|m| invalid("rate", m))?),
+            Some(other) => {
+                return Err(invalid(
+                    "rate",
+                    format!("{other} is not a rate; write e.g. \"10/s\", \"600/m\" or \"1000/h\""),
+                ));
+            }
+        };
+        let rate = match (rate, burst) {
+            (Some(mut rate), Some(burst)) => {
+                let key: Vec<&str> = at.iter().copied().chain(["burst"]).collect();
+                let n = self.count(&key, burst, 1)?;
+                rate.burst = u32::try_from(n).unwrap_or(u32::MAX);
+                Some(rate)
+            }
+            (None, Some(_)) => {
+                return Err(invalid("burst", "is set without a `rate`".into()));
+            }
+            (rate, None) => rate,
+        };
+        let concurrency = match concurrency {
+            Some(v) => {
+                let key: Vec<&str> = at.iter().copied().chain(["concurrency"]).collect();
+                Some(usize::try_from(self.count(&key, v, 1)?).unwrap_or(usize::MAX))
+            }
+            None => None,
+        };
+        Ok(ClientLimits { rate, concurrency })
     }
 
     fn static_token(&self, i: usize, raw: &RawStaticToken) -> Result<StaticToken> {

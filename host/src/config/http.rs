@@ -16,6 +16,45 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default time a client has to send a request's headers before it is
 /// disconnected (slow or silent clients cannot hold connections).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A token bucket: `count` requests per `per`, with up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests allowed per `per`.
+    pub count: u32,
+    /// The period `count` is over (a second, a minute or an hour).
+    pub per: Duration,
+    /// The bucket's size: requests that may come at once (default `count`).
+    pub burst: u32,
+}
+
+impl Rate {
+    /// Tokens added per second.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.count) / self.per.as_secs_f64()
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "m",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// What one client may do over HTTP: a principal with `[server.auth]`, a
+/// client address without.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ClientLimits {
+    /// Requests per period (`None`: unlimited).
+    pub rate: Option<Rate>,
+    /// Requests in flight at once (`None`: unlimited).
+    pub concurrency: Option<usize>,
+}
+
 /// Which HTTP transport to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -55,6 +94,9 @@ pub struct HttpOptions {
     pub header_timeout: Duration,
     /// `[server.auth]`: bearer authentication; `None`: none.
     pub auth: Option<AuthSettings>,
+    /// Per-client limits (`rate`, `burst`, `concurrency`); a view of
+    /// `[server.auth]` may set its own.
+    pub client_limits: ClientLimits,
 }
 
 impl Default for HttpOptions {
@@ -82,6 +124,7 @@ impl Default for HttpOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             auth: None,
+            client_limits: ClientLimits::default(),
         }
     }
 }

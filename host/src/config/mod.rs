@@ -30,11 +30,11 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Icon;
 
-pub use auth::{AuthSettings, DEFAULT_LEEWAY, JwksSource, JwtKeys, StaticToken};
+pub use auth::{AuthSettings, DEFAULT_LEEWAY, JwksSource, JwtKeys, StaticToken, TokenView};
 pub use host_pattern::HostPattern;
 pub use http::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS,
-    DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport,
+    ClientLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport, Rate,
 };
 pub use limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,

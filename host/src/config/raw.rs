@@ -50,6 +50,21 @@ pub(super) struct RawAuth {
     pub leeway: Option<Num>,
     pub authorization_servers: Vec<String>,
     pub tokens: Vec<RawStaticToken>,
+    pub views: Vec<RawView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawView {
+    pub scope: Option<String>,
+    pub claim: Option<String>,
+    pub value: Option<String>,
+    pub include_tags: Vec<String>,
+    pub exclude_tags: Vec<String>,
+    pub plugins: Option<Vec<String>>,
+    pub rate: Option<Num>,
+    pub burst: Option<Num>,
+    pub concurrency: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +97,9 @@ pub(super) struct RawHttp {
     pub max_sessions: Option<Num>,
     pub max_connections: Option<Num>,
     pub header_timeout: Option<Num>,
+    pub rate: Option<Num>,
+    pub burst: Option<Num>,
+    pub concurrency: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]

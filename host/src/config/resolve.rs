@@ -459,6 +459,11 @@ impl Resolver<'_> {
             http.header_timeout =
                 self.duration(&key("header_timeout"), v, Duration::from_millis(100))?;
         }
+        http.client_limits = self.client_limits(
+            &["server", "http"],
+            None,
+            (&raw.rate, &raw.burst, &raw.concurrency),
+        )?;
         Ok(http)
     }
 
@@ -856,7 +861,7 @@ impl Resolver<'_> {
     }
 
     /// A whole number, at least `min`.
-    fn count(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
+    pub(super) fn count(&self, key: &[&str], value: &Num, min: u64) -> Result<u64> {
         let fix = format!("write a whole number of at least {min}, without quotes");
         match value {
             Num::Int(n) if u64::try_from(*n).is_ok_and(|n| n >= min) => Ok(*n as u64),

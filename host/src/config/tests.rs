@@ -517,6 +517,78 @@ fn auth_tables_resolve_and_refuse_what_cannot_work() {
 }
 
 #[test]
+fn views_and_client_limits_resolve() {
+    let t = "views";
+    let config = parse_in(
+        t,
+        "[server.http]\nrate = \"600/m\"\nburst = 20\nconcurrency = 8\n\n[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n\n[[server.auth.views]]\nscope = \"admin\"\nrate = \"100/s\"\n\n[[server.auth.views]]\nclaim = \"groups\"\nvalue = \"staff\"\nplugins = [\"calc\"]\nexclude_tags = [\"admin\"]\n",
+    )
+    .unwrap();
+    let http = &config.http;
+    let rate = http.client_limits.rate.unwrap();
+    assert_eq!(
+        (rate.count, rate.per, rate.burst),
+        (600, Duration::from_secs(60), 20)
+    );
+    assert_eq!(http.client_limits.concurrency, Some(8));
+    let views = &http.auth.as_ref().unwrap().views;
+    assert_eq!(views[0].limits.rate.unwrap().burst, 100);
+    assert_eq!(views[1].index, 1);
+    assert_eq!(views[1].claim, Some(("groups".into(), "staff".into())));
+    assert!(views[1].shows(&[], "calc"));
+    assert!(!views[1].shows(&["admin".into()], "calc"));
+    assert!(!views[1].shows(&[], "other"));
+    assert!(!TokenView::nothing(2).shows(&[], "calc"));
+    let h = |s: &str| format!("[server.http]\n{s}\n");
+    expect_invalid(
+        t,
+        &h("rate = 10"),
+        "server.http.rate",
+        &["not a rate", "10/s"],
+    );
+    expect_invalid(
+        t,
+        &h("rate = \"10/d\""),
+        "server.http.rate",
+        &["not s, m or h"],
+    );
+    expect_invalid(t, &h("rate = \"0/s\""), "server.http.rate", &["at least 1"]);
+    expect_invalid(
+        t,
+        &h("burst = 5"),
+        "server.http.burst",
+        &["without a `rate`"],
+    );
+    expect_invalid(
+        t,
+        &h("concurrency = 0"),
+        "server.http.concurrency",
+        &["at least 1"],
+    );
+    let v = |s: &str| {
+        format!("[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n[[server.auth.views]]\n{s}\n")
+    };
+    expect_invalid(
+        t,
+        &v("claim = \"groups\""),
+        "server.auth.views",
+        &["`claim` and `value` together"],
+    );
+    expect_invalid(
+        t,
+        &v("scope = \"a b\""),
+        "server.auth.views",
+        &["not a scope"],
+    );
+    expect_invalid(
+        t,
+        &v("rate = \"x\""),
+        "server.auth.views",
+        &["rate:", "not a rate"],
+    );
+}
+
+#[test]
 fn bad_server_and_http_settings_name_key_and_fix() {
     let t = "server";
     expect_invalid(

@@ -17,7 +17,7 @@ mod notify;
 mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
@@ -29,8 +29,8 @@ use rmcp::{ErrorData, Peer, RoleServer};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::Catalog;
-use crate::config::ServerSettings;
+use crate::catalog::{Catalog, Served};
+use crate::config::{ServerSettings, TokenView};
 use crate::error::{CallError, GuestError};
 use crate::model::{
     Input, JsonObject, Outcome, PromptResult, ResourceContents, TaskSupport, ToolResult,
@@ -68,6 +68,18 @@ pub(crate) struct Exchange {
     pub session: Option<String>,
     /// Who the request's tasks belong to (see `CorralServer::owner`).
     pub owner: String,
+    /// What the request's token may see (`None`: everything served).
+    pub view: Option<Arc<TokenView>>,
+}
+
+impl Exchange {
+    /// Whether a component with `tags`, served by `provider`, is in the
+    /// request's view: one that is not is unknown to it.
+    fn shows(&self, tags: &[String], provider: &Arc<dyn Provider>) -> bool {
+        self.view
+            .as_ref()
+            .is_none_or(|v| v.shows(tags, provider.name()))
+    }
 }
 
 /// What a 2026-07-28 client sent back from an earlier `input_required`.
@@ -92,37 +104,71 @@ struct View {
     /// compiled validator costs tens of KiB, and most tools of a large
     /// catalog are never called by a given process.
     schemas: HashMap<String, OnceLock<ToolSchemas>>,
+    /// Everything served.
+    all: Arc<Lists>,
+    /// What each token view (`[[server.auth.views]]`, by index) shows, made
+    /// on its first use; as many entries as the config has views, plus one.
+    by_token_view: Mutex<HashMap<usize, Arc<Lists>>>,
+}
+
+/// The listings in MCP form.
+#[derive(PartialEq)]
+struct Lists {
     tools: Vec<Tool>,
     resources: Vec<Resource>,
     templates: Vec<ResourceTemplate>,
     prompts: Vec<Prompt>,
 }
 
-impl View {
-    fn new(catalog: Arc<Catalog>) -> Self {
+impl Lists {
+    /// What `catalog` serves to a token with `view` (`None`: everything).
+    fn of(catalog: &Catalog, view: Option<&TokenView>) -> Lists {
         fn all<'a, D: 'a, T>(
-            items: impl Iterator<Item = &'a D>,
+            items: impl Iterator<Item = &'a Served<D>>,
+            view: Option<&TokenView>,
+            tags: fn(&D) -> &[String],
             convert: fn(&D) -> Result<T, ErrorData>,
         ) -> Vec<T> {
             items
-                .filter_map(|d| {
-                    convert(d)
+                .filter(|s| view.is_none_or(|v| v.shows(tags(&s.def), s.provider.name())))
+                .filter_map(|s| {
+                    convert(&s.def)
                         .inspect_err(|e| tracing::error!("not listed: {}", e.message))
                         .ok()
                 })
                 .collect()
         }
+        Lists {
+            tools: all(catalog.tools(), view, |d| &d.tags, protocol::tool),
+            resources: all(catalog.resources(), view, |d| &d.tags, protocol::resource),
+            templates: all(catalog.templates(), view, |d| &d.tags, protocol::template),
+            prompts: all(catalog.prompts(), view, |d| &d.tags, protocol::prompt),
+        }
+    }
+}
+
+impl View {
+    fn new(catalog: Arc<Catalog>) -> Self {
         Self {
             schemas: catalog
                 .tools()
                 .map(|s| (s.def.name.clone(), OnceLock::new()))
                 .collect(),
-            tools: all(catalog.tools().map(|s| &s.def), protocol::tool),
-            resources: all(catalog.resources().map(|s| &s.def), protocol::resource),
-            templates: all(catalog.templates().map(|s| &s.def), protocol::template),
-            prompts: all(catalog.prompts().map(|s| &s.def), protocol::prompt),
+            all: Arc::new(Lists::of(&catalog, None)),
+            by_token_view: Mutex::new(HashMap::new()),
             catalog,
         }
+    }
+
+    /// The listings a token with `view` sees.
+    fn lists(&self, view: Option<&TokenView>) -> Arc<Lists> {
+        let Some(view) = view else {
+            return self.all.clone();
+        };
+        let mut made = self.by_token_view.lock().unwrap_or_else(|e| e.into_inner());
+        made.entry(view.index)
+            .or_insert_with(|| Arc::new(Lists::of(&self.catalog, Some(view))))
+            .clone()
     }
 
     /// The compiled schemas of the served tool `name` (compiled now if this
@@ -262,6 +308,7 @@ impl CallService {
         let new = Arc::new(View::new(Arc::new(catalog)));
         let old = self.view.swap(new.clone());
         let was_ready = self.ready.send_replace(true);
+        let (old, new) = (&old.all, &new.all);
         was_ready.then(|| Changes {
             tools: old.tools != new.tools,
             prompts: old.prompts != new.prompts,
@@ -272,39 +319,44 @@ impl CallService {
     /// One page of the served tools from `cursor`, and the next cursor.
     pub(crate) async fn tools(
         &self,
+        token_view: Option<&TokenView>,
         cursor: Option<String>,
     ) -> Result<(Vec<Tool>, Option<String>), ErrorData> {
-        self.page(&self.view().await.tools, cursor)
+        self.page(&self.view().await.lists(token_view).tools, cursor)
     }
 
     /// One page of the served concrete resources.
     pub(crate) async fn resources(
         &self,
+        token_view: Option<&TokenView>,
         cursor: Option<String>,
     ) -> Result<(Vec<Resource>, Option<String>), ErrorData> {
-        self.page(&self.view().await.resources, cursor)
+        self.page(&self.view().await.lists(token_view).resources, cursor)
     }
 
     /// One page of the served resource templates.
     pub(crate) async fn templates(
         &self,
+        token_view: Option<&TokenView>,
         cursor: Option<String>,
     ) -> Result<(Vec<ResourceTemplate>, Option<String>), ErrorData> {
-        self.page(&self.view().await.templates, cursor)
+        self.page(&self.view().await.lists(token_view).templates, cursor)
     }
 
     /// One page of the served prompts.
     pub(crate) async fn prompts(
         &self,
+        token_view: Option<&TokenView>,
         cursor: Option<String>,
     ) -> Result<(Vec<Prompt>, Option<String>), ErrorData> {
-        self.page(&self.view().await.prompts, cursor)
+        self.page(&self.view().await.lists(token_view).prompts, cursor)
     }
 
-    /// A served tool's MCP description, if it is served now.
-    pub(crate) fn tool(&self, name: &str) -> Option<Tool> {
+    /// A served tool's MCP description, if it is served now and in `view`.
+    pub(crate) fn tool(&self, name: &str, view: Option<&TokenView>) -> Option<Tool> {
         self.view
             .load()
+            .lists(view)
             .tools
             .iter()
             .find(|t| t.name == name)
@@ -348,7 +400,11 @@ impl CallService {
         returned: Returned<'_>,
     ) -> Result<CallToolResponse, ErrorData> {
         let view = self.view().await;
-        let Some(served) = view.catalog.tool(name) else {
+        let Some(served) = view
+            .catalog
+            .tool(name)
+            .filter(|s| exchange.shows(&s.def.tags, &s.provider))
+        else {
             return Err(ErrorData::invalid_params(
                 format!("Unknown tool: {name}"),
                 None,
@@ -500,7 +556,11 @@ impl CallService {
                 None,
             ));
         }
-        let Some(resolved) = view.catalog.resolve_resource(uri) else {
+        let Some(resolved) = view
+            .catalog
+            .resolve_resource(uri)
+            .filter(|r| exchange.shows(r.tags, r.provider))
+        else {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };
         let call = Call {
@@ -539,7 +599,11 @@ impl CallService {
         returned: Returned<'_>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let view = self.view().await;
-        let Some(served) = view.catalog.prompt(name) else {
+        let Some(served) = view
+            .catalog
+            .prompt(name)
+            .filter(|s| exchange.shows(&s.def.tags, &s.provider))
+        else {
             return Err(protocol::prompt_not_found(name.to_owned()));
         };
         let arguments = protocol::prompt_arguments(arguments);
@@ -595,10 +659,12 @@ impl CallService {
             Reference::Prompt(p) => view
                 .catalog
                 .prompt(&p.name)
+                .filter(|s| exchange.shows(&s.def.tags, &s.provider))
                 .map(|s| (&s.provider, CompletionRef::Prompt(s.original.clone()))),
             Reference::Resource(r) => view
                 .catalog
                 .template(&r.uri)
+                .filter(|s| exchange.shows(&s.def.tags, &s.provider))
                 .map(|s| (&s.provider, CompletionRef::Template(s.original.clone()))),
             _ => None,
         };

@@ -32,7 +32,7 @@ use rmcp::service::{
 use rmcp::{ErrorData, Peer, ServerHandler, ServiceExt};
 
 use crate::catalog::Catalog;
-use crate::config::ServerSettings;
+use crate::config::{ServerSettings, TokenView};
 use crate::model::LogLevel;
 use crate::protocol;
 use crate::service::{CallService, Changes, Exchange, Returned};
@@ -148,6 +148,9 @@ struct SessionNumbers {
 #[derive(Clone)]
 pub struct CorralServer {
     shared: Arc<Shared>,
+    /// The verified principal of a legacy SSE session (whose requests
+    /// carry no HTTP parts of their own), when auth is on.
+    principal: Option<Arc<crate::auth::Principal>>,
 }
 
 impl CorralServer {
@@ -206,6 +209,7 @@ impl CorralServer {
             info = info.with_instructions(instructions.clone());
         }
         Self {
+            principal: None,
             shared: Arc::new(Shared {
                 service: CallService::new(settings),
                 listeners: Mutex::new(Vec::new()),
@@ -330,16 +334,40 @@ impl CorralServer {
             numbers.known.insert(key, (Arc::downgrade(&info), n));
             return format!("session {n}");
         }
-        let extensions = context
-            .extensions
-            .get::<::http::request::Parts>()
-            .map(|parts| &parts.extensions);
-        if let Some(principal) = extensions.and_then(|e| e.get::<Arc<crate::auth::Principal>>()) {
+        if let Some(principal) = self.principal(context) {
             return format!("principal {}", principal.key);
         }
-        extensions
-            .and_then(|e| e.get::<http::ClientAddr>())
+        context
+            .extensions
+            .get::<::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<http::ClientAddr>())
             .map_or_else(String::new, |addr| format!("client {}", addr.0))
+    }
+
+    /// This server for one legacy SSE session opened by `principal`.
+    pub(crate) fn for_principal(&self, principal: Option<Arc<crate::auth::Principal>>) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            principal,
+        }
+    }
+
+    /// The verified principal of a request: from its HTTP parts, else the
+    /// session's.
+    fn principal<'a>(
+        &'a self,
+        context: &'a RequestContext<RoleServer>,
+    ) -> Option<&'a Arc<crate::auth::Principal>> {
+        context
+            .extensions
+            .get::<::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<crate::auth::Principal>>())
+            .or(self.principal.as_ref())
+    }
+
+    /// What the request's token may see (`None`: everything).
+    fn token_view(&self, context: &RequestContext<RoleServer>) -> Option<Arc<TokenView>> {
+        self.principal(context).and_then(|p| p.view.clone())
     }
 
     /// The request's link to its client, for the call service.
@@ -366,6 +394,7 @@ impl CorralServer {
             modern,
             capabilities: context.client_capabilities(),
             owner: self.owner(context, modern),
+            view: self.token_view(context),
             session: context
                 .extensions
                 .get::<::http::request::Parts>()
@@ -477,16 +506,24 @@ impl ServerHandler for CorralServer {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let (items, next) = self.shared.service.tools(cursor(request)).await?;
+        let (items, next) = self
+            .shared
+            .service
+            .tools(self.token_view(&context).as_deref(), cursor(request))
+            .await?;
         let mut result = ListToolsResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
     }
 
+    /// Called by rmcp's HTTP service outside any request context (to check
+    /// `Mcp-Param-*` headers), so the token's view comes from the HTTP
+    /// task's principal.
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.shared.service.tool(name)
+        let view = http::current_principal().and_then(|p| p.view.clone());
+        self.shared.service.tool(name, view.as_deref())
     }
 
     async fn call_tool(
@@ -542,9 +579,13 @@ impl ServerHandler for CorralServer {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let (items, next) = self.shared.service.resources(cursor(request)).await?;
+        let (items, next) = self
+            .shared
+            .service
+            .resources(self.token_view(&context).as_deref(), cursor(request))
+            .await?;
         let mut result = ListResourcesResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
@@ -553,9 +594,13 @@ impl ServerHandler for CorralServer {
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let (items, next) = self.shared.service.templates(cursor(request)).await?;
+        let (items, next) = self
+            .shared
+            .service
+            .templates(self.token_view(&context).as_deref(), cursor(request))
+            .await?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)
@@ -580,9 +625,13 @@ impl ServerHandler for CorralServer {
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let (items, next) = self.shared.service.prompts(cursor(request)).await?;
+        let (items, next) = self
+            .shared
+            .service
+            .prompts(self.token_view(&context).as_deref(), cursor(request))
+            .await?;
         let mut result = ListPromptsResult::with_all_items(items);
         result.next_cursor = next;
         Ok(result)

@@ -31,6 +31,11 @@ pub(crate) fn current_owner() -> Option<String> {
     PRINCIPAL.try_with(|p| p.key.clone()).ok()
 }
 
+/// The principal whose request is being handled, if any.
+pub(crate) fn current_principal() -> Option<Arc<Principal>> {
+    PRINCIPAL.try_with(Arc::clone).ok()
+}
+
 /// What the auth middleware and the metadata route share.
 pub(crate) struct AuthState {
     authenticator: Arc<Authenticator>,

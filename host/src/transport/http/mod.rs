@@ -4,6 +4,7 @@
 
 mod answer;
 mod auth;
+mod limit;
 mod listener;
 mod sessions;
 mod sse;
@@ -25,6 +26,8 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 pub use answer::JSON_ANSWER_WAIT;
+pub(crate) use auth::current_principal;
+pub use limit::MAX_LIMITED_CLIENTS;
 use sessions::BoundedSessions;
 pub use sse::SSE_QUEUE;
 
@@ -106,6 +109,18 @@ impl CorralServer {
                     .route("/messages", axum::routing::post(sse::post))
                     .with_state(state)
             }
+        };
+        let view_limits = options.auth.as_ref().is_some_and(|auth| {
+            auth.views
+                .iter()
+                .any(|v| v.limits != crate::config::ClientLimits::default())
+        });
+        let mcp = match limit::ClientGate::new(options.client_limits, view_limits) {
+            Some(gate) => mcp.layer(axum::middleware::from_fn_with_state(
+                Arc::new(gate),
+                limit::limit_clients,
+            )),
+            None => mcp,
         };
         let mut router = Router::new();
         let mcp = match &options.auth {
@@ -268,14 +283,15 @@ async fn track(State(in_flight): State<Arc<InFlight>>, request: Request, next: N
         .map(|body| Body::new(Tracked { body, _mark: mark }))
 }
 
-/// A response body holding its request's [`Running`] mark; its size hint is
-/// the inner body's, so a whole answer keeps its `Content-Length`.
-struct Tracked {
+/// A response body holding a mark (its request's [`Running`], a client's
+/// place in flight) until it is sent or dropped; its size hint is the inner
+/// body's, so a whole answer keeps its `Content-Length`.
+struct Tracked<M> {
     body: Body,
-    _mark: Running,
+    _mark: M,
 }
 
-impl http_body::Body for Tracked {
+impl<M: Send + Unpin + 'static> http_body::Body for Tracked<M> {
     type Data = axum::body::Bytes;
     type Error = axum::Error;
 

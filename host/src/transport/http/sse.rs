@@ -130,7 +130,7 @@ pub(crate) async fn open(
     let stream = Box::pin(futures::stream::unfold(inbound_rx, |mut rx| async move {
         rx.recv().await.map(|message| (message, rx))
     }));
-    let server = state.server.clone();
+    let server = state.server.for_principal(super::auth::current_principal());
     let session_closed = closed.clone();
     tokio::spawn(async move {
         match server.serve_with_ct((sink, stream), session_closed).await {

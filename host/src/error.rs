@@ -116,6 +116,22 @@ pub enum CallError {
         /// Calls that may wait for a turn (`queue`); all places were taken.
         queued: usize,
     },
+    /// The provider's bucket of calls per period is empty.
+    #[error(
+        "{kind} `{provider}` is over its rate of {rate} (burst {}): try again in {}s (rate limit)",
+        rate.burst,
+        (retry_after.as_secs_f64().ceil() as u64).max(1)
+    )]
+    RateLimited {
+        /// What kind of provider it is (`plugin`, `upstream`, `openapi`).
+        kind: &'static str,
+        /// The provider's name.
+        provider: String,
+        /// Its rate (`[limits] rate` and `burst`).
+        rate: crate::config::Rate,
+        /// How long until the next call would be admitted.
+        retry_after: Duration,
+    },
     /// Every instance slot of the process is in use.
     #[error(
         "instance pool of {0} is full: too many calls in flight across all plugins (pool limit)"

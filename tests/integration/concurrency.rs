@@ -204,3 +204,25 @@ fn calls_past_the_instance_pool_fail_naming_it() {
 /// plugin (it is not the plugin's doing).
 const POOL_FULL: &str =
     "instance pool of 1000 is full: too many calls in flight across all plugins (pool limit)";
+
+/// `[limits] rate`: a plugin's calls per period over all clients. Past the
+/// burst a call is refused at once, naming the limit and when to retry;
+/// the bucket refills at the rate.
+#[test]
+fn calls_past_a_plugins_rate_are_refused_until_it_refills() {
+    let sync = SyncDir::new("rate");
+    let mut server = held_timing(&sync, "limits = { rate = \"1/s\", burst = 2 }");
+    for _ in 0..2 {
+        assert_eq!(text(&server.call_tool("fast", json!({}))), "fast done");
+    }
+    let refused = server.call_tool("fast", json!({}));
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(
+        text(&refused),
+        "plugin `timing` is over its rate of 1/s (burst 2): try again in 1s (rate limit)"
+    );
+    eventually("the bucket to refill", || {
+        let answer = server.call_tool("fast", json!({}));
+        (text(&answer) == "fast done").then_some(())
+    });
+}

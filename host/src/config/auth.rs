@@ -146,31 +146,6 @@ fn is_trusted_url(url: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// `N/s`, `N/m` or `N/h`, N at least 1.
-fn parse_rate(text: &str) -> std::result::Result<Rate, String> {
-    let fix = "write requests per period, e.g. \"10/s\", \"600/m\" or \"1000/h\"";
-    let Some((count, unit)) = text.split_once('/') else {
-        return Err(format!("{text:?} is not a rate; {fix}"));
-    };
-    let count: u32 = count
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| format!("{text:?}: `{count}` is not a whole number of at least 1; {fix}"))?;
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        other => return Err(format!("{text:?}: `{other}` is not s, m or h; {fix}")),
-    };
-    Ok(Rate {
-        count,
-        per,
-        burst: count,
-    })
-}
-
 fn is_scope(s: &str) -> bool {
     // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
     !s.is_empty()
@@ -323,6 +298,26 @@ impl Resolver<'_> {
         index: Option<usize>,
         (rate, burst, concurrency): (&Option<Num>, &Option<Num>, &Option<Num>),
     ) -> Result<ClientLimits> {
+        let rate = self.rate(at, index, rate, burst)?;
+        let concurrency = match concurrency {
+            Some(v) => {
+                let key: Vec<&str> = at.iter().copied().chain(["concurrency"]).collect();
+                Some(usize::try_from(self.count(&key, v, 1)?).unwrap_or(usize::MAX))
+            }
+            None => None,
+        };
+        Ok(ClientLimits { rate, concurrency })
+    }
+
+    /// `rate` and its `burst` in the table at `at` (item `index` of an
+    /// array of tables).
+    pub(super) fn rate(
+        &self,
+        at: &[&str],
+        index: Option<usize>,
+        rate: &Option<Num>,
+        burst: &Option<Num>,
+    ) -> Result<Option<Rate>> {
         let invalid = |field: &str, m: String| {
             let key: Vec<&str> = at.iter().copied().chain([field]).collect();
             match index {
@@ -332,7 +327,7 @@ impl Resolver<'_> {
         };
         let rate = match rate {
             None => None,
-            Some(Num::Text(text)) => Some(parse_rate(text).map_err(|m| invalid("rate", m))?),
+            Some(Num::Text(text)) => Some(Rate::parse(text).map_err(|m| invalid("rate", m))?),
             Some(other) => {
                 return Err(invalid(
                     "rate",
@@ -340,26 +335,16 @@ impl Resolver<'_> {
                 ));
             }
         };
-        let rate = match (rate, burst) {
+        Ok(match (rate, burst) {
             (Some(mut rate), Some(burst)) => {
                 let key: Vec<&str> = at.iter().copied().chain(["burst"]).collect();
                 let n = self.count(&key, burst, 1)?;
                 rate.burst = u32::try_from(n).unwrap_or(u32::MAX);
                 Some(rate)
             }
-            (None, Some(_)) => {
-                return Err(invalid("burst", "is set without a `rate`".into()));
-            }
+            (None, Some(_)) => return Err(invalid("burst", "is set without a `rate`".into())),
             (rate, None) => rate,
-        };
-        let concurrency = match concurrency {
-            Some(v) => {
-                let key: Vec<&str> = at.iter().copied().chain(["concurrency"]).collect();
-                Some(usize::try_from(self.count(&key, v, 1)?).unwrap_or(usize::MAX))
-            }
-            None => None,
-        };
-        Ok(ClientLimits { rate, concurrency })
+        })
     }
 
     fn static_token(&self, i: usize, raw: &RawStaticToken) -> Result<StaticToken> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{AuthSettings, HostPattern};
+use super::{AuthSettings, HostPattern, Rate};
 
 /// Default largest request body.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -16,35 +16,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default time a client has to send a request's headers before it is
 /// disconnected (slow or silent clients cannot hold connections).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// A token bucket: `count` requests per `per`, with up to `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    /// Requests allowed per `per`.
-    pub count: u32,
-    /// The period `count` is over (a second, a minute or an hour).
-    pub per: Duration,
-    /// The bucket's size: requests that may come at once (default `count`).
-    pub burst: u32,
-}
-
-impl Rate {
-    /// Tokens added per second.
-    pub fn per_second(&self) -> f64 {
-        f64::from(self.count) / self.per.as_secs_f64()
-    }
-}
-
-impl std::fmt::Display for Rate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let unit = match self.per.as_secs() {
-            1 => "s",
-            60 => "m",
-            _ => "h",
-        };
-        write!(f, "{}/{unit}", self.count)
-    }
-}
-
 /// What one client may do over HTTP: a principal with `[server.auth]`, a
 /// client address without.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -44,6 +44,9 @@ pub struct Limits {
     pub concurrency: usize,
     /// Calls of one plugin waiting for a free slot.
     pub queue: usize,
+    /// Calls of one plugin per period, over all clients (`None`: unlimited);
+    /// past it a call is refused at once, naming the limit.
+    pub rate: Option<Rate>,
 }
 
 impl Default for Limits {
@@ -56,6 +59,64 @@ impl Default for Limits {
             max_output: DEFAULT_MAX_OUTPUT,
             concurrency: DEFAULT_CONCURRENCY,
             queue: DEFAULT_QUEUE,
+            rate: None,
         }
+    }
+}
+
+/// A token bucket: `count` requests (or calls) per `per`, with up to
+/// `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests allowed per `per`.
+    pub count: u32,
+    /// The period `count` is over (a second, a minute or an hour).
+    pub per: Duration,
+    /// The bucket's size: requests that may come at once (default `count`).
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `N/s`, `N/m` or `N/h`, N at least 1.
+    pub(super) fn parse(text: &str) -> Result<Rate, String> {
+        let fix = "write requests per period, e.g. \"10/s\", \"600/m\" or \"1000/h\"";
+        let Some((count, unit)) = text.split_once('/') else {
+            return Err(format!("{text:?} is not a rate; {fix}"));
+        };
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                format!("{text:?}: `{count}` is not a whole number of at least 1; {fix}")
+            })?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            other => return Err(format!("{text:?}: `{other}` is not s, m or h; {fix}")),
+        };
+        Ok(Rate {
+            count,
+            per,
+            burst: count,
+        })
+    }
+
+    /// Tokens added per second.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.count) / self.per.as_secs_f64()
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "m",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.count)
     }
 }

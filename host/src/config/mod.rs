@@ -34,11 +34,11 @@ pub use auth::{AuthSettings, DEFAULT_LEEWAY, JwksSource, JwtKeys, StaticToken, T
 pub use host_pattern::HostPattern;
 pub use http::{
     ClientLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport, Rate,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, HttpTransport,
 };
 pub use limits::{
     DEFAULT_CONCURRENCY, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY, DEFAULT_QUEUE,
-    DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING,
+    DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT, EPOCH_TICK, Limits, MAX_MEMORY_CEILING, Rate,
 };
 pub use lock::{LOCK_FILE_NAME, Lock, Locked};
 pub use openapi::{OpenApiConfig, PathPattern, RouteKind, RouteMap, SpecSource};
@@ -231,6 +231,9 @@ pub struct UpstreamConfig {
     /// Calls that may wait for a turn; more are refused as busy
     /// (`[limits] queue`).
     pub queue: usize,
+    /// Calls forwarded to it per period (`[limits] rate`; `None`:
+    /// unlimited).
+    pub rate: Option<Rate>,
 }
 
 /// Where an upstream is.
@@ -331,6 +334,7 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("max_output", &self.max_output)
             .field("concurrency", &self.concurrency)
             .field("queue", &self.queue)
+            .field("rate", &self.rate)
             .finish()
     }
 }

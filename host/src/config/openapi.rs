@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Limits;
 use super::raw::{RawOpenApi, RawRouteMap};
 use super::resolve::{Resolver, Result, is_name};
+use super::{Limits, Rate};
 
 /// One `[openapi.NAME]` table.
 #[derive(Clone, PartialEq)]
@@ -38,6 +38,8 @@ pub struct OpenApiConfig {
     pub concurrency: usize,
     /// Requests that may wait for a turn (`[limits] queue`).
     pub queue: usize,
+    /// Requests per period (`[limits] rate`; `None`: unlimited).
+    pub rate: Option<Rate>,
     /// How operations become components, first match wins; an operation no
     /// map matches is a tool.
     pub route_maps: Vec<RouteMap>,
@@ -142,6 +144,7 @@ impl std::fmt::Debug for OpenApiConfig {
             .field("max_output", &self.max_output)
             .field("concurrency", &self.concurrency)
             .field("queue", &self.queue)
+            .field("rate", &self.rate)
             .field("route_maps", &self.route_maps)
             .finish()
     }
@@ -216,6 +219,7 @@ impl Resolver<'_> {
             max_output,
             concurrency: defaults.concurrency,
             queue: defaults.queue,
+            rate: defaults.rate,
             route_maps,
         })
     }

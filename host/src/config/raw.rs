@@ -114,6 +114,8 @@ pub(super) struct RawLimits {
     pub max_output: Option<Num>,
     pub concurrency: Option<Num>,
     pub queue: Option<Num>,
+    pub rate: Option<Num>,
+    pub burst: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -516,6 +516,15 @@ impl Resolver<'_> {
         if let Some(v) = &raw.queue {
             limits.queue = to_usize(self.count(&key("queue"), v, 0)?);
         }
+        match (&raw.rate, &raw.burst, &mut limits.rate) {
+            // `burst` alone resizes the bucket of the inherited rate.
+            (None, Some(burst), Some(inherited)) => {
+                let n = self.count(&key("burst"), burst, 1)?;
+                inherited.burst = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+            (None, None, _) => {}
+            (rate, burst, _) => limits.rate = self.rate(at, None, rate, burst)?,
+        }
         Ok(limits)
     }
 
@@ -673,6 +682,7 @@ impl Resolver<'_> {
             max_output,
             concurrency: defaults.concurrency,
             queue: defaults.queue,
+            rate: defaults.rate,
         })
     }
 

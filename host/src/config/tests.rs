@@ -175,9 +175,10 @@ fn limits_cascade_defaults_then_table_then_plugin() {
 memory = "32MiB"
 timeout = "5s"
 queue = 0
+rate = "600/m"
 [plugins.p]
 path = "p.wasm"
-limits = { timeout = "30s", memory = 1048576, concurrency = 2 }
+limits = { timeout = "30s", memory = 1048576, concurrency = 2, burst = 5 }
 [plugins.q]
 path = "q.wasm"
 enabled = false
@@ -188,9 +189,17 @@ enabled = false
         memory: 32 * MIB,
         timeout: Duration::from_secs(5),
         queue: 0,
+        rate: Some(Rate {
+            count: 600,
+            per: Duration::from_secs(60),
+            burst: 600,
+        }),
         ..Limits::default()
     };
     assert_eq!(config.limits, table);
+    // `burst` alone resizes the inherited rate's bucket.
+    let p_rate = config.plugins[0].limits.rate.unwrap();
+    assert_eq!((p_rate.count, p_rate.burst), (600, 5));
     let p = &config.plugins[0];
     assert_eq!(p.limits.timeout, Duration::from_secs(30));
     assert_eq!(p.limits.memory, MIB);
@@ -361,6 +370,12 @@ fn bad_limits_name_key_and_fix() {
         "[plugins.p]\npath = \"p.wasm\"\nlimits = { total_memory = \"1GiB\" }\n",
         "plugins.p.limits.total_memory",
         &["setting of the whole process", "top-level [limits]"],
+    );
+    expect_invalid(
+        t,
+        "[plugins.p]\npath = \"p.wasm\"\nlimits = { rate = \"5/d\" }\n",
+        "plugins.p.limits.rate",
+        &["not s, m or h"],
     );
     let config = parse_in(t, "[limits]\ntotal_memory = \"3GiB\"\n").unwrap();
     assert_eq!(config.total_memory, Some(3 << 30));

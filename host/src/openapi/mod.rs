@@ -130,7 +130,7 @@ impl OpenApi {
             by_name.insert(operation.name.clone(), operation);
         }
         Ok(Self {
-            gate: Gate::new(config.concurrency, config.queue),
+            gate: Gate::new(config.concurrency, config.queue, config.rate),
             config: config.clone(),
             base_url,
             client,

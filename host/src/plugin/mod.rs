@@ -319,7 +319,7 @@ impl WasmPlugin {
                     reason,
                 }
             })?,
-            gate: Gate::new(limits.concurrency, limits.queue),
+            gate: Gate::new(limits.concurrency, limits.queue, limits.rate),
             name,
             path: path.to_owned(),
             pre,
@@ -368,7 +368,7 @@ impl WasmPlugin {
             source,
         };
         let (_permit, mut lease) = self
-            .begin(&ctx)
+            .begin(&ctx, false)
             .await
             .map_err(|e| listing_error("exports", e))?;
         let exports = &self.exports;
@@ -429,7 +429,7 @@ impl WasmPlugin {
         ctx: &CallContext,
         call: impl AsyncFnOnce(&mut Store<State>, Instance) -> wasmtime::Result<T>,
     ) -> Result<T, CallError> {
-        let (_permit, mut lease) = self.begin(ctx).await?;
+        let (_permit, mut lease) = self.begin(ctx, true).await?;
         let answer = guard(ctx, self.clock(ctx), lease.account(), async {
             let instance = lease.instance(&self.pre).await?;
             call(&mut lease.store, instance).await
@@ -551,10 +551,22 @@ impl WasmPlugin {
 
     /// Wait for a free slot (bounded queue; cancellable), then make a fresh
     /// store with this plugin's limits (or, with `instance_reuse`, take an
-    /// idle one and start its per-call limits again).
-    async fn begin(&self, ctx: &CallContext) -> Result<(Admission<'_>, Lease), CallError> {
+    /// idle one and start its per-call limits again). A `metered` call
+    /// takes a token of the plugin's `rate`; the host's own do not.
+    async fn begin(
+        &self,
+        ctx: &CallContext,
+        metered: bool,
+    ) -> Result<(Admission<'_>, Lease), CallError> {
+        let admit = async {
+            if metered {
+                self.gate.admit("plugin", &self.name).await
+            } else {
+                self.gate.admit_unmetered("plugin", &self.name).await
+            }
+        };
         let permit = tokio::select! {
-            permit = self.gate.admit("plugin", &self.name) => permit?,
+            permit = admit => permit?,
             _ = ctx.cancel.cancelled() => return Err(CallError::Cancelled),
         };
         let admission = Admission {

@@ -181,7 +181,7 @@ impl Upstream {
         });
         let task = tokio::spawn(maintain(shared.clone(), config.clone()));
         Self {
-            gate: Gate::new(config.concurrency, config.queue),
+            gate: Gate::new(config.concurrency, config.queue, config.rate),
             config,
             shared,
             task,

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use super::{ClientAddr, Tracked};
 use crate::auth::Principal;
 use crate::config::{ClientLimits, Rate};
+use crate::gate::Bucket;
 
 /// Most clients whose buckets and requests in flight are tracked at once.
 pub const MAX_LIMITED_CLIENTS: usize = 10_000;
@@ -26,7 +27,7 @@ pub const MAX_LIMITED_CLIENTS: usize = 10_000;
 struct Client {
     /// The rate its bucket fills at (its view's, or the default).
     rate: Option<Rate>,
-    tokens: f64,
+    bucket: Option<Bucket>,
     seen: Instant,
     in_flight: usize,
 }
@@ -79,28 +80,28 @@ impl ClientGate {
         }
         let client = clients.entry(key.to_owned()).or_insert(Client {
             rate: limits.rate,
-            tokens: limits.rate.map_or(0.0, |r| f64::from(r.burst)),
+            bucket: None,
             seen: now,
             in_flight: 0,
         });
         client.rate = limits.rate;
-        if let Some(rate) = limits.rate {
-            let elapsed = now.duration_since(client.seen).as_secs_f64();
-            client.tokens =
-                (client.tokens + elapsed * rate.per_second()).min(f64::from(rate.burst));
-            client.seen = now;
-            if client.tokens < 1.0 {
-                let wait = (1.0 - client.tokens) / rate.per_second();
-                return Err(Refusal {
-                    message: format!(
-                        "rate limit of {rate} (burst {}) for this client reached",
-                        rate.burst
-                    ),
-                    retry_after: wait.ceil().max(1.0) as u64,
-                });
-            }
-        } else {
-            client.seen = now;
+        client.seen = now;
+        let mut bucket = limits.rate.map(|rate| {
+            (
+                rate,
+                client.bucket.get_or_insert_with(|| Bucket::full(rate, now)),
+            )
+        });
+        if let Some((rate, bucket)) = &mut bucket
+            && let Err(wait) = bucket.check(*rate, now)
+        {
+            return Err(Refusal {
+                message: format!(
+                    "rate limit of {rate} (burst {}) for this client reached",
+                    rate.burst
+                ),
+                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
         }
         if counted && let Some(max) = limits.concurrency {
             if client.in_flight >= max {
@@ -113,8 +114,8 @@ impl ClientGate {
             }
             client.in_flight += 1;
         }
-        if limits.rate.is_some() {
-            client.tokens -= 1.0;
+        if let Some((_, bucket)) = bucket {
+            bucket.take();
         }
         Ok(counted && limits.concurrency.is_some())
     }
@@ -123,11 +124,9 @@ impl ClientGate {
 /// Forget idle clients (full bucket, nothing in flight); if none is idle,
 /// the least recently seen with nothing in flight.
 fn make_room(clients: &mut HashMap<String, Client>, now: Instant) {
-    let full = |c: &Client| {
-        c.rate.is_none_or(|r| {
-            c.tokens + now.duration_since(c.seen).as_secs_f64() * r.per_second()
-                >= f64::from(r.burst)
-        })
+    let full = |c: &Client| match (c.rate, &c.bucket) {
+        (Some(rate), Some(bucket)) => bucket.is_full(rate, now),
+        _ => true,
     };
     clients.retain(|_, c| c.in_flight > 0 || !full(c));
     if clients.len() >= MAX_LIMITED_CLIENTS

@@ -88,6 +88,7 @@ mod openapi;
 mod plugin;
 mod protocol;
 mod provider;
+mod redis;
 mod reload;
 mod runtime;
 mod service;
@@ -107,9 +108,9 @@ pub use config::{
     DEFAULT_MAX_OUTPUT, DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE,
     DEFAULT_TASK_AFTER, DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT,
     DirGrant, EPOCH_TICK, Grants, HostPattern, HttpOptions, HttpTransport, JwksSource, JwtKeys,
-    LOCK_FILE_NAME, Limits, Lock, Locked, LockedFile, MAX_MEMORY_CEILING, OpenApiConfig,
-    PathPattern, PluginConfig, RouteKind, RouteMap, ServerSettings, SpecSource, StaticToken,
-    TagFilter, UpstreamConfig, UpstreamTarget,
+    LOCK_FILE_NAME, Limits, Lock, Locked, LockedFile, MAX_MEMORY_CEILING, MIN_STATE_SECRET,
+    OpenApiConfig, PathPattern, PluginConfig, RedisTarget, RouteKind, RouteMap, ServerSettings,
+    SpecSource, StateKey, StaticToken, TagFilter, UpstreamConfig, UpstreamTarget,
 };
 pub use corral_uri_template::UriTemplate;
 pub use error::{CallError, GuestError, LoadError, RuntimeError};
@@ -126,6 +127,7 @@ pub use model::{
 pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Provider};
+pub use redis::{MAX_REDIS_REPLY, REDIS_TIMEOUT, RedisError};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};
 pub use runtime::limits::{
     MAX_HTTP_FIELDS_BYTES, MAX_LOG_MESSAGE_BYTES, MAX_LOG_MESSAGES_PER_CALL, MAX_PROGRESS_PER_CALL,

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod client;
 mod client_lib;
+mod cluster;
 mod concurrency;
 mod dev;
 mod embed;

@@ -16,6 +16,8 @@ pub struct Connection {
     path: String,
     request: Vec<u8>,
     read: Vec<u8>,
+    /// Sent as `Authorization: Bearer …` with every request.
+    bearer: Option<String>,
 }
 
 /// An answer: the session id it carries, and its body (chunks joined).
@@ -37,7 +39,14 @@ impl Connection {
             path: if path.is_empty() { "/" } else { path }.to_owned(),
             request: Vec::with_capacity(1024),
             read: Vec::with_capacity(16 * 1024),
+            bearer: None,
         }
+    }
+
+    /// Send `token` as a bearer token with every request.
+    pub fn with_bearer(mut self, token: Option<String>) -> Connection {
+        self.bearer = token;
+        self
     }
 
     /// POST a JSON-RPC `payload` as a 2025-11-25 client; read the whole answer.
@@ -53,6 +62,9 @@ impl Connection {
         .unwrap();
         if let Some(session) = session {
             write!(self.request, "Mcp-Session-Id: {session}\r\n").unwrap();
+        }
+        if let Some(token) = &self.bearer {
+            write!(self.request, "Authorization: Bearer {token}\r\n").unwrap();
         }
         write!(
             self.request,

@@ -58,8 +58,13 @@ fn body(id: u64, rest: &str) -> String {
 }
 
 /// One connection: a session, then calls until `stop`; returns latencies.
-async fn connection(url: String, stop: Arc<AtomicBool>, total: Arc<AtomicU64>) -> Vec<Duration> {
-    let mut connection = Connection::open(&url).await;
+async fn connection(
+    url: String,
+    bearer: Option<String>,
+    stop: Arc<AtomicBool>,
+    total: Arc<AtomicU64>,
+) -> Vec<Duration> {
+    let mut connection = Connection::open(&url).await.with_bearer(bearer);
     let init = connection
         .post(
             &body(
@@ -180,15 +185,40 @@ fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
-async fn load(report: &mut Report, who: &str, url: &str, pid: Option<u32>, duration: Duration) {
-    for conns in CONNECTIONS {
+/// Where `load` sends its calls and how.
+struct Target<'a> {
+    /// Named in the rows (`Corral`, `FastMCP`).
+    who: &'a str,
+    url: &'a str,
+    /// The server's process, whose RSS is sampled at 64 connections.
+    pid: Option<u32>,
+    /// A bearer token sent with every request.
+    bearer: Option<&'a str>,
+}
+
+async fn load(report: &mut Report, target: Target<'_>, connections: &[usize], duration: Duration) {
+    let Target {
+        who,
+        url,
+        pid,
+        bearer,
+    } = target;
+    for &conns in connections {
         let stop = Arc::new(AtomicBool::new(false));
         let total = Arc::new(AtomicU64::new(0));
         let sampler = pid
             .filter(|_| conns == 64)
             .map(|pid| sample_rss(pid, stop.clone()));
         let tasks: Vec<_> = (0..conns)
-            .map(|_| tokio::spawn(connection(url.to_owned(), stop.clone(), total.clone())))
+            .map(|_| {
+                let bearer = bearer.map(str::to_owned);
+                tokio::spawn(connection(
+                    url.to_owned(),
+                    bearer,
+                    stop.clone(),
+                    total.clone(),
+                ))
+            })
             .collect();
         // Warm up, then count only the measured window.
         tokio::time::sleep(duration / 4).await;
@@ -233,44 +263,112 @@ async fn load(report: &mut Report, who: &str, url: &str, pid: Option<u32>, durat
     }
 }
 
+/// The HS256 secret the JWT row's Corral checks tokens with.
+const JWT_SECRET: &str = "corral-bench-secret-of-at-least-32-bytes";
+
+/// A Corral config requiring HS256 bearer tokens; written under `dir`.
+fn jwt_config(dir: &Path, calculator: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("jwt.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server.auth]\nissuer = \"https://issuer.bench\"\naudience = \"https://mcp.bench/mcp\"\n\
+             hs256_secret_env = \"CORRAL_BENCH_JWT_SECRET\"\nrequired_scopes = [\"mcp\"]\n\n\
+             [plugins.calculator]\npath = \"{}\"\n",
+            calculator.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// An HS256 token the JWT row's Corral accepts, valid for a day.
+fn jwt() -> String {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let claims = serde_json::json!({
+        "iss": "https://issuer.bench", "aud": "https://mcp.bench/mcp",
+        "sub": "bench", "scope": "mcp", "exp": exp,
+    });
+    let input = format!(
+        "{}.{}",
+        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, JWT_SECRET.as_bytes());
+    let signature = ring::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", b64(signature.as_ref()))
+}
+
+/// Start Corral over HTTP on a free port with `args`; its URL.
+fn corral_http(servers: &Servers, cache: &Path, args: &[&str]) -> (HttpChild, String) {
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut all = args.to_vec();
+    all.extend([
+        "--transport",
+        "http",
+        "--port",
+        &port_text,
+        "--max-sessions",
+        "1024",
+    ]);
+    let mut cmd = servers.corral(&all, cache);
+    cmd.env("CORRAL_BENCH_JWT_SECRET", JWT_SECRET);
+    (start(cmd, port), format!("http://127.0.0.1:{port}/mcp"))
+}
+
 pub async fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) {
     let floor = Floor::start();
     let url = format!("http://127.0.0.1:{}/mcp", floor.port);
-    load(report, FLOOR, &url, None, scale.http_for).await;
+    let floor_target = Target {
+        who: FLOOR,
+        url: &url,
+        pid: None,
+        bearer: None,
+    };
+    load(report, floor_target, &CONNECTIONS, scale.http_for).await;
     drop(floor);
     let calculator = root().join("plugins/dist/calculator-rust.wasm");
-    let port = free_port();
-    let port_text = port.to_string();
-    let corral = start(
-        servers.corral(
-            &[
-                calculator.to_str().unwrap(),
-                "--transport",
-                "http",
-                "--port",
-                &port_text,
-                "--max-sessions",
-                "1024",
-            ],
-            cache,
-        ),
-        port,
-    );
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    load(report, "Corral", &url, Some(corral.0.id()), scale.http_for).await;
+    let (corral, url) = corral_http(servers, cache, &[calculator.to_str().unwrap()]);
+    let target = Target {
+        who: "Corral",
+        url: &url,
+        pid: Some(corral.0.id()),
+        bearer: None,
+    };
+    load(report, target, &CONNECTIONS, scale.http_for).await;
+    drop(corral);
+    // The cost of bearer auth: every request's JWT is checked (signature
+    // once, then from the verified-token cache; claims every time).
+    let config = jwt_config(&cache.join("bench-jwt"), &calculator);
+    let (corral, url) = corral_http(servers, cache, &["--config", config.to_str().unwrap()]);
+    let token = jwt();
+    let target = Target {
+        who: "Corral, JWT auth",
+        url: &url,
+        pid: None,
+        bearer: Some(&token),
+    };
+    load(report, target, &[16], scale.http_for).await;
     drop(corral);
     let port = free_port();
     let port_text = port.to_string();
     if let Some(cmd) = servers.fastmcp(&["--transport", "http", "--port", &port_text]) {
         let fastmcp = start(cmd, port);
         let url = format!("http://127.0.0.1:{port}/mcp");
-        load(
-            report,
-            "FastMCP",
-            &url,
-            Some(fastmcp.0.id()),
-            scale.http_for,
-        )
-        .await;
+        let target = Target {
+            who: "FastMCP",
+            url: &url,
+            pid: Some(fastmcp.0.id()),
+            bearer: None,
+        };
+        load(report, target, &CONNECTIONS, scale.http_for).await;
     }
 }

@@ -253,6 +253,17 @@ impl Report {
                 unit: "×",
             });
         }
+        let plain = self.value("HTTP 16 connection(s): Corral", "calls_per_s");
+        let jwt = self.value("HTTP 16 connection(s): Corral, JWT auth", "calls_per_s");
+        if let (Some(plain), Some(jwt)) = (plain, jwt) {
+            self.targets.push(Target {
+                what: "throughput lost to JWT auth, 16 connections".into(),
+                measured: (1.0 - jwt / plain) * 100.0,
+                goal: 10.0,
+                at_least: false,
+                unit: "%",
+            });
+        }
         self.target(
             "cold start with 100 cached plugins",
             "cold start, cached: Corral, 100 plugin(s)",

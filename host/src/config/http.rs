@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{AuthSettings, HostPattern, Rate};
+use super::{AuthSettings, HostPattern, Rate, RedisTarget};
 
 /// Default largest request body.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -68,6 +68,10 @@ pub struct HttpOptions {
     /// Per-client limits (`rate`, `burst`, `concurrency`); a view of
     /// `[server.auth]` may set its own.
     pub client_limits: ClientLimits,
+    /// `[server.sessions] store`: where Streamable HTTP sessions are kept
+    /// so that every process sharing it can continue them (`None`: in this
+    /// process only).
+    pub session_store: Option<RedisTarget>,
 }
 
 impl Default for HttpOptions {
@@ -96,6 +100,7 @@ impl Default for HttpOptions {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             auth: None,
             client_limits: ClientLimits::default(),
+            session_store: None,
         }
     }
 }

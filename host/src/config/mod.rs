@@ -20,6 +20,7 @@ mod lock;
 mod openapi;
 mod raw;
 mod resolve;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +44,7 @@ pub use limits::{
 pub use lock::{LOCK_FILE_NAME, Lock, Locked};
 pub use openapi::{OpenApiConfig, PathPattern, RouteKind, RouteMap, SpecSource};
 pub(crate) use resolve::{is_env_name, parse_sha256};
+pub use sessions::{MIN_STATE_SECRET, RedisTarget, StateKey};
 
 /// The file name [`Config::discover`] looks for.
 pub const CONFIG_FILE_NAME: &str = "corral.toml";
@@ -115,6 +117,10 @@ pub struct ServerSettings {
     /// Refuse every plugin that is not in `corral.lock` with a verified
     /// signer.
     pub require_signatures: bool,
+    /// `[server.sessions] request_state_key_env`: the key that seals
+    /// `requestState`, shared by the processes that have the same secret
+    /// (`None`: a random key of this process's own).
+    pub request_state_key: Option<StateKey>,
     /// Advertise `listChanged` and announce changes made with
     /// [`CorralServer::replace_catalog`](crate::CorralServer::replace_catalog).
     /// Not a key of the file: on when the served lists can change
@@ -137,6 +143,7 @@ impl Default for ServerSettings {
             task_after: DEFAULT_TASK_AFTER,
             task_input_timeout: DEFAULT_TASK_INPUT_TIMEOUT,
             require_signatures: false,
+            request_state_key: None,
             list_changed: false,
         }
     }

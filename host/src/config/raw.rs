@@ -37,6 +37,14 @@ pub(super) struct RawServer {
     pub require_signatures: bool,
     pub http: RawHttp,
     pub auth: Option<RawAuth>,
+    pub sessions: RawSessions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawSessions {
+    pub store: Option<String>,
+    pub request_state_key_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -251,9 +251,10 @@ impl Resolver<'_> {
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config> {
-        let server = self.server(&raw.server)?;
+        let mut server = self.server(&raw.server)?;
         let mut http = self.http(&raw.server.http)?;
         http.auth = raw.server.auth.as_ref().map(|a| self.auth(a)).transpose()?;
+        (http.session_store, server.request_state_key) = self.sessions(&raw.server.sessions)?;
         let plugin_dirs = raw
             .server
             .plugin_dirs
@@ -389,6 +390,7 @@ impl Resolver<'_> {
             task_after,
             task_input_timeout,
             require_signatures: raw.require_signatures,
+            request_state_key: None,
             list_changed: false,
         })
     }

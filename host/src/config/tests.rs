@@ -27,14 +27,14 @@ fn scratch(test: &str, files: &[&str], dirs: &[&str]) -> PathBuf {
 
 /// Parse `text` as `<test dir>/corral.toml`, with `p.wasm`, `q.wasm` and
 /// `data/` present there.
-fn parse_in(test: &str, text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse_in(test: &str, text: &str) -> Result<Config, ConfigError> {
     let dir = scratch(test, &["p.wasm", "q.wasm"], &["data"]);
     Config::parse(text, &dir.join("corral.toml"))
 }
 
 /// Expect an `Invalid` error at `key` whose message names the file, the key
 /// and each of `needles`.
-fn expect_invalid(test: &str, text: &str, key: &str, needles: &[&str]) {
+pub(super) fn expect_invalid(test: &str, text: &str, key: &str, needles: &[&str]) {
     let error = parse_in(test, text).expect_err(text);
     let shown = error.to_string();
     match &error {

@@ -72,13 +72,22 @@ pub(super) struct StateSeal {
 }
 
 impl StateSeal {
-    pub(super) fn new() -> Self {
+    /// A seal with `shared` (from `[server.sessions]
+    /// request_state_key_env`, the same in every process), else with a
+    /// random key of this process's own.
+    pub(super) fn new(shared: Option<&crate::config::StateKey>) -> Self {
         use ring::rand::SecureRandom;
         let random = ring::rand::SystemRandom::new();
-        let mut key = [0u8; 32];
-        random
-            .fill(&mut key)
-            .expect("the operating system provides random bytes");
+        let key = match shared {
+            Some(shared) => shared.0,
+            None => {
+                let mut key = [0u8; 32];
+                random
+                    .fill(&mut key)
+                    .expect("the operating system provides random bytes");
+                key
+            }
+        };
         let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &key)
             .expect("a 32-byte key fits ChaCha20-Poly1305");
         Self {
@@ -418,7 +427,7 @@ mod tests {
 
     #[test]
     fn a_sealed_state_opens_only_for_its_own_request() {
-        let seal = StateSeal::new();
+        let seal = StateSeal::new(None);
         let sealed = seal
             .seal("tools/call t\nA\n", Some("secret-state".into()))
             .unwrap();
@@ -434,13 +443,17 @@ mod tests {
         ] {
             assert!(seal.open(binding, &sealed).is_err(), "{binding}");
         }
-        assert!(StateSeal::new().open("tools/call t\nA\n", &sealed).is_err());
+        assert!(
+            StateSeal::new(None)
+                .open("tools/call t\nA\n", &sealed)
+                .is_err()
+        );
     }
 
     #[test]
     fn a_sealed_state_is_opaque_and_tamper_proof() {
         use base64::Engine as _;
-        let seal = StateSeal::new();
+        let seal = StateSeal::new(None);
         let sealed = seal.seal("b", Some("secret-state".into())).unwrap();
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(sealed.strip_prefix(SEAL_VERSION).unwrap())
@@ -464,9 +477,25 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_key_opens_in_another_process() {
+        let key = crate::config::StateKey([9; 32]);
+        let sealed = StateSeal::new(Some(&key))
+            .seal("b", Some("s".into()))
+            .unwrap();
+        assert_eq!(
+            StateSeal::new(Some(&key))
+                .open("b", &sealed)
+                .unwrap()
+                .as_deref(),
+            Some("s")
+        );
+        assert!(StateSeal::new(None).open("b", &sealed).is_err());
+    }
+
+    #[test]
     fn an_expired_state_does_not_open() {
         use base64::Engine as _;
-        let seal = StateSeal::new();
+        let seal = StateSeal::new(None);
         // Seal a payload that expired a second ago, as `seal` would.
         let mut data = serde_json::to_vec(&Sealed {
             expires: now_secs() - 1,

@@ -271,7 +271,7 @@ impl CallService {
         Self {
             view: ArcSwap::from_pointee(View::new(Arc::new(Catalog::default()))),
             ready: tokio::sync::watch::Sender::new(false),
-            seal: StateSeal::new(),
+            seal: StateSeal::new(settings.request_state_key.as_ref()),
             settings,
             tasks: Arc::new(Tasks::new()),
         }

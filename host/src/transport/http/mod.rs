@@ -8,6 +8,7 @@ mod limit;
 mod listener;
 mod sessions;
 mod sse;
+mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,11 +51,12 @@ impl CorralServer {
     ) -> StreamableHttpService<CorralServer, BoundedSessions> {
         // Host and Origin are checked once, by the guard in front of this
         // service (`http_router`), with the config's own patterns.
-        let config = StreamableHttpServerConfig::default()
+        let mut config = StreamableHttpServerConfig::default()
             .disable_allowed_hosts()
             .disable_allowed_origins()
             .with_max_request_body_bytes(options.max_body)
             .with_cancellation_token(shutdown);
+        config.session_store = sessions.store();
         let server = self.clone();
         StreamableHttpService::new(move || Ok(server.clone()), sessions, config)
     }
@@ -71,9 +73,13 @@ impl CorralServer {
     ) -> Result<Router, ServeError> {
         let mcp = match options.transport {
             HttpTransport::Streamable => {
+                let store = options.session_store.clone().map(|target| {
+                    Arc::new(store::RedisSessions::new(target, options.session_idle))
+                });
                 let sessions = Arc::new(BoundedSessions::new(
                     options.max_sessions,
                     options.session_idle,
+                    store,
                 ));
                 // One shared service: routed as a tower service it would be
                 // cloned (its config's host and origin lists with it) for

@@ -9,23 +9,28 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::common::server_side_http::{ServerSseMessage, SessionId};
-use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError, SessionConfig,
 };
+use rmcp::transport::streamable_http_server::session::{RestoreOutcome, SessionManager};
+
+use super::store::RedisSessions;
 
 /// Session manager with an idle timeout and a maximum number of sessions.
 #[derive(Debug)]
 pub struct BoundedSessions {
     inner: LocalSessionManager,
     max: usize,
+    idle: Duration,
     last_used: Mutex<HashMap<SessionId, Used>>,
+    /// The store several processes share (`[server.sessions] store`).
+    store: Option<Arc<RedisSessions>>,
 }
 
 /// When a session was last used, by which client (if known), and which
@@ -35,11 +40,26 @@ struct Used {
     at: Instant,
     client: Option<IpAddr>,
     owner: Option<String>,
+    /// When the store's entry was last given a new lease.
+    refreshed: Instant,
+}
+
+impl Used {
+    fn now(client: Option<IpAddr>) -> Used {
+        let now = Instant::now();
+        Used {
+            at: now,
+            client,
+            owner: super::auth::current_owner(),
+            refreshed: now,
+        }
+    }
 }
 
 impl BoundedSessions {
-    /// At most `max` sessions, each closed after `idle` without a request.
-    pub fn new(max: usize, idle: Duration) -> Self {
+    /// At most `max` sessions, each closed after `idle` without a request;
+    /// kept in `store` too when several processes share one.
+    pub(super) fn new(max: usize, idle: Duration, store: Option<Arc<RedisSessions>>) -> Self {
         let mut inner = LocalSessionManager::default();
         let mut config = SessionConfig::default();
         config.keep_alive = Some(idle);
@@ -47,25 +67,56 @@ impl BoundedSessions {
         Self {
             inner,
             max: max.max(1),
+            idle,
             last_used: Mutex::new(HashMap::new()),
+            store,
         }
     }
 
+    /// The shared store, as rmcp's service takes it.
+    pub(super) fn store(
+        &self,
+    ) -> Option<Arc<dyn rmcp::transport::streamable_http_server::session::store::SessionStore>>
+    {
+        self.store.clone().map(|s| s as _)
+    }
+
+    /// Mark session `id` used; with a store, renew its entry's lease once
+    /// a quarter of the idle timeout has passed (in the background).
     fn touch(&self, id: &SessionId) {
-        let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(used) = used.get_mut(id) {
-            used.at = Instant::now();
+        let now = Instant::now();
+        let renew = {
+            let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(used) = used.get_mut(id) else {
+                return;
+            };
+            used.at = now;
+            let due = self.store.is_some() && now.duration_since(used.refreshed) > self.idle / 4;
+            if due {
+                used.refreshed = now;
+            }
+            due
+        };
+        if let (true, Some(store)) = (renew, &self.store) {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { store.refresh(&id).await });
         }
     }
 
     /// Close session `id` for the client's `DELETE`, if it is there for the
-    /// requester; returns whether it was.
+    /// requester (here, or in the shared store); returns whether it was.
     pub(super) async fn close_for_client(&self, id: &SessionId) -> bool {
-        if !matches!(self.has_session(id).await, Ok(true)) {
-            return false;
+        if matches!(self.has_session(id).await, Ok(true)) {
+            let _ = self.close_session(id).await;
+            if let Some(store) = &self.store {
+                store.close(id).await;
+            }
+            return true;
         }
-        let _ = self.close_session(id).await;
-        true
+        match &self.store {
+            Some(store) => store.close(id).await,
+            None => false,
+        }
     }
 
     /// Sessions the inner manager still holds.
@@ -133,15 +184,28 @@ impl SessionManager for BoundedSessions {
         self.last_used
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                id.clone(),
-                Used {
-                    at: Instant::now(),
-                    client,
-                    owner: super::auth::current_owner(),
-                },
-            );
+            .insert(id.clone(), Used::now(client));
         Ok((id, transport))
+    }
+
+    /// A session another process opened, continued here (rmcp replays its
+    /// `initialize` from the store, which checked the principal); it counts
+    /// against the cap like any other.
+    async fn restore_session(
+        &self,
+        id: SessionId,
+    ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        let client = super::listener::CLIENT.try_with(|c| *c).ok();
+        self.make_room(client).await;
+        let outcome = self.inner.restore_session(id.clone()).await?;
+        if matches!(outcome, RestoreOutcome::Restored(_)) {
+            tracing::info!(session = %id, "session continued from the shared store");
+            self.last_used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, Used::now(client));
+        }
+        Ok(outcome)
     }
 
     async fn initialize_session(

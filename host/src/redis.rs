@@ -1,0 +1,283 @@
+//! A small Redis client (RESP2 over TCP) for the shared session store: one
+//! connection, made on first use and again after a failure, commands sent
+//! one at a time. Every command has a deadline ([`REDIS_TIMEOUT`]) and every
+//! reply a size cap ([`MAX_REDIS_REPLY`]), so a slow or broken store costs
+//! a request an error, never a stuck task or unbounded memory. It knows no
+//! MCP.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use crate::config::RedisTarget;
+
+/// How long one Redis command (connecting included) may take.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest reply read from Redis, in bytes.
+pub const MAX_REDIS_REPLY: usize = 1024 * 1024;
+
+/// A reply from Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    Nil,
+    Int(i64),
+    Text(Vec<u8>),
+    Array(Vec<Reply>),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    /// Connecting, writing or reading failed.
+    #[error("redis at {address}: {source}")]
+    Io {
+        /// `host:port`.
+        address: String,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command took longer than [`REDIS_TIMEOUT`].
+    #[error(
+        "redis at {address}: no answer within {} (REDIS_TIMEOUT)",
+        crate::units::human_duration(REDIS_TIMEOUT)
+    )]
+    Timeout {
+        /// `host:port`.
+        address: String,
+    },
+    /// Redis answered with an error.
+    #[error("redis at {address}: {message}")]
+    Refused {
+        /// `host:port`.
+        address: String,
+        /// Redis's error text.
+        message: String,
+    },
+    /// The reply was not RESP, or larger than [`MAX_REDIS_REPLY`].
+    #[error("redis at {address}: {reason}")]
+    Protocol {
+        /// `host:port`.
+        address: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+/// A Redis server, talked to over one connection.
+#[derive(Debug)]
+pub(crate) struct Redis {
+    target: RedisTarget,
+    connection: Mutex<Option<BufReader<TcpStream>>>,
+}
+
+impl Redis {
+    pub(crate) fn new(target: RedisTarget) -> Redis {
+        Redis {
+            target,
+            connection: Mutex::new(None),
+        }
+    }
+
+    /// Run one command; on any failure the connection is dropped (the next
+    /// command makes a new one).
+    pub(crate) async fn command(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        let mut slot = self.connection.lock().await;
+        let run = async {
+            if slot.is_none() {
+                *slot = Some(self.connect().await?);
+            }
+            let connection = slot.as_mut().expect("connected above");
+            self.send(connection, args).await
+        };
+        let answer = match tokio::time::timeout(REDIS_TIMEOUT, run).await {
+            Ok(answer) => answer,
+            Err(_) => Err(RedisError::Timeout {
+                address: self.target.address.clone(),
+            }),
+        };
+        if matches!(
+            answer,
+            Err(RedisError::Io { .. } | RedisError::Timeout { .. } | RedisError::Protocol { .. })
+        ) {
+            *slot = None;
+        }
+        answer
+    }
+
+    async fn connect(&self) -> Result<BufReader<TcpStream>, RedisError> {
+        let stream = TcpStream::connect(&self.target.address)
+            .await
+            .map_err(|source| self.io(source))?;
+        let _ = stream.set_nodelay(true);
+        let mut connection = BufReader::new(stream);
+        if let Some(password) = &self.target.password {
+            let mut auth: Vec<&[u8]> = vec![b"AUTH"];
+            if let Some(user) = &self.target.username {
+                auth.push(user.as_bytes());
+            }
+            auth.push(password.as_bytes());
+            self.send(&mut connection, &auth).await?;
+        }
+        if self.target.db != 0 {
+            let db = self.target.db.to_string();
+            self.send(&mut connection, &[b"SELECT", db.as_bytes()])
+                .await?;
+        }
+        Ok(connection)
+    }
+
+    async fn send(
+        &self,
+        connection: &mut BufReader<TcpStream>,
+        args: &[&[u8]],
+    ) -> Result<Reply, RedisError> {
+        let mut request = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            request.extend_from_slice(arg);
+            request.extend_from_slice(b"\r\n");
+        }
+        connection
+            .get_mut()
+            .write_all(&request)
+            .await
+            .map_err(|source| self.io(source))?;
+        let mut budget = MAX_REDIS_REPLY;
+        self.read(connection, &mut budget, 0).await
+    }
+
+    /// Read one reply, spending at most `budget` bytes on it.
+    async fn read(
+        &self,
+        connection: &mut BufReader<TcpStream>,
+        budget: &mut usize,
+        depth: usize,
+    ) -> Result<Reply, RedisError> {
+        let line = self.line(connection, budget).await?;
+        let (kind, rest) = line.split_at(1);
+        let number = || {
+            rest.parse::<i64>()
+                .map_err(|_| self.protocol(format!("`{rest}` is not a length")))
+        };
+        match kind {
+            "+" => Ok(Reply::Text(rest.as_bytes().to_vec())),
+            "-" => Err(RedisError::Refused {
+                address: self.target.address.clone(),
+                message: rest.to_owned(),
+            }),
+            ":" => Ok(Reply::Int(number()?)),
+            "$" => {
+                let Ok(len) = usize::try_from(number()?) else {
+                    return Ok(Reply::Nil);
+                };
+                self.spend(budget, len + 2)?;
+                let mut data = vec![0; len + 2];
+                connection
+                    .read_exact(&mut data)
+                    .await
+                    .map_err(|source| self.io(source))?;
+                data.truncate(len);
+                Ok(Reply::Text(data))
+            }
+            "*" if depth < 4 => {
+                let Ok(len) = usize::try_from(number()?) else {
+                    return Ok(Reply::Nil);
+                };
+                self.spend(budget, len)?;
+                let mut items = Vec::with_capacity(len);
+                for _ in 0..len {
+                    items.push(Box::pin(self.read(connection, budget, depth + 1)).await?);
+                }
+                Ok(Reply::Array(items))
+            }
+            _ => Err(self.protocol(format!("unexpected reply `{line}`"))),
+        }
+    }
+
+    async fn line(
+        &self,
+        connection: &mut BufReader<TcpStream>,
+        budget: &mut usize,
+    ) -> Result<String, RedisError> {
+        let mut line = Vec::new();
+        let limit = (*budget).min(64 * 1024) as u64;
+        let read = (&mut *connection)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|source| self.io(source))?;
+        self.spend(budget, read)?;
+        if !line.ends_with(b"\r\n") || line.len() < 3 {
+            return Err(match read {
+                0 => self.io(std::io::ErrorKind::UnexpectedEof.into()),
+                _ => self.protocol("a reply line is malformed or too long".into()),
+            });
+        }
+        line.truncate(line.len() - 2);
+        String::from_utf8(line).map_err(|_| self.protocol("a reply line is not UTF-8".into()))
+    }
+
+    fn spend(&self, budget: &mut usize, n: usize) -> Result<(), RedisError> {
+        *budget = budget.checked_sub(n).ok_or_else(|| {
+            self.protocol(format!(
+                "a reply is larger than {} (MAX_REDIS_REPLY)",
+                crate::units::human_size(MAX_REDIS_REPLY as u64)
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn io(&self, source: std::io::Error) -> RedisError {
+        RedisError::Io {
+            address: self.target.address.clone(),
+            source,
+        }
+    }
+
+    fn protocol(&self, reason: String) -> RedisError {
+        RedisError::Protocol {
+            address: self.target.address.clone(),
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake server that answers every command with `reply`.
+    async fn answering(reply: Vec<u8>) -> RedisTarget {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(&reply).await;
+            // Keep the connection open: a short reply must not hang.
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        RedisTarget::parse(&format!("redis://{address}")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_huge_reply_is_refused_naming_the_cap() {
+        let redis = Redis::new(answering(b"$999999999\r\n".to_vec()).await);
+        let error = redis.command(&[b"GET", b"k"]).await.unwrap_err();
+        assert!(error.to_string().contains("MAX_REDIS_REPLY"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn replies_are_read() {
+        let redis = Redis::new(answering(b"*3\r\n$1\r\na\r\n:7\r\n$-1\r\n".to_vec()).await);
+        let reply = redis.command(&[b"X"]).await.unwrap();
+        assert_eq!(
+            reply,
+            Reply::Array(vec![Reply::Text(b"a".to_vec()), Reply::Int(7), Reply::Nil])
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! Several Corral processes behind a real nginx (round robin, no session
+//! affinity) sharing a real Redis (`[server.sessions] store`) and a
+//! request-state key (`request_state_key_env`): a 2025-11-25 session opened
+//! on one process continues on the other, also after the first is killed
+//! mid-run; 2026-07-28 calls never fail; a `requestState` sealed by one
+//! process opens on the other.
+//!
+//! Without `redis-server` and `nginx` installed these tests are skipped,
+//! unless `CORRAL_REQUIRE_CLUSTER=1` (CI sets it), which makes that a
+//! failure.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::harness::{TempDir, eventually, example, test_plugin, text};
+use crate::http::{HttpServer, open_session, request, session_call};
+
+/// A daemon started for one test, killed when it ends.
+struct Daemon {
+    child: Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// Whether `program` is installed; if not, skip (or fail under
+/// `CORRAL_REQUIRE_CLUSTER`).
+fn installed(program: &str) -> bool {
+    if Path::new(program).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CORRAL_REQUIRE_CLUSTER").is_none(),
+        "CORRAL_REQUIRE_CLUSTER is set but {program} is not installed (apt install redis-server nginx)"
+    );
+    eprintln!("skipped: {program} is not installed");
+    false
+}
+
+/// A Redis on a free loopback port, keeping nothing on disk.
+fn redis() -> Option<Daemon> {
+    let program = "/usr/bin/redis-server";
+    if !installed(program) {
+        return None;
+    }
+    let dir = TempDir::new("redis");
+    let port = free_port();
+    let child = Command::new(program)
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon {
+        child,
+        port,
+        _dir: dir,
+    };
+    eventually("redis to answer PING", || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.write_all(b"PING\r\n").ok()?;
+        let mut answer = [0u8; 7];
+        stream.read_exact(&mut answer).ok()?;
+        (&answer == b"+PONG\r\n").then_some(())
+    });
+    Some(daemon)
+}
+
+/// nginx on a free loopback port, spreading requests over `upstreams`
+/// (`host:port`) in turn; a request whose upstream fails (refused, or
+/// closed mid-answer) is passed to the next one.
+fn nginx(upstreams: &[&str]) -> Option<Daemon> {
+    let program = "/usr/sbin/nginx";
+    if !installed(program) {
+        return None;
+    }
+    let dir = TempDir::new("nginx");
+    let port = free_port();
+    let servers: String = upstreams
+        .iter()
+        .map(|u| format!("    server {u} max_fails=1 fail_timeout=60s;\n"))
+        .collect();
+    let d = dir.0.display();
+    let config = format!(
+        r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  upstream corral {{
+{servers}    keepalive 16;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://corral;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+      proxy_next_upstream error timeout non_idempotent;
+    }}
+  }}
+}}
+"#
+    );
+    let file = dir.0.join("nginx.conf");
+    std::fs::write(&file, config).unwrap();
+    let child = Command::new(program)
+        .arg("-p")
+        .arg(&dir.0)
+        .arg("-c")
+        .arg(&file)
+        .args(["-g", "daemon off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon {
+        child,
+        port,
+        _dir: dir,
+    };
+    eventually("nginx to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    Some(daemon)
+}
+
+/// The key every process seals `requestState` with.
+const STATE_SECRET: &str = "a-shared-state-secret-of-32-bytes-or-more";
+
+/// Two Corral processes sharing the Redis at `redis_port`.
+fn two_corrals(dir: &TempDir, redis_port: u16) -> (HttpServer, HttpServer) {
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server.sessions]\nstore = \"redis://127.0.0.1:{redis_port}/0\"\nrequest_state_key_env = \"CORRAL_TEST_STATE_KEY\"\n\n\
+             [plugins.calc]\npath = \"{}\"\n\n[plugins.hostile]\npath = \"{}\"\n",
+            example("calculator-rust").display(),
+            test_plugin("hostile").display(),
+        ),
+    )
+    .unwrap();
+    let start = || {
+        HttpServer::start_env(
+            "http",
+            &["--config", config.to_str().unwrap()],
+            0,
+            &[("CORRAL_TEST_STATE_KEY", STATE_SECRET)],
+        )
+    };
+    (start(), start())
+}
+
+/// One 2026-07-28 request (no session): its JSON-RPC answer.
+fn call_2026(addr: &str, name: &str, mut params: Value) -> Value {
+    params["name"] = json!(name);
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let response = request(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            ("Accept", "application/json, text/event-stream"),
+            ("Content-Type", "application/json"),
+            ("Mcp-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", name),
+        ],
+        body.to_string().as_bytes(),
+    );
+    response
+        .messages()
+        .into_iter()
+        .find(|m| m["id"] == 1)
+        .unwrap_or_else(|| json!({"status": response.status, "body": response.body}))
+}
+
+/// `multiply` in the 2025 session `session`; its answer's text, or what
+/// went wrong.
+fn multiply_in(addr: &str, session: &str, id: u64) -> Result<(), String> {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "multiply", "arguments": {"a": 6, "b": 7}}});
+    let response = session_call(addr, session, body);
+    let answer = response.messages().into_iter().find(|m| m["id"] == id);
+    match answer {
+        Some(answer) if text(&answer["result"]).starts_with("42") => Ok(()),
+        _ => Err(format!("{}: {}", response.status, response.body)),
+    }
+}
+
+#[test]
+fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster");
+    let (first, second) = two_corrals(&dir, redis.port);
+    let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
+        return;
+    };
+    let front = format!("127.0.0.1:{}", nginx.port);
+
+    // Round robin: each session's requests alternate between the two, so
+    // every session is continued by a process that did not open it.
+    let sessions: Vec<String> = (0..4).map(|_| open_session(&front)).collect();
+    for (i, session) in sessions.iter().enumerate() {
+        for id in 0..2 {
+            multiply_in(&front, session, 10 + id)
+                .unwrap_or_else(|e| panic!("session {i} before the kill: {e}"));
+        }
+    }
+
+    // A load of both eras; one process is killed while it runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for session in sessions.clone() {
+        let (front, stop, calls) = (front.clone(), stop.clone(), calls.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut id = 100;
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = multiply_in(&front, &session, id) {
+                    failures.push(format!("2025 session {session}: {e}"));
+                }
+                calls.fetch_add(1, Ordering::Relaxed);
+                id += 1;
+            }
+            failures
+        }));
+    }
+    for _ in 0..4 {
+        let (front, stop, calls) = (front.clone(), stop.clone(), calls.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let answer = call_2026(&front, "multiply", json!({"arguments": {"a": 6, "b": 7}}));
+                if !text(&answer["result"]).starts_with("42") {
+                    failures.push(format!("2026 call: {answer}"));
+                }
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
+            failures
+        }));
+    }
+    eventually("500 calls before the kill", || {
+        (calls.load(Ordering::Relaxed) >= 500).then_some(())
+    });
+    first.signal("KILL");
+    let at_kill = calls.load(Ordering::Relaxed);
+    eventually("1000 calls after the kill", || {
+        (calls.load(Ordering::Relaxed) >= at_kill + 1000).then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    let failures: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed calls: {failures:#?}",
+        failures.len()
+    );
+
+    assert!(
+        second.logged("session continued from the shared store"),
+        "the survivor never continued a session"
+    );
+    // Every session lives on, now on the survivor alone.
+    for session in &sessions {
+        multiply_in(&second.addr, session, 9999).unwrap();
+    }
+    // Closed through nginx, a session is gone from the store too.
+    let closed = request(
+        &front,
+        "DELETE",
+        "/mcp",
+        &[("Mcp-Session-Id", &sessions[0])],
+        b"",
+    );
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let after = multiply_in(&second.addr, &sessions[0], 10_000).unwrap_err();
+    assert!(after.starts_with("404"), "{after}");
+    drop(nginx);
+}
+
+#[test]
+fn a_request_state_sealed_by_one_process_opens_on_another() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-state");
+    let (first, second) = two_corrals(&dir, redis.port);
+    let asked = call_2026(
+        &first.addr,
+        "trusting_state",
+        json!({"arguments": {"topic": "a"}}),
+    );
+    let state = asked["result"]["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState in {asked}"));
+    let mut params = json!({"arguments": {"topic": "a"}, "requestState": state});
+    params["inputResponses"] = json!({"name": {"action": "accept", "content": {}}});
+    let answered = call_2026(&second.addr, "trusting_state", params);
+    assert_eq!(
+        text(&answered["result"]),
+        "state: secret-state",
+        "{answered}"
+    );
+}

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::harness::{TempDir, eventually, example, test_plugin, text};
+use crate::harness::{TempDir, eventually, example, python_client, test_plugin, text};
 use crate::http::{HttpServer, open_session, request, session_call};
 
 /// A daemon started for one test, killed when it ends.
@@ -342,4 +342,22 @@ fn a_request_state_sealed_by_one_process_opens_on_another() {
         "state: secret-state",
         "{answered}"
     );
+}
+
+/// The official Python SDK, both eras, through nginx: the clients keep
+/// their sessions and their calls succeed after one process is killed.
+#[test]
+fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-python");
+    let (first, second) = two_corrals(&dir, redis.port);
+    let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/mcp", nginx.port);
+    python_client(
+        "cluster_client.py",
+        &["--url", &url, "--kill", &first.pid().to_string()],
+    );
+    drop(second);
 }

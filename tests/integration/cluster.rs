@@ -16,16 +16,33 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::{TempDir, eventually, example, python_client, test_plugin, text};
-use crate::http::{HttpServer, open_session, request, session_call};
+use crate::http::{HttpServer, open_session, request, session_call, tool_call_2026};
 
 /// A daemon started for one test, killed when it ends.
 struct Daemon {
     child: Child,
     port: u16,
     _dir: TempDir,
+}
+
+impl Daemon {
+    /// Start `command` (quiet) as the daemon listening on `port`.
+    fn spawn(mut command: Command, port: u16, dir: TempDir) -> Daemon {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+        Daemon {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -64,21 +81,13 @@ fn redis() -> Option<Daemon> {
     }
     let dir = TempDir::new("redis");
     let port = free_port();
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
-        .arg(&dir.0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let daemon = Daemon {
-        child,
-        port,
-        _dir: dir,
-    };
+        .arg(&dir.0);
+    let daemon = Daemon::spawn(command, port, dir);
     eventually("redis to answer PING", || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
         stream.write_all(b"PING\r\n").ok()?;
@@ -136,22 +145,14 @@ http {{
     );
     let file = dir.0.join("nginx.conf");
     std::fs::write(&file, config).unwrap();
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg("-p")
         .arg(&dir.0)
         .arg("-c")
         .arg(&file)
-        .args(["-g", "daemon off;"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let daemon = Daemon {
-        child,
-        port,
-        _dir: dir,
-    };
+        .args(["-g", "daemon off;"]);
+    let daemon = Daemon::spawn(command, port, dir);
     eventually("nginx to listen", || {
         TcpStream::connect(("127.0.0.1", port)).ok()
     });
@@ -161,13 +162,14 @@ http {{
 /// The key every process seals `requestState` with.
 const STATE_SECRET: &str = "a-shared-state-secret-of-32-bytes-or-more";
 
-/// Two Corral processes sharing the Redis at `redis_port`.
-fn two_corrals(dir: &TempDir, redis_port: u16) -> (HttpServer, HttpServer) {
+/// Two Corral processes sharing the Redis at `redis_port`, with the TOML
+/// lines `http` in `[server.http]`.
+fn two_corrals(dir: &TempDir, redis_port: u16, http: &str) -> (HttpServer, HttpServer) {
     let config = dir.0.join("corral.toml");
     std::fs::write(
         &config,
         format!(
-            "[server.sessions]\nstore = \"redis://127.0.0.1:{redis_port}/0\"\nrequest_state_key_env = \"CORRAL_TEST_STATE_KEY\"\n\n\
+            "[server.http]\n{http}\n\n[server.sessions]\nstore = \"redis://127.0.0.1:{redis_port}/0\"\nrequest_state_key_env = \"CORRAL_TEST_STATE_KEY\"\n\n\
              [plugins.calc]\npath = \"{}\"\n\n[plugins.hostile]\npath = \"{}\"\n",
             example("calculator-rust").display(),
             test_plugin("hostile").display(),
@@ -183,35 +185,6 @@ fn two_corrals(dir: &TempDir, redis_port: u16) -> (HttpServer, HttpServer) {
         )
     };
     (start(), start())
-}
-
-/// One 2026-07-28 request (no session): its JSON-RPC answer.
-fn call_2026(addr: &str, name: &str, mut params: Value) -> Value {
-    params["name"] = json!(name);
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
-    });
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-    let response = request(
-        addr,
-        "POST",
-        "/mcp",
-        &[
-            ("Accept", "application/json, text/event-stream"),
-            ("Content-Type", "application/json"),
-            ("Mcp-Protocol-Version", "2026-07-28"),
-            ("Mcp-Method", "tools/call"),
-            ("Mcp-Name", name),
-        ],
-        body.to_string().as_bytes(),
-    );
-    response
-        .messages()
-        .into_iter()
-        .find(|m| m["id"] == 1)
-        .unwrap_or_else(|| json!({"status": response.status, "body": response.body}))
 }
 
 /// `multiply` in the 2025 session `session`; its answer's text, or what
@@ -231,7 +204,7 @@ fn multiply_in(addr: &str, session: &str, id: u64) -> Result<(), String> {
 fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster");
-    let (first, second) = two_corrals(&dir, redis.port);
+    let (first, second) = two_corrals(&dir, redis.port, "");
     let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
         return;
     };
@@ -271,7 +244,8 @@ fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
         workers.push(std::thread::spawn(move || {
             let mut failures = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let answer = call_2026(&front, "multiply", json!({"arguments": {"a": 6, "b": 7}}));
+                let answer =
+                    tool_call_2026(&front, "multiply", json!({"arguments": {"a": 6, "b": 7}}));
                 if !text(&answer["result"]).starts_with("42") {
                     failures.push(format!("2026 call: {answer}"));
                 }
@@ -325,8 +299,8 @@ fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
 fn a_request_state_sealed_by_one_process_opens_on_another() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster-state");
-    let (first, second) = two_corrals(&dir, redis.port);
-    let asked = call_2026(
+    let (first, second) = two_corrals(&dir, redis.port, "");
+    let asked = tool_call_2026(
         &first.addr,
         "trusting_state",
         json!({"arguments": {"topic": "a"}}),
@@ -336,7 +310,7 @@ fn a_request_state_sealed_by_one_process_opens_on_another() {
         .unwrap_or_else(|| panic!("no requestState in {asked}"));
     let mut params = json!({"arguments": {"topic": "a"}, "requestState": state});
     params["inputResponses"] = json!({"name": {"action": "accept", "content": {}}});
-    let answered = call_2026(&second.addr, "trusting_state", params);
+    let answered = tool_call_2026(&second.addr, "trusting_state", params);
     assert_eq!(
         text(&answered["result"]),
         "state: secret-state",
@@ -350,7 +324,7 @@ fn a_request_state_sealed_by_one_process_opens_on_another() {
 fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster-python");
-    let (first, second) = two_corrals(&dir, redis.port);
+    let (first, second) = two_corrals(&dir, redis.port, "");
     let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
         return;
     };
@@ -360,4 +334,31 @@ fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
         &["--url", &url, "--kill", &first.pid().to_string()],
     );
     drop(second);
+}
+
+/// A session held by both processes and closed on one ends on the other
+/// too, once that one next renews the session's entry (a quarter of the
+/// idle timeout after the last renewal).
+#[test]
+fn a_session_closed_on_one_process_ends_on_the_other() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-close");
+    let (first, second) = two_corrals(&dir, redis.port, "session_idle_timeout = \"4s\"");
+    let session = open_session(&first.addr);
+    multiply_in(&second.addr, &session, 1).unwrap();
+    let closed = request(
+        &first.addr,
+        "DELETE",
+        "/mcp",
+        &[("Mcp-Session-Id", &session)],
+        b"",
+    );
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let mut id = 2;
+    let refused = eventually("the other process to end the session", || {
+        id += 1;
+        multiply_in(&second.addr, &session, id).err()
+    });
+    assert!(refused.starts_with("404"), "{refused}");
+    assert!(second.logged("session closed elsewhere"));
 }

@@ -9,7 +9,7 @@ use corral::{CancellationToken, Config, CorralServer, HttpOptions, Runtime, Serv
 use serde_json::json;
 
 use crate::harness::example;
-use crate::http::request;
+use crate::http::{request, tool_call_2026};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_route_and_a_plugin_tool_on_one_server() {
@@ -33,30 +33,7 @@ async fn an_app_route_and_a_plugin_tool_on_one_server() {
     let answers = tokio::task::spawn_blocking(move || {
         let health = request(&addr, "GET", "/health", &[], b"");
         // A stateless 2026-07-28 call: no session, metadata in the request.
-        let body = json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {
-                "name": "multiply", "arguments": {"a": 6, "b": 7},
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
-                    "io.modelcontextprotocol/clientCapabilities": {}
-                }
-            }
-        });
-        let call = request(
-            &addr,
-            "POST",
-            "/mcp",
-            &[
-                ("Accept", "application/json, text/event-stream"),
-                ("Content-Type", "application/json"),
-                ("Mcp-Protocol-Version", "2026-07-28"),
-                ("Mcp-Method", "tools/call"),
-                ("Mcp-Name", "multiply"),
-            ],
-            body.to_string().as_bytes(),
-        );
+        let call = tool_call_2026(&addr, "multiply", json!({"arguments": {"a": 6, "b": 7}}));
         (health, call)
     })
     .await
@@ -64,15 +41,9 @@ async fn an_app_route_and_a_plugin_tool_on_one_server() {
     let (health, call) = answers;
     assert_eq!(health.status, 200);
     assert_eq!(health.body, "ok");
-    assert_eq!(call.status, 200, "{}", call.body);
-    let result = call
-        .messages()
-        .into_iter()
-        .find(|m| m["id"] == 1)
-        .unwrap_or_else(|| panic!("no result in {}", call.body));
     assert_eq!(
-        result["result"]["structuredContent"]["result"], 42.0,
-        "{result}"
+        call["result"]["structuredContent"]["result"], 42.0,
+        "{call}"
     );
     shutdown.cancel();
     serving.abort();

@@ -318,41 +318,18 @@ fn inspect_checks_the_pin_and_grants_nothing() {
 /// foreign states are refused with -32602 before the plugin runs.
 #[test]
 fn request_state_is_opaque_and_bound_to_the_call() {
-    use crate::http::{HttpServer, request};
+    use crate::http::{HttpServer, tool_call_2026};
     let plugin = test_plugin("hostile");
     let server = HttpServer::start("http", &[plugin.to_str().unwrap()]);
     let call = |topic: &str, state: Option<&str>| -> Value {
-        let mut params = json!({
-            "name": "trusting_state", "arguments": {"topic": topic},
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
-                "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
-            }
-        });
+        let mut params = json!({"arguments": {"topic": topic}});
         if let Some(state) = state {
             params["requestState"] = json!(state);
             params["inputResponses"] = json!({"name": {"action": "accept", "content": {}}});
         }
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-        let response = request(
-            &server.addr,
-            "POST",
-            "/mcp",
-            &[
-                ("Accept", "application/json, text/event-stream"),
-                ("Content-Type", "application/json"),
-                ("Mcp-Protocol-Version", "2026-07-28"),
-                ("Mcp-Method", "tools/call"),
-                ("Mcp-Name", "trusting_state"),
-            ],
-            body.to_string().as_bytes(),
-        );
-        response
-            .messages()
-            .into_iter()
-            .find(|m| m["id"] == 1)
-            .unwrap_or_else(|| panic!("no answer in {}", response.body))
+        let answer = tool_call_2026(&server.addr, "trusting_state", params);
+        assert!(answer["id"] == 1, "no answer: {answer}");
+        answer
     };
     let first = call("a", None);
     let state = first["result"]["requestState"]

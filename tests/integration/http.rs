@@ -301,6 +301,38 @@ fn initialize_body() -> Vec<u8> {
     .into_bytes()
 }
 
+/// One 2026-07-28 `tools/call` of `name` (no session) with `params` (its
+/// arguments, and `requestState` or `inputResponses` when answering); the
+/// client declares elicitation. Returns the JSON-RPC answer, or the status
+/// and body when there is none.
+pub fn tool_call_2026(addr: &str, name: &str, mut params: Value) -> Value {
+    params["name"] = json!(name);
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let response = request(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            JSON_AND_SSE,
+            CONTENT_JSON,
+            ("Mcp-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", name),
+        ],
+        body.to_string().as_bytes(),
+    );
+    response
+        .messages()
+        .into_iter()
+        .find(|m| m["id"] == 1)
+        .unwrap_or_else(|| json!({"status": response.status, "body": response.body}))
+}
+
 /// Open a 2025-11-25 session; returns its id.
 pub fn open_session(addr: &str) -> String {
     let response = request(

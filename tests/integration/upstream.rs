@@ -329,38 +329,18 @@ fn an_upstreams_input_rounds_reach_the_client() {
     let outer = HttpServer::start("http", &["--config", &file]);
     outer.await_stderr("upstream=fixture");
     let call = |extra: Value| {
-        let mut params = json!({
-            "name": "test_input_required_result_elicitation",
-            "arguments": {},
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
-                "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
-            }
-        });
+        let mut params = json!({"arguments": {}});
         params
             .as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-        let response = crate::http::request(
+        let answer = crate::http::tool_call_2026(
             &outer.addr,
-            "POST",
-            "/mcp",
-            &[
-                ("Accept", "application/json, text/event-stream"),
-                ("Content-Type", "application/json"),
-                ("Mcp-Protocol-Version", "2026-07-28"),
-                ("Mcp-Method", "tools/call"),
-                ("Mcp-Name", "test_input_required_result_elicitation"),
-            ],
-            body.to_string().as_bytes(),
+            "test_input_required_result_elicitation",
+            params,
         );
-        response
-            .messages()
-            .into_iter()
-            .find(|m| m["id"] == 1)
-            .unwrap_or_else(|| panic!("no answer in {}", response.body))
+        assert!(answer["id"] == 1, "no answer: {answer}");
+        answer
     };
     let first = call(json!({}));
     let result = &first["result"];

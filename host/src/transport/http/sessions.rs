@@ -7,7 +7,7 @@
 //! (by address) that holds the most sessions, so a client that opens
 //! sessions in a loop evicts its own, not a stranger's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,6 +31,9 @@ pub struct BoundedSessions {
     last_used: Mutex<HashMap<SessionId, Used>>,
     /// The store several processes share (`[server.sessions] store`).
     store: Option<Arc<RedisSessions>>,
+    /// Sessions whose store entry was found gone: closed at their next
+    /// request (at most one entry per live session).
+    gone: Arc<Mutex<HashSet<SessionId>>>,
 }
 
 /// When a session was last used, by which client (if known), and which
@@ -70,6 +73,7 @@ impl BoundedSessions {
             idle,
             last_used: Mutex::new(HashMap::new()),
             store,
+            gone: Arc::default(),
         }
     }
 
@@ -98,8 +102,12 @@ impl BoundedSessions {
             due
         };
         if let (true, Some(store)) = (renew, &self.store) {
-            let (store, id) = (store.clone(), id.clone());
-            tokio::spawn(async move { store.refresh(&id).await });
+            let (store, gone, id) = (store.clone(), self.gone.clone(), id.clone());
+            tokio::spawn(async move {
+                if !store.refresh(&id).await {
+                    gone.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+                }
+            });
         }
     }
 
@@ -132,6 +140,10 @@ impl BoundedSessions {
         let victims: Vec<SessionId> = {
             let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
             used.retain(|id, _| live.contains(id));
+            self.gone
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|id| live.contains(id));
             if live.len() < self.max {
                 return;
             }
@@ -220,6 +232,16 @@ impl SessionManager for BoundedSessions {
     /// A session opened by another principal is not there for this one
     /// (it gets 404, as for a session that never existed).
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        let gone = self
+            .gone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if gone {
+            tracing::info!(session = %id, "session closed elsewhere (its store entry is gone); closing it here");
+            let _ = self.close_session(id).await;
+            return Ok(false);
+        }
         let owner = super::auth::current_owner();
         let same_owner = self
             .last_used

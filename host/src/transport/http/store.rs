@@ -53,11 +53,17 @@ impl RedisSessions {
         self.ttl.as_secs().max(1).to_string().into_bytes()
     }
 
-    /// Keep the entry of a session in use for another idle timeout.
-    pub(super) async fn refresh(&self, id: &str) {
+    /// Keep the entry of a session in use for another idle timeout; false
+    /// when the entry is gone (the session was closed through another
+    /// process, or it expired there).
+    pub(super) async fn refresh(&self, id: &str) -> bool {
         let ttl = self.ttl_secs();
-        if let Err(e) = self.redis.command(&[b"EXPIRE", &Self::key(id), &ttl]).await {
-            tracing::warn!(session = id, "refreshing the session in the store: {e}");
+        match self.redis.command(&[b"EXPIRE", &Self::key(id), &ttl]).await {
+            Ok(reply) => reply != Reply::Int(0),
+            Err(e) => {
+                tracing::warn!(session = id, "refreshing the session in the store: {e}");
+                true
+            }
         }
     }
 

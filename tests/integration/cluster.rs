@@ -273,6 +273,7 @@ fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
         failures.len()
     );
 
+    assert!(second.logged("sessions are shared through the store at 127.0.0.1:"));
     assert!(
         second.logged("session continued from the shared store"),
         "the survivor never continued a session"
@@ -361,4 +362,16 @@ fn a_session_closed_on_one_process_ends_on_the_other() {
     });
     assert!(refused.starts_with("404"), "{refused}");
     assert!(second.logged("session closed elsewhere"));
+}
+
+/// A store that does not answer is named at startup; the process still
+/// serves, its sessions its own.
+#[test]
+fn a_store_that_does_not_answer_is_reported_and_sessions_stay_local() {
+    let dir = TempDir::new("cluster-down");
+    let closed = free_port();
+    let (server, _other) = two_corrals(&dir, closed, "");
+    server.await_stderr("the session store does not answer");
+    let session = open_session(&server.addr);
+    multiply_in(&server.addr, &session, 1).unwrap();
 }

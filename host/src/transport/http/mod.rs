@@ -74,7 +74,13 @@ impl CorralServer {
         let mcp = match options.transport {
             HttpTransport::Streamable => {
                 let store = options.session_store.clone().map(|target| {
-                    Arc::new(store::RedisSessions::new(target, options.session_idle))
+                    let address = target.address.clone();
+                    let store = Arc::new(store::RedisSessions::new(target, options.session_idle));
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        let store = store.clone();
+                        runtime.spawn(async move { store.check(&address).await });
+                    }
+                    store
                 });
                 let sessions = Arc::new(BoundedSessions::new(
                     options.max_sessions,
@@ -104,6 +110,11 @@ impl CorralServer {
                     .layer(axum::middleware::from_fn(answer::json_when_quick))
             }
             HttpTransport::Sse => {
+                if options.session_store.is_some() {
+                    tracing::warn!(
+                        "[server.sessions] store serves Streamable HTTP only: legacy SSE sessions stay in the process that opened them"
+                    );
+                }
                 let state = Arc::new(sse::SseState::new(
                     self.clone(),
                     "/messages".into(),

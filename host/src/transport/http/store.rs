@@ -53,6 +53,17 @@ impl RedisSessions {
         self.ttl.as_secs().max(1).to_string().into_bytes()
     }
 
+    /// Say in the log whether the store answers (at startup: sessions are
+    /// still served without it, but only by the process that opened them).
+    pub(super) async fn check(&self, target: &str) {
+        match self.redis.command(&[b"PING"]).await {
+            Ok(_) => tracing::info!("sessions are shared through the store at {target}"),
+            Err(e) => tracing::warn!(
+                "the session store does not answer ({e}); until it does, a session is served only by the process that opened it"
+            ),
+        }
+    }
+
     /// Keep the entry of a session in use for another idle timeout; false
     /// when the entry is gone (the session was closed through another
     /// process, or it expired there).

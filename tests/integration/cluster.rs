@@ -159,17 +159,21 @@ http {{
     Some(daemon)
 }
 
+/// Static bearer tokens of two principals (`tokens_config`).
+const ALICE: &str = "alice-static-token-0123456789";
+const BOB: &str = "bob-static-token-0123456789";
+
 /// The key every process seals `requestState` with.
 const STATE_SECRET: &str = "a-shared-state-secret-of-32-bytes-or-more";
 
 /// Two Corral processes sharing the Redis at `redis_port`, with the TOML
-/// lines `http` in `[server.http]`.
-fn two_corrals(dir: &TempDir, redis_port: u16, http: &str) -> (HttpServer, HttpServer) {
+/// tables `extra` first in their config.
+fn two_corrals(dir: &TempDir, redis_port: u16, extra: &str) -> (HttpServer, HttpServer) {
     let config = dir.0.join("corral.toml");
     std::fs::write(
         &config,
         format!(
-            "[server.http]\n{http}\n\n[server.sessions]\nstore = \"redis://127.0.0.1:{redis_port}/0\"\nrequest_state_key_env = \"CORRAL_TEST_STATE_KEY\"\n\n\
+            "{extra}\n[server.sessions]\nstore = \"redis://127.0.0.1:{redis_port}/0\"\nrequest_state_key_env = \"CORRAL_TEST_STATE_KEY\"\n\n\
              [plugins.calc]\npath = \"{}\"\n\n[plugins.hostile]\npath = \"{}\"\n",
             example("calculator-rust").display(),
             test_plugin("hostile").display(),
@@ -181,7 +185,11 @@ fn two_corrals(dir: &TempDir, redis_port: u16, http: &str) -> (HttpServer, HttpS
             "http",
             &["--config", config.to_str().unwrap()],
             0,
-            &[("CORRAL_TEST_STATE_KEY", STATE_SECRET)],
+            &[
+                ("CORRAL_TEST_STATE_KEY", STATE_SECRET),
+                ("CORRAL_TEST_ALICE", ALICE),
+                ("CORRAL_TEST_BOB", BOB),
+            ],
         )
     };
     (start(), start())
@@ -344,7 +352,11 @@ fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
 fn a_session_closed_on_one_process_ends_on_the_other() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster-close");
-    let (first, second) = two_corrals(&dir, redis.port, "session_idle_timeout = \"4s\"");
+    let (first, second) = two_corrals(
+        &dir,
+        redis.port,
+        "[server.http]\nsession_idle_timeout = \"4s\"\n",
+    );
     let session = open_session(&first.addr);
     multiply_in(&second.addr, &session, 1).unwrap();
     let closed = request(
@@ -374,4 +386,57 @@ fn a_store_that_does_not_answer_is_reported_and_sessions_stay_local() {
     server.await_stderr("the session store does not answer");
     let session = open_session(&server.addr);
     multiply_in(&server.addr, &session, 1).unwrap();
+}
+
+/// With `[server.auth]`, a session belongs to its principal on every
+/// process: the same token continues it on the other process, another
+/// token gets 404 there as on the first.
+#[test]
+fn a_session_continues_elsewhere_only_for_its_principal() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-auth");
+    let tokens = "[server.auth]\n\
+        [[server.auth.tokens]]\nenv = \"CORRAL_TEST_ALICE\"\nsubject = \"alice\"\n\
+        [[server.auth.tokens]]\nenv = \"CORRAL_TEST_BOB\"\nsubject = \"bob\"\n";
+    let (first, second) = two_corrals(&dir, redis.port, tokens);
+    let post = |addr: &str, token: &str, session: Option<&str>, body: serde_json::Value| {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![
+            ("Accept", "application/json, text/event-stream"),
+            ("Content-Type", "application/json"),
+            ("Authorization", bearer.as_str()),
+        ];
+        if let Some(session) = session {
+            headers.extend([
+                ("Mcp-Session-Id", session),
+                ("Mcp-Protocol-Version", "2025-11-25"),
+            ]);
+        }
+        request(addr, "POST", "/mcp", &headers, body.to_string().as_bytes())
+    };
+    let opened = post(
+        &first.addr,
+        ALICE,
+        None,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"}}}),
+    );
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let session = opened.header("mcp-session-id").unwrap().to_owned();
+    let multiply = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "multiply", "arguments": {"a": 6, "b": 7}}});
+    // Bob first, so that the other process has not restored it yet.
+    let stolen = post(&second.addr, BOB, Some(&session), multiply.clone());
+    assert_eq!(stolen.status, 404, "{}", stolen.body);
+    let continued = post(&second.addr, ALICE, Some(&session), multiply.clone());
+    assert_eq!(continued.status, 200, "{}", continued.body);
+    let answer = continued
+        .messages()
+        .into_iter()
+        .find(|m| m["id"] == 2)
+        .unwrap();
+    assert!(text(&answer["result"]).starts_with("42"), "{answer}");
+    let stolen = post(&second.addr, BOB, Some(&session), multiply);
+    assert_eq!(stolen.status, 404, "{}", stolen.body);
 }

@@ -163,6 +163,31 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The limit this error is a hit of, by its config name (`fuel`,
+    /// `memory`, `timeout`, …); `None` when it is no limit.
+    pub fn limit(&self) -> Option<&'static str> {
+        Some(match self {
+            CallError::Fuel(_) => "fuel",
+            CallError::Memory(_) => "memory",
+            CallError::HttpFields(_) => "http_fields",
+            CallError::Budget { .. } => "total_memory",
+            CallError::Resources(_) => "resources",
+            CallError::Timeout(_) => "timeout",
+            CallError::TaskTimeout(_) => "task_timeout",
+            CallError::Output { .. } => "max_output",
+            CallError::Stack(_) => "stack",
+            CallError::Busy { .. } => "concurrency",
+            CallError::RateLimited { .. } => "rate",
+            CallError::Pool(_) => "pool",
+            CallError::Guest(_)
+            | CallError::Unavailable { .. }
+            | CallError::Cancelled
+            | CallError::Trap(_)
+            | CallError::Malformed(_)
+            | CallError::Host(_) => return None,
+        })
+    }
+
     /// Whether the client may see this error's details even when error
     /// masking is on (only the plugin's own user-facing messages).
     pub fn is_user_facing(&self) -> bool {

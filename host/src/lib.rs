@@ -139,7 +139,7 @@ pub use runtime::{
     RuntimeOptions, accounting_installed, default_total_memory,
 };
 pub use service::{
-    MAX_INPUT_ROUNDS, MAX_QUEUED_NOTIFICATIONS, MAX_TASK_RESULT_BYTES, MAX_TASKS,
+    MAX_INPUT_ROUNDS, MAX_METRIC_NAMES, MAX_QUEUED_NOTIFICATIONS, MAX_TASK_RESULT_BYTES, MAX_TASKS,
     MAX_TASKS_PER_SESSION, REQUEST_STATE_TTL, TASK_POLL_INTERVAL, TASK_TTL,
 };
 pub use tokio_util::sync::CancellationToken;

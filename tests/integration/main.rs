@@ -22,6 +22,7 @@ mod http_limits;
 mod interop;
 mod limits;
 mod loading;
+mod metrics;
 mod mount;
 mod openapi;
 mod registry;

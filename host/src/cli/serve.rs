@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Idle time after which an HTTP session is closed, e.g. 5m.
     #[arg(long, value_parser = parse_duration)]
     session_idle_timeout: Option<Duration>,
+    /// Serve Prometheus metrics at /metrics on the HTTP listener.
+    #[arg(long)]
+    metrics: bool,
     /// Server name reported to clients [default: corral].
     #[arg(long)]
     name: Option<String>,
@@ -348,6 +351,7 @@ fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions
     if let Some(idle) = args.session_idle_timeout {
         http.session_idle = idle;
     }
+    http.metrics |= args.metrics;
     for host in &args.allowed_hosts {
         let pattern = HostPattern::parse_allowed_host(host)
             .map_err(|e| anyhow::anyhow!("--allowed-host {e}"))?;

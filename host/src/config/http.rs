@@ -72,6 +72,8 @@ pub struct HttpOptions {
     /// so that every process sharing it can continue them (`None`: in this
     /// process only).
     pub session_store: Option<RedisTarget>,
+    /// `metrics`: serve Prometheus metrics at `/metrics` (off by default).
+    pub metrics: bool,
 }
 
 impl Default for HttpOptions {
@@ -101,6 +103,7 @@ impl Default for HttpOptions {
             auth: None,
             client_limits: ClientLimits::default(),
             session_store: None,
+            metrics: false,
         }
     }
 }

@@ -105,6 +105,7 @@ pub(super) struct RawHttp {
     pub max_sessions: Option<Num>,
     pub max_connections: Option<Num>,
     pub header_timeout: Option<Num>,
+    pub metrics: bool,
     pub rate: Option<Num>,
     pub burst: Option<Num>,
     pub concurrency: Option<Num>,

@@ -461,6 +461,7 @@ impl Resolver<'_> {
             http.header_timeout =
                 self.duration(&key("header_timeout"), v, Duration::from_millis(100))?;
         }
+        http.metrics = raw.metrics;
         http.client_limits = self.client_limits(
             &["server", "http"],
             None,

@@ -536,7 +536,7 @@ fn views_and_client_limits_resolve() {
     let t = "views";
     let config = parse_in(
         t,
-        "[server.http]\nrate = \"600/m\"\nburst = 20\nconcurrency = 8\n\n[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n\n[[server.auth.views]]\nscope = \"admin\"\nrate = \"100/s\"\n\n[[server.auth.views]]\nclaim = \"groups\"\nvalue = \"staff\"\nplugins = [\"calc\"]\nexclude_tags = [\"admin\"]\n",
+        "[server.http]\nrate = \"600/m\"\nburst = 20\nconcurrency = 8\nmetrics = true\n\n[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n\n[[server.auth.views]]\nscope = \"admin\"\nrate = \"100/s\"\n\n[[server.auth.views]]\nclaim = \"groups\"\nvalue = \"staff\"\nplugins = [\"calc\"]\nexclude_tags = [\"admin\"]\n",
     )
     .unwrap();
     let http = &config.http;
@@ -546,6 +546,7 @@ fn views_and_client_limits_resolve() {
         (600, Duration::from_secs(60), 20)
     );
     assert_eq!(http.client_limits.concurrency, Some(8));
+    assert!(http.metrics && !HttpOptions::default().metrics);
     let views = &http.auth.as_ref().unwrap().views;
     assert_eq!(views[0].limits.rate.unwrap().burst, 100);
     assert_eq!(views[1].index, 1);

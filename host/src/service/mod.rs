@@ -13,6 +13,7 @@
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
 mod input;
+mod metrics;
 mod notify;
 mod tasks;
 
@@ -42,6 +43,8 @@ use corral_uri_template::MAX_URI_BYTES;
 
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
+pub use metrics::MAX_METRIC_NAMES;
+use metrics::{CallOutcome, Metrics};
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
 use tasks::{Early, Finish, Job, Started, Tasks};
@@ -200,6 +203,12 @@ trait Invocation: Sync {
         input: Option<&'a Input>,
         ctx: &'a CallContext,
     ) -> CallFuture<'a, Outcome<Self::Output>>;
+
+    /// Whether an answer is an error result (a tool's `isError`), for the
+    /// metrics.
+    fn is_error(_output: &Self::Output) -> bool {
+        false
+    }
 }
 
 struct ToolCall<'a> {
@@ -209,6 +218,9 @@ struct ToolCall<'a> {
 
 impl Invocation for ToolCall<'_> {
     type Output = ToolResult;
+    fn is_error(output: &ToolResult) -> bool {
+        output.is_error
+    }
     fn invoke<'a>(
         &'a self,
         provider: &'a dyn Provider,
@@ -262,23 +274,31 @@ pub(crate) struct CallService {
     seal: StateSeal,
     settings: ServerSettings,
     tasks: Arc<Tasks>,
+    metrics: Arc<Metrics>,
 }
 
 impl CallService {
     /// A service with no catalog yet: requests that need one wait for the
     /// first [`replace`](Self::replace).
     pub(crate) fn new(settings: ServerSettings) -> Self {
+        let metrics = Arc::new(Metrics::new());
         Self {
             view: ArcSwap::from_pointee(View::new(Arc::new(Catalog::default()))),
             ready: tokio::sync::watch::Sender::new(false),
             seal: StateSeal::new(settings.request_state_key.as_ref()),
             settings,
-            tasks: Arc::new(Tasks::new()),
+            tasks: Arc::new(Tasks::new(metrics.clone())),
+            metrics,
         }
     }
 
     pub(crate) fn settings(&self) -> &ServerSettings {
         &self.settings
+    }
+
+    /// The metrics, in Prometheus's text format.
+    pub(crate) fn metrics_text(&self) -> String {
+        self.metrics.render()
     }
 
     /// Whether the first catalog has been installed.
@@ -308,6 +328,9 @@ impl CallService {
         let new = Arc::new(View::new(Arc::new(catalog)));
         let old = self.view.swap(new.clone());
         let was_ready = self.ready.send_replace(true);
+        if was_ready {
+            self.metrics.reload();
+        }
         let (old, new) = (&old.all, &new.all);
         was_ready.then(|| Changes {
             tools: old.tools != new.tools,
@@ -675,9 +698,19 @@ impl CallService {
             ));
         };
         let (ctx, notifier) = Notifier::attach(exchange);
+        let started = std::time::Instant::now();
         let values = provider.complete(&reference, argument, value, &ctx).await;
         drop(ctx);
         notifier.flush().await;
+        let (outcome, limit) = match &values {
+            Ok(_) => (CallOutcome::Ok, None),
+            Err(error) => (CallOutcome::of(error), error.limit()),
+        };
+        let took = started.elapsed();
+        let name = match &reference {
+            CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
+        };
+        (self.metrics).call("completion", provider.name(), name, outcome, limit, took);
         match values {
             Ok(values) => Ok(protocol::completion(values)),
             Err(error) => {
@@ -711,20 +744,39 @@ impl CallService {
         );
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
+        let started = std::time::Instant::now();
         let outcome = input::run(exchange, first, invocation, call.provider, &ctx).await;
         drop(ctx);
         notifier.flush().await;
+        let count = |outcome: CallOutcome, limit: Option<&'static str>| {
+            let (provider, took) = (call.provider.name(), started.elapsed());
+            (self.metrics).call(call.kind, provider, call.name, outcome, limit, took);
+        };
         let error = match outcome {
-            Ok(Outcome::Complete(value)) => match complete(value) {
-                Ok(answer) => return answer,
-                Err(error) => error,
-            },
+            Ok(Outcome::Complete(value)) => {
+                let counted = match I::is_error(&value) {
+                    true => CallOutcome::ToolError,
+                    false => CallOutcome::Ok,
+                };
+                match complete(value) {
+                    Ok(answer) => {
+                        count(counted, None);
+                        return answer;
+                    }
+                    Err(error) => error,
+                }
+            }
             Ok(Outcome::NeedsInput(required)) => {
+                count(CallOutcome::InputRequired, None);
                 return Ok(input::input_required(&self.seal, &call.binding, required)?.into());
             }
-            Err(InputError::Protocol(e)) => return Err(e),
+            Err(InputError::Protocol(e)) => {
+                count(CallOutcome::Error, None);
+                return Err(e);
+            }
             Err(InputError::Call(error)) => error,
         };
+        count(CallOutcome::of(&error), error.limit());
         log_failure(call.kind, call.name, call.provider.name(), &error);
         failed(error)
     }

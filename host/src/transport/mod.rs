@@ -220,6 +220,13 @@ impl CorralServer {
         }
     }
 
+    /// The server's metrics in Prometheus's text format: calls by provider,
+    /// kind, component and outcome, their durations, limit hits, catalog
+    /// reloads (what `/metrics` serves).
+    pub fn metrics_text(&self) -> String {
+        self.shared.service.metrics_text()
+    }
+
     /// Whether the first catalog has been installed.
     pub fn is_ready(&self) -> bool {
         self.shared.service.is_ready()

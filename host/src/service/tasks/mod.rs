@@ -32,6 +32,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::metrics::CallOutcome;
 use crate::error::CallError;
 use crate::model::{Input, InputRequired, JsonObject, LogLevel, Outcome};
 use crate::protocol;
@@ -134,14 +135,16 @@ pub(super) struct Job {
 
 /// The tasks of this server.
 pub(crate) struct Tasks {
+    metrics: Arc<super::metrics::Metrics>,
     store: Arc<dyn TaskStore>,
     controls: Mutex<HashMap<String, Arc<Control>>>,
     random: ring::rand::SystemRandom,
 }
 
 impl Tasks {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(metrics: Arc<super::metrics::Metrics>) -> Self {
         Self {
+            metrics,
             store: Arc::new(MemoryTasks::default()),
             controls: Mutex::new(HashMap::new()),
             random: ring::rand::SystemRandom::new(),
@@ -298,6 +301,13 @@ impl Tasks {
             as_task: true,
         };
         let schemas = job.view.schemas(&job.name);
+        let started = std::time::Instant::now();
+        let count = |outcome: CallOutcome, limit: Option<&'static str>| {
+            let provider = served.provider.name();
+            let took = started.elapsed();
+            self.metrics
+                .call("tool", provider, &job.name, outcome, limit, took);
+        };
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {
             let required = match invocation
@@ -305,13 +315,22 @@ impl Tasks {
                 .await
             {
                 Ok(Outcome::Complete(result)) => {
+                    let outcome = match result.is_error {
+                        true => CallOutcome::ToolError,
+                        false => CallOutcome::Ok,
+                    };
+                    count(outcome, None);
                     return Some(Finish::Answered(super::checked_tool_result(
                         schemas, result,
                     )));
                 }
-                Err(_) if control.cancel.is_cancelled() => return Some(Finish::Cancelled),
+                Err(_) if control.cancel.is_cancelled() => {
+                    count(CallOutcome::Cancelled, None);
+                    return Some(Finish::Cancelled);
+                }
                 Err(error) => {
                     super::log_failure("tool", &job.name, served.provider.name(), &error);
+                    count(CallOutcome::of(&error), error.limit());
                     return Some(Finish::Answered(Err(error)));
                 }
                 Ok(Outcome::NeedsInput(required)) => {

@@ -162,6 +162,24 @@ impl CorralServer {
             }
             None => mcp,
         };
+        if options.metrics {
+            let server = self.clone();
+            router = router.route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let text = server.metrics_text();
+                    async move {
+                        (
+                            [(
+                                header::CONTENT_TYPE,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )],
+                            text,
+                        )
+                    }
+                }),
+            );
+        }
         let ready = self.clone();
         let router = router
             .merge(mcp)

@@ -4,8 +4,9 @@
 //! [`MAX_METRIC_NAMES`] distinct components, new ones are counted as
 //! `other`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -88,7 +89,10 @@ pub(crate) struct Metrics {
     durations: Family<DurationLabels, Histogram>,
     limits: Family<LimitLabels, Counter>,
     reloads: Counter,
-    names: Mutex<HashSet<(String, String)>>,
+    /// The component names labelled so far, by provider.
+    names: Mutex<HashMap<String, HashSet<String>>>,
+    /// How many there are (at most `MAX_METRIC_NAMES`).
+    named: AtomicUsize,
 }
 
 impl Metrics {
@@ -128,22 +132,27 @@ impl Metrics {
             durations,
             limits,
             reloads,
-            names: Mutex::new(HashSet::new()),
+            names: Mutex::new(HashMap::new()),
+            named: AtomicUsize::new(0),
         }
     }
 
-    /// `name` if it may be a label value, else `other`.
-    fn bounded(&self, provider: &str, name: &str) -> String {
+    /// `name` if it may be a label value, else `other`. A name already
+    /// seen costs no allocation to look up.
+    fn bounded<'a>(&self, provider: &str, name: &'a str) -> &'a str {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (provider.to_owned(), name.to_owned());
-        if names.contains(&key) {
-            return key.1;
+        if names.get(provider).is_some_and(|seen| seen.contains(name)) {
+            return name;
         }
-        if names.len() >= MAX_METRIC_NAMES {
-            return "other".to_owned();
+        if self.named.load(Ordering::Relaxed) >= MAX_METRIC_NAMES {
+            return "other";
         }
-        names.insert(key.clone());
-        key.1
+        self.named.fetch_add(1, Ordering::Relaxed);
+        names
+            .entry(provider.to_owned())
+            .or_default()
+            .insert(name.to_owned());
+        name
     }
 
     /// Count one call.
@@ -161,7 +170,7 @@ impl Metrics {
             .get_or_create(&CallLabels {
                 plugin: provider.to_owned(),
                 kind,
-                name: name.clone(),
+                name: name.to_owned(),
                 outcome: outcome.label(),
             })
             .inc();
@@ -169,7 +178,7 @@ impl Metrics {
             .get_or_create(&DurationLabels {
                 plugin: provider.to_owned(),
                 kind,
-                name,
+                name: name.to_owned(),
             })
             .observe(took.as_secs_f64());
         if let Some(limit) = limit {

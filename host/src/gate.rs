@@ -99,6 +99,14 @@ impl Gate {
         self.admit_unmetered(kind, name).await
     }
 
+    /// Calls holding a slot and calls waiting for one.
+    pub(crate) fn load(&self) -> crate::provider::Load {
+        crate::provider::Load {
+            in_flight: self.limit - self.permits.available_permits().min(self.limit),
+            queued: self.waiting.load(Ordering::Relaxed).min(self.queue),
+        }
+    }
+
     /// Wait for a slot without taking a token of the rate: for the host's
     /// own calls (listing a plugin's exports), which no client made.
     pub(crate) async fn admit_unmetered(

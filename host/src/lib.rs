@@ -126,7 +126,9 @@ pub use model::{
 };
 pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
-pub use provider::{CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Provider};
+pub use provider::{
+    CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Load, Provider, Usage,
+};
 pub use redis::{MAX_REDIS_REPLY, REDIS_TIMEOUT, RedisError};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};
 pub use runtime::limits::{

@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +53,49 @@ pub struct CallContext {
     /// The call runs as an MCP task: the provider's task wall clock (a
     /// plugin's `task_timeout`) applies instead of its per-call timeout.
     pub as_task: bool,
+    /// What the call used, as far as its provider measures it.
+    pub usage: Arc<Usage>,
+}
+
+/// What one call used, summed over its input rounds: reported by
+/// providers that meter their calls (a Wasm plugin's fuel and linear
+/// memory), read by the call service for metrics and logs.
+#[derive(Debug, Default)]
+pub struct Usage {
+    fuel: AtomicU64,
+    memory: AtomicU64,
+    metered: AtomicBool,
+}
+
+impl Usage {
+    /// A guest run of the call took `fuel` and ended with `memory` bytes of
+    /// linear memory (which never shrinks while an instance lives).
+    pub fn record(&self, fuel: u64, memory: u64) {
+        self.fuel.fetch_add(fuel, Ordering::Relaxed);
+        self.memory.fetch_max(memory, Ordering::Relaxed);
+        self.metered.store(true, Ordering::Relaxed);
+    }
+
+    /// Fuel used and the largest linear memory, if the provider reported
+    /// any (upstreams and OpenAPI specs do not).
+    pub fn get(&self) -> Option<(u64, u64)> {
+        self.metered.load(Ordering::Relaxed).then(|| {
+            (
+                self.fuel.load(Ordering::Relaxed),
+                self.memory.load(Ordering::Relaxed),
+            )
+        })
+    }
+}
+
+/// How busy a provider is right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Load {
+    /// Calls running.
+    pub in_flight: usize,
+    /// Calls waiting for a slot.
+    pub queued: usize,
 }
 
 /// What a completion request refers to, by the provider's own names.
@@ -81,6 +125,10 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn origin(&self) -> String;
     /// What it offers.
     fn listing(&self) -> Arc<Listing>;
+    /// How many of its calls run and wait now (for metrics).
+    fn load(&self) -> Load {
+        Load::default()
+    }
     /// Call the tool `name`.
     fn call_tool<'a>(
         &'a self,

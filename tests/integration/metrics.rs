@@ -1,10 +1,21 @@
-//! `/metrics` (`--metrics`): after a known sequence of calls the counters
-//! say exactly what happened, and the latency histograms moved.
+//! `/metrics` (`--metrics`, `--metrics-addr`): after a known sequence of
+//! calls the counters say exactly what happened, the latency, fuel and
+//! memory histograms moved, and the gauges show calls in flight and queued
+//! and the sessions open.
+
+use std::io::{Read, Write};
 
 use serde_json::json;
 
-use crate::harness::{example, test_plugin};
+use crate::harness::{Server, eventually, example, test_plugin};
 use crate::http::{HttpServer, open_session, request, session_call};
+
+/// The value of the sample `name{labels}` in `text`, if there is one.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
 
 #[test]
 fn metrics_count_calls_outcomes_and_limit_hits() {
@@ -35,6 +46,8 @@ fn metrics_count_calls_outcomes_and_limit_hits() {
         let answer = session_call(&server.addr, &session, body);
         assert_eq!(answer.status, 200, "{name}: {}", answer.body);
     }
+    let unknown = request(&server.addr, "GET", "/no-such-path", &[], b"");
+    assert_eq!(unknown.status, 404);
     let scraped = request(&server.addr, "GET", "/metrics", &[], b"");
     assert_eq!(scraped.status, 200, "{}", scraped.body);
     let text = scraped.body;
@@ -46,24 +59,101 @@ fn metrics_count_calls_outcomes_and_limit_hits() {
         r#"corral_limit_hits_total{plugin="hostile",limit="fuel"} 1"#,
         r#"corral_limit_hits_total{plugin="hostile",limit="memory"} 1"#,
         r#"corral_call_duration_seconds_count{plugin="calculator-rust",kind="tool",name="multiply"} 2"#,
+        r#"corral_call_fuel_count{plugin="calculator-rust",kind="tool",name="multiply"} 2"#,
+        // A call stopped by the fuel limit used all of it.
+        r#"corral_call_fuel_sum{plugin="hostile",kind="tool",name="spin"} 300000000.0"#,
         "corral_catalog_reloads_total 0",
+        r#"corral_calls_in_flight{plugin="hostile"} 0"#,
+        r#"corral_calls_queued{plugin="calculator-rust"} 0"#,
+        r#"corral_sessions{protocol="2025-11-25"} 1"#,
+        r#"corral_http_requests_total{status="404"} 1"#,
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "no line {line:?} in:\n{text}"
         );
     }
-    // The histogram moved: its sum is the time the two calls took.
-    let sum = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(
-                r#"corral_call_duration_seconds_sum{plugin="calculator-rust",kind="tool",name="multiply"} "#,
-            )
-        })
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no duration sum in:\n{text}"));
-    assert!(sum > 0.0, "{text}");
+    // The histograms moved: the time the two calls took, the fuel and
+    // memory they used; the memory bomb's sandbox ended below its cap.
+    let multiply = r#"{plugin="calculator-rust",kind="tool",name="multiply"}"#;
+    for (histogram, above) in [
+        ("corral_call_duration_seconds_sum", 0.0),
+        ("corral_call_fuel_sum", 0.0),
+        ("corral_call_memory_peak_bytes_sum", 65536.0),
+    ] {
+        let sum = sample(&text, &format!("{histogram}{multiply}"))
+            .unwrap_or_else(|| panic!("no {histogram} in:\n{text}"));
+        assert!(sum > above, "{histogram}: {sum}\n{text}");
+    }
+    let bomb =
+        r#"corral_call_memory_peak_bytes_sum{plugin="hostile",kind="tool",name="memory_bomb"}"#;
+    let peak = sample(&text, bomb).unwrap_or_else(|| panic!("no {bomb} in:\n{text}"));
+    assert!(peak > 1_048_576.0 && peak <= 32.0 * 1_048_576.0, "{peak}");
+    // Answers are counted by status: the session's and the unknown path's.
+    let ok = sample(&text, r#"corral_http_requests_total{status="200"}"#).unwrap_or(0.0);
+    assert!(ok >= 6.0, "{text}");
+}
+
+/// A stdio server serves its metrics on a listener of its own, behind the
+/// Host guard; the gauges show a call running, one queued behind it, and
+/// the session; both are counted as cancelled once the client gives up.
+#[test]
+fn stdio_serves_metrics_on_their_own_address() {
+    let hostile = test_plugin("hostile");
+    let mut server = Server::start(&[
+        hostile.to_str().unwrap(),
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--concurrency",
+        "1",
+    ]);
+    server.await_stderr("metrics on http://");
+    let stderr = server.stderr_text();
+    let addr = stderr
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let scrape = || {
+        let scraped = request(&addr, "GET", "/metrics", &[], b"");
+        assert_eq!(scraped.status, 200, "{}", scraped.body);
+        scraped.body
+    };
+    let sleep = json!({"name": "sleep_forever", "arguments": {}});
+    let running = server.send("tools/call", sleep.clone());
+    let waiting = server.send("tools/call", sleep);
+    let text = eventually("a call in flight and one queued", || {
+        let text = scrape();
+        let busy = text.contains(r#"corral_calls_in_flight{plugin="hostile"} 1"#)
+            && text.contains(r#"corral_calls_queued{plugin="hostile"} 1"#);
+        busy.then_some(text)
+    });
+    assert!(
+        text.contains(r#"corral_sessions{protocol="2025-11-25"} 1"#),
+        "{text}"
+    );
+    for id in [waiting, running] {
+        server.notify("notifications/cancelled", json!({"requestId": id}));
+    }
+    let cancelled = r#"corral_calls_total{plugin="hostile",kind="tool",name="sleep_forever",outcome="cancelled"}"#;
+    let text = eventually("both calls counted as cancelled", || {
+        let text = scrape();
+        (sample(&text, cancelled) == Some(2.0)).then_some(text)
+    });
+    assert!(
+        text.contains(r#"corral_calls_in_flight{plugin="hostile"} 0"#),
+        "{text}"
+    );
+    // DNS rebinding: the metrics listener checks Host like the MCP one.
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    server.shutdown();
 }
 
 #[test]

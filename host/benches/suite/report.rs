@@ -264,6 +264,20 @@ impl Report {
                 unit: "%",
             });
         }
+        let plain = self.value("stdio pipelined (64 in flight): Corral", "calls_per_s");
+        let metered = self.value(
+            "stdio pipelined (64 in flight): Corral, metrics on",
+            "calls_per_s",
+        );
+        if let (Some(plain), Some(metered)) = (plain, metered) {
+            self.targets.push(Target {
+                what: "stdio pipelined throughput lost to metrics".into(),
+                measured: (1.0 - metered / plain) * 100.0,
+                goal: 5.0,
+                at_least: false,
+                unit: "%",
+            });
+        }
         self.target(
             "cold start with 100 cached plugins",
             "cold start, cached: Corral, 100 plugin(s)",

@@ -304,6 +304,16 @@ pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) 
         "Corral",
         servers.corral(&[calculator.to_str().unwrap()], cache),
     );
+    // The same with metrics recorded (and served on a listener of their
+    // own): what counting every call costs.
+    let metrics = [calculator.to_str().unwrap(), "--metrics-addr", "127.0.0.1:0"];
+    measure(
+        report,
+        SECTION,
+        scale,
+        "Corral, metrics on",
+        servers.corral(&metrics, cache),
+    );
     if let Some(cmd) = servers.fastmcp(&[]) {
         // FastMCP is slower per call: fewer calls keep the run short.
         let fewer = Scale {

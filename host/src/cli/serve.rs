@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at /metrics on the HTTP listener.
     #[arg(long)]
     metrics: bool,
+    /// Serve /metrics on a listener of its own, e.g. 127.0.0.1:9464 (with
+    /// any transport, stdio included).
+    #[arg(long)]
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Server name reported to clients [default: corral].
     #[arg(long)]
     name: Option<String>,
@@ -352,6 +356,9 @@ fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions
         http.session_idle = idle;
     }
     http.metrics |= args.metrics;
+    if let Some(address) = args.metrics_addr {
+        http.metrics_addr = Some(address);
+    }
     for host in &args.allowed_hosts {
         let pattern = HostPattern::parse_allowed_host(host)
             .map_err(|e| anyhow::anyhow!("--allowed-host {e}"))?;
@@ -372,6 +379,23 @@ async fn transport(
     transport: Transport,
     http: HttpOptions,
 ) -> anyhow::Result<()> {
+    if let Some(address) = http.metrics_addr {
+        let metrics = server.clone();
+        let options = http.clone();
+        // Bound before MCP is served, so that a scraper never misses the
+        // first calls; served until the process exits.
+        let (bound, served) = tokio::sync::oneshot::channel();
+        let serving = tokio::spawn(async move {
+            let serving = metrics.serve_metrics(address, &options, shutdown_signal(), |at| {
+                banner::line(&format!("metrics on http://{at}/metrics"));
+                let _ = bound.send(());
+            });
+            serving.await
+        });
+        if served.await.is_err() {
+            serving.await??;
+        }
+    }
     if transport == Transport::Stdio {
         banner::line("serving MCP over stdio");
         server.serve_stdio().await?;

@@ -74,6 +74,9 @@ pub struct HttpOptions {
     pub session_store: Option<RedisTarget>,
     /// `metrics`: serve Prometheus metrics at `/metrics` (off by default).
     pub metrics: bool,
+    /// `metrics_addr`: serve `/metrics` on a listener of its own, with any
+    /// transport (stdio included).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for HttpOptions {
@@ -104,6 +107,7 @@ impl Default for HttpOptions {
             client_limits: ClientLimits::default(),
             session_store: None,
             metrics: false,
+            metrics_addr: None,
         }
     }
 }

@@ -106,6 +106,7 @@ pub(super) struct RawHttp {
     pub max_connections: Option<Num>,
     pub header_timeout: Option<Num>,
     pub metrics: bool,
+    pub metrics_addr: Option<String>,
     pub rate: Option<Num>,
     pub burst: Option<Num>,
     pub concurrency: Option<Num>,

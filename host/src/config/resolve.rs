@@ -462,6 +462,15 @@ impl Resolver<'_> {
                 self.duration(&key("header_timeout"), v, Duration::from_millis(100))?;
         }
         http.metrics = raw.metrics;
+        if let Some(address) = &raw.metrics_addr {
+            let parsed = address.parse().map_err(|_| {
+                self.invalid(
+                    &key("metrics_addr"),
+                    format!("`{address}` is not an IP address and port, e.g. \"127.0.0.1:9464\""),
+                )
+            })?;
+            http.metrics_addr = Some(parsed);
+        }
         http.client_limits = self.client_limits(
             &["server", "http"],
             None,

@@ -536,7 +536,7 @@ fn views_and_client_limits_resolve() {
     let t = "views";
     let config = parse_in(
         t,
-        "[server.http]\nrate = \"600/m\"\nburst = 20\nconcurrency = 8\nmetrics = true\n\n[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n\n[[server.auth.views]]\nscope = \"admin\"\nrate = \"100/s\"\n\n[[server.auth.views]]\nclaim = \"groups\"\nvalue = \"staff\"\nplugins = [\"calc\"]\nexclude_tags = [\"admin\"]\n",
+        "[server.http]\nrate = \"600/m\"\nburst = 20\nconcurrency = 8\nmetrics = true\nmetrics_addr = \"127.0.0.1:9464\"\n\n[server.auth]\n[[server.auth.tokens]]\nenv = \"T\"\n\n[[server.auth.views]]\nscope = \"admin\"\nrate = \"100/s\"\n\n[[server.auth.views]]\nclaim = \"groups\"\nvalue = \"staff\"\nplugins = [\"calc\"]\nexclude_tags = [\"admin\"]\n",
     )
     .unwrap();
     let http = &config.http;
@@ -547,6 +547,7 @@ fn views_and_client_limits_resolve() {
     );
     assert_eq!(http.client_limits.concurrency, Some(8));
     assert!(http.metrics && !HttpOptions::default().metrics);
+    assert_eq!(http.metrics_addr, Some(([127, 0, 0, 1], 9464).into()));
     let views = &http.auth.as_ref().unwrap().views;
     assert_eq!(views[0].limits.rate.unwrap().burst, 100);
     assert_eq!(views[1].index, 1);
@@ -693,6 +694,13 @@ fn bad_server_and_http_settings_name_key_and_fix() {
         &h("max_sessions = 0"),
         "server.http.max_sessions",
         &["at least 1"],
+    );
+    let metrics_addr = h("metrics_addr = \"localhost\"");
+    expect_invalid(
+        t,
+        &metrics_addr,
+        "server.http.metrics_addr",
+        &["127.0.0.1:9464"],
     );
 
     let ok = parse_in(t, &h("host = \"0.0.0.0\"\nport = 0\nallowed_hosts = [\"::1\", \"[::1]:8000\", \"example.com:443\"]\nallowed_origins = [\"null\", \"https://[::1]:*\"]\nmax_body = 1024")).unwrap();

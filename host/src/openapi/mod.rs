@@ -725,6 +725,10 @@ impl Provider for OpenApi {
         self.listing.clone()
     }
 
+    fn load(&self) -> crate::provider::Load {
+        self.gate.load()
+    }
+
     fn call_tool<'a>(
         &'a self,
         name: &'a str,

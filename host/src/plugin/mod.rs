@@ -655,7 +655,11 @@ impl WasmPlugin {
         lease: Lease,
         answer: Result<wasmtime::Result<T>, CallError>,
     ) -> Result<T, CallError> {
-        lease.store.data().report_drops();
+        let store = &lease.store;
+        store.data().report_drops();
+        let fuel = self.limits.fuel - store.get_fuel().unwrap_or(0).min(self.limits.fuel);
+        let memory = store.data().limiter.linear_memory();
+        store.data().call.usage.record(fuel, memory as u64);
         let error = match answer? {
             Ok(value) => {
                 if let Some(idle) = &self.idle {
@@ -729,6 +733,10 @@ impl Provider for WasmPlugin {
 
     fn listing(&self) -> Arc<Listing> {
         self.listing.clone()
+    }
+
+    fn load(&self) -> crate::provider::Load {
+        self.gate.load()
     }
 
     fn call_tool<'a>(

@@ -72,6 +72,12 @@ impl CallLimiter {
         false
     }
 
+    /// The bytes of linear memory the instance has now (the most it had:
+    /// linear memory never shrinks).
+    pub(crate) fn linear_memory(&self) -> usize {
+        self.in_use
+    }
+
     /// A new call on a kept instance: its host bytes are counted afresh.
     pub(crate) fn next_call(&mut self) {
         self.refused = None;

@@ -1,21 +1,25 @@
 //! Prometheus metrics of the call service: every call of every kind counted
-//! by provider, component and outcome, its duration, and the limits hit.
-//! Label values a client or plugin chooses are bounded: past
-//! [`MAX_METRIC_NAMES`] distinct components, new ones are counted as
-//! `other`.
+//! by provider, component and outcome, its duration, the fuel and memory it
+//! used, and the limits hit; how busy each provider is, the sessions open
+//! and the HTTP answers given. Nothing is recorded until something serves
+//! the metrics ([`Metrics::enable`]). Label values a client or plugin
+//! chooses are bounded: past [`MAX_METRIC_NAMES`] distinct components, new
+//! ones are counted as `other`, and HTTP statuses are the few there are.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::error::{CallError, GuestError};
+use crate::provider::{Load, Usage};
 
 /// The most distinct (provider, component) pairs labelled by name; later
 /// ones are labelled `other`.
@@ -70,7 +74,7 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DurationLabels {
+struct ComponentLabels {
     plugin: String,
     kind: &'static str,
     name: String,
@@ -82,13 +86,54 @@ struct LimitLabels {
     limit: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    plugin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionLabels {
+    protocol: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
+}
+
+/// Measures one call: when it started and what its provider reports.
+pub(crate) struct Meter {
+    started: Instant,
+    usage: Arc<Usage>,
+}
+
+impl Meter {
+    /// Start measuring the call whose context has `usage`.
+    pub(crate) fn start(usage: &Arc<Usage>) -> Meter {
+        Meter {
+            started: Instant::now(),
+            usage: usage.clone(),
+        }
+    }
+}
+
 /// The registry and the metrics in it.
 pub(crate) struct Metrics {
+    /// Whether anything is recorded (set once the metrics are served).
+    enabled: AtomicBool,
     registry: Registry,
     calls: Family<CallLabels, Counter>,
-    durations: Family<DurationLabels, Histogram>,
+    durations: Family<ComponentLabels, Histogram>,
+    fuel: Family<ComponentLabels, Histogram>,
+    memory: Family<ComponentLabels, Histogram>,
     limits: Family<LimitLabels, Counter>,
     reloads: Counter,
+    in_flight: Family<ProviderLabels, Gauge>,
+    queued: Family<ProviderLabels, Gauge>,
+    sessions: Family<SessionLabels, Gauge>,
+    http: Family<StatusLabels, Counter>,
+    /// Held while the gauges are set and the text rendered.
+    rendering: Mutex<()>,
     /// The component names labelled so far, by provider.
     names: Mutex<HashMap<String, HashSet<String>>>,
     /// How many there are (at most `MAX_METRIC_NAMES`).
@@ -104,7 +149,7 @@ impl Metrics {
             "Calls by provider, kind, component and outcome",
             calls.clone(),
         );
-        let durations = Family::<DurationLabels, Histogram>::new_with_constructor(|| {
+        let durations = Family::<ComponentLabels, Histogram>::new_with_constructor(|| {
             // 100 µs to about 26 s.
             Histogram::new(exponential_buckets(0.0001, 2.0, 19))
         });
@@ -113,6 +158,25 @@ impl Metrics {
             "Call latency, input rounds with the client included",
             Unit::Seconds,
             durations.clone(),
+        );
+        let fuel = Family::<ComponentLabels, Histogram>::new_with_constructor(|| {
+            // 1,000 to about 4 billion instructions.
+            Histogram::new(exponential_buckets(1000.0, 4.0, 12))
+        });
+        registry.register(
+            "call_fuel",
+            "Fuel (wasm instructions) a call used, input rounds summed (Wasm plugins)",
+            fuel.clone(),
+        );
+        let memory = Family::<ComponentLabels, Histogram>::new_with_constructor(|| {
+            // 64 KiB (one wasm page) to 4 GiB.
+            Histogram::new(exponential_buckets(65536.0, 2.0, 17))
+        });
+        registry.register_with_unit(
+            "call_memory_peak",
+            "The most linear memory a call's sandbox had (Wasm plugins)",
+            Unit::Bytes,
+            memory.clone(),
         );
         let limits = Family::<LimitLabels, Counter>::default();
         registry.register(
@@ -126,12 +190,44 @@ impl Metrics {
             "Catalogs installed after the first (hot reload, upstream list changes)",
             reloads.clone(),
         );
+        let in_flight = Family::<ProviderLabels, Gauge>::default();
+        registry.register(
+            "calls_in_flight",
+            "Calls running now, by provider (for a Wasm plugin, one sandbox instance each)",
+            in_flight.clone(),
+        );
+        let queued = Family::<ProviderLabels, Gauge>::default();
+        registry.register(
+            "calls_queued",
+            "Calls waiting for a slot of their provider's concurrency",
+            queued.clone(),
+        );
+        let sessions = Family::<SessionLabels, Gauge>::default();
+        registry.register(
+            "sessions",
+            "Initialized sessions open now, by negotiated protocol version (2026-07-28 requests are stateless and hold none)",
+            sessions.clone(),
+        );
+        let http = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by status",
+            http.clone(),
+        );
         Metrics {
+            enabled: AtomicBool::new(false),
             registry,
             calls,
             durations,
+            fuel,
+            memory,
             limits,
             reloads,
+            in_flight,
+            queued,
+            sessions,
+            http,
+            rendering: Mutex::new(()),
             names: Mutex::new(HashMap::new()),
             named: AtomicUsize::new(0),
         }
@@ -155,16 +251,26 @@ impl Metrics {
         name
     }
 
-    /// Count one call.
+    /// Record from now on.
+    pub(crate) fn enable(&self) {
+        self.enabled.store(true, Ordering::Relaxed);
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Count one call, measured by `meter`.
     pub(crate) fn call(
         &self,
-        kind: &'static str,
-        provider: &str,
-        name: &str,
+        (kind, provider, name): (&'static str, &str, &str),
         outcome: CallOutcome,
         limit: Option<&'static str>,
-        took: Duration,
+        meter: &Meter,
     ) {
+        if !self.enabled() {
+            return;
+        }
         let name = self.bounded(provider, name);
         self.calls
             .get_or_create(&CallLabels {
@@ -174,13 +280,16 @@ impl Metrics {
                 outcome: outcome.label(),
             })
             .inc();
-        self.durations
-            .get_or_create(&DurationLabels {
-                plugin: provider.to_owned(),
-                kind,
-                name: name.to_owned(),
-            })
-            .observe(took.as_secs_f64());
+        let component = ComponentLabels {
+            plugin: provider.to_owned(),
+            kind,
+            name: name.to_owned(),
+        };
+        (self.durations.get_or_create(&component)).observe(meter.started.elapsed().as_secs_f64());
+        if let Some((fuel, memory)) = meter.usage.get() {
+            self.fuel.get_or_create(&component).observe(fuel as f64);
+            self.memory.get_or_create(&component).observe(memory as f64);
+        }
         if let Some(limit) = limit {
             self.limits
                 .get_or_create(&LimitLabels {
@@ -196,8 +305,40 @@ impl Metrics {
         self.reloads.inc();
     }
 
-    /// Everything, in Prometheus's text format.
-    pub(crate) fn render(&self) -> String {
+    /// Count one HTTP answer.
+    pub(crate) fn http(&self, status: u16) {
+        if self.enabled() {
+            self.http.get_or_create(&StatusLabels { status }).inc();
+        }
+    }
+
+    /// Everything, in Prometheus's text format, with the gauges set to
+    /// `loads` (by provider) and `sessions` (by protocol version).
+    pub(crate) fn render<'a>(
+        &self,
+        loads: impl Iterator<Item = (&'a str, Load)>,
+        sessions: &[(String, usize)],
+    ) -> String {
+        let _rendering = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
+        self.in_flight.clear();
+        self.queued.clear();
+        for (plugin, load) in loads {
+            let labels = ProviderLabels {
+                plugin: plugin.to_owned(),
+            };
+            let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            self.in_flight
+                .get_or_create(&labels)
+                .set(count(load.in_flight));
+            self.queued.get_or_create(&labels).set(count(load.queued));
+        }
+        self.sessions.clear();
+        for (protocol, open) in sessions {
+            let labels = SessionLabels {
+                protocol: protocol.clone(),
+            };
+            (self.sessions.get_or_create(&labels)).set(i64::try_from(*open).unwrap_or(i64::MAX));
+        }
         let mut text = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
@@ -209,38 +350,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn calls_limits_and_the_name_cap_show_in_the_text() {
+    fn calls_usage_limits_gauges_and_the_name_cap_show_in_the_text() {
         let metrics = Metrics::new();
-        let ms = Duration::from_millis(1);
-        metrics.call("tool", "calc", "multiply", CallOutcome::Ok, None, ms);
-        metrics.call("tool", "calc", "multiply", CallOutcome::Ok, None, ms);
+        let usage = Arc::new(Usage::default());
+        let meter = Meter::start(&usage);
+        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
+        assert!(
+            !metrics
+                .render(std::iter::empty(), &[])
+                .contains("corral_calls_total{"),
+            "nothing is recorded before the metrics are served"
+        );
+        metrics.enable();
+        usage.record(5000, 1 << 20);
+        usage.record(1000, 1 << 17);
+        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
+        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
         let fuel = CallError::Fuel(1);
+        let limit = fuel.limit();
         metrics.call(
-            "tool",
-            "calc",
-            "spin",
+            ("tool", "calc", "spin"),
             CallOutcome::of(&fuel),
-            fuel.limit(),
-            ms,
+            limit,
+            &meter,
         );
+        let unmetered = Meter::start(&Arc::default());
         for i in 0..MAX_METRIC_NAMES + 5 {
-            metrics.call("tool", "many", &format!("t{i}"), CallOutcome::Ok, None, ms);
+            let name = format!("t{i}");
+            metrics.call(("tool", "many", &name), CallOutcome::Ok, None, &unmetered);
         }
-        let text = metrics.render();
+        metrics.http(404);
+        let load = Load {
+            in_flight: 3,
+            queued: 1,
+        };
+        let sessions = [("2025-11-25".to_owned(), 2)];
+        let text = metrics.render([("calc", load)].into_iter(), &sessions);
+        for line in [
+            r#"corral_calls_total{plugin="calc",kind="tool",name="multiply",outcome="ok"} 2"#,
+            r#"corral_limit_hits_total{plugin="calc",limit="fuel"} 1"#,
+            r#"corral_calls_total{plugin="many",kind="tool",name="other",outcome="ok"} 7"#,
+            r#"corral_call_fuel_sum{plugin="calc",kind="tool",name="multiply"} 12000.0"#,
+            r#"corral_call_memory_peak_bytes_sum{plugin="calc",kind="tool",name="multiply"} 2097152.0"#,
+            r#"corral_calls_in_flight{plugin="calc"} 3"#,
+            r#"corral_calls_queued{plugin="calc"} 1"#,
+            r#"corral_sessions{protocol="2025-11-25"} 2"#,
+            r#"corral_http_requests_total{status="404"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
         assert!(
-            text.contains(
-                r#"corral_calls_total{plugin="calc",kind="tool",name="multiply",outcome="ok"} 2"#
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"corral_limit_hits_total{plugin="calc",limit="fuel"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                r#"corral_calls_total{plugin="many",kind="tool",name="other",outcome="ok"} 7"#
-            ),
+            !text.contains(r#"corral_call_fuel_count{plugin="many""#),
             "{text}"
         );
     }

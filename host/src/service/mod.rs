@@ -44,7 +44,7 @@ use corral_uri_template::MAX_URI_BYTES;
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
 pub use metrics::MAX_METRIC_NAMES;
-use metrics::{CallOutcome, Metrics};
+use metrics::{CallOutcome, Meter, Metrics};
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
 use tasks::{Early, Finish, Job, Started, Tasks};
@@ -296,9 +296,22 @@ impl CallService {
         &self.settings
     }
 
-    /// The metrics, in Prometheus's text format.
-    pub(crate) fn metrics_text(&self) -> String {
-        self.metrics.render()
+    /// Record metrics from now on.
+    pub(crate) fn record_metrics(&self) {
+        self.metrics.enable();
+    }
+
+    /// Count one HTTP answer.
+    pub(crate) fn count_http(&self, status: u16) {
+        self.metrics.http(status);
+    }
+
+    /// The metrics, in Prometheus's text format, with `sessions` open by
+    /// protocol version.
+    pub(crate) fn metrics_text(&self, sessions: &[(String, usize)]) -> String {
+        let catalog = self.catalog();
+        let loads = (catalog.providers().iter()).map(|p| (p.name(), p.load()));
+        self.metrics.render(loads, sessions)
     }
 
     /// Whether the first catalog has been installed.
@@ -698,7 +711,7 @@ impl CallService {
             ));
         };
         let (ctx, notifier) = Notifier::attach(exchange);
-        let started = std::time::Instant::now();
+        let meter = Meter::start(&ctx.usage);
         let values = provider.complete(&reference, argument, value, &ctx).await;
         drop(ctx);
         notifier.flush().await;
@@ -706,11 +719,11 @@ impl CallService {
             Ok(_) => (CallOutcome::Ok, None),
             Err(error) => (CallOutcome::of(error), error.limit()),
         };
-        let took = started.elapsed();
         let name = match &reference {
             CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
         };
-        (self.metrics).call("completion", provider.name(), name, outcome, limit, took);
+        let component = ("completion", provider.name(), name);
+        self.metrics.call(component, outcome, limit, &meter);
         match values {
             Ok(values) => Ok(protocol::completion(values)),
             Err(error) => {
@@ -744,13 +757,13 @@ impl CallService {
         );
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
-        let started = std::time::Instant::now();
+        let meter = Meter::start(&ctx.usage);
         let outcome = input::run(exchange, first, invocation, call.provider, &ctx).await;
         drop(ctx);
         notifier.flush().await;
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            let (provider, took) = (call.provider.name(), started.elapsed());
-            (self.metrics).call(call.kind, provider, call.name, outcome, limit, took);
+            let component = (call.kind, call.provider.name(), call.name);
+            self.metrics.call(component, outcome, limit, &meter);
         };
         let error = match outcome {
             Ok(Outcome::Complete(value)) => {

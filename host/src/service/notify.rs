@@ -50,6 +50,7 @@ impl Notifier {
             observer: Some(notifier.clone()),
             asker: super::input::asker(exchange),
             as_task: false,
+            usage: Arc::default(),
         };
         (ctx, notifier)
     }

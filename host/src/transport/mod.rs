@@ -220,11 +220,38 @@ impl CorralServer {
         }
     }
 
-    /// The server's metrics in Prometheus's text format: calls by provider,
-    /// kind, component and outcome, their durations, limit hits, catalog
-    /// reloads (what `/metrics` serves).
+    /// The server's metrics in Prometheus's text format (what `/metrics`
+    /// serves): calls by provider, kind, component and outcome, their
+    /// durations, fuel and peak memory, limit hits, catalog reloads, calls
+    /// in flight and queued, sessions by protocol version, HTTP answers by
+    /// status.
     pub fn metrics_text(&self) -> String {
-        self.shared.service.metrics_text()
+        let mut sessions: Vec<(String, usize)> = Vec::new();
+        let listeners = self.shared.listeners.lock();
+        let listeners = listeners.unwrap_or_else(|e| e.into_inner());
+        for listener in listeners.iter().filter(|l| l.is_open()) {
+            let Listener::Session(peer) = listener else {
+                continue;
+            };
+            let Some(info) = peer.peer_info() else {
+                continue;
+            };
+            let protocol = info.protocol_version.as_str();
+            match sessions.iter_mut().find(|(p, _)| p == protocol) {
+                Some((_, open)) => *open += 1,
+                None => sessions.push((protocol.to_owned(), 1)),
+            }
+        }
+        drop(listeners);
+        self.shared.service.metrics_text(&sessions)
+    }
+
+    /// Record metrics from now on: a router with `/metrics` and
+    /// [`serve_metrics`](Self::serve_metrics) turn this on; an embedder
+    /// that serves [`metrics_text`](Self::metrics_text) otherwise calls it.
+    /// Until then nothing is recorded, and calls cost nothing more.
+    pub fn record_metrics(&self) {
+        self.shared.service.record_metrics();
     }
 
     /// Whether the first catalog has been installed.

@@ -478,6 +478,10 @@ impl Provider for Upstream {
         self.shared.listing.load_full()
     }
 
+    fn load(&self) -> crate::provider::Load {
+        self.gate.load()
+    }
+
     fn call_tool<'a>(
         &'a self,
         name: &'a str,

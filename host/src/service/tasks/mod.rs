@@ -299,14 +299,13 @@ impl Tasks {
             })),
             asker: None,
             as_task: true,
+            usage: Arc::default(),
         };
         let schemas = job.view.schemas(&job.name);
-        let started = std::time::Instant::now();
+        let meter = super::metrics::Meter::start(&ctx.usage);
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            let provider = served.provider.name();
-            let took = started.elapsed();
-            self.metrics
-                .call("tool", provider, &job.name, outcome, limit, took);
+            let component = ("tool", served.provider.name(), job.name.as_str());
+            self.metrics.call(component, outcome, limit, &meter);
         };
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {

@@ -6,6 +6,7 @@ mod answer;
 mod auth;
 mod limit;
 mod listener;
+mod metrics;
 mod sessions;
 mod sse;
 mod store;
@@ -163,26 +164,26 @@ impl CorralServer {
             None => mcp,
         };
         if options.metrics {
-            let server = self.clone();
-            router = router.route(
-                "/metrics",
-                axum::routing::get(move || {
-                    let text = server.metrics_text();
-                    async move {
-                        (
-                            [(
-                                header::CONTENT_TYPE,
-                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                            )],
-                            text,
-                        )
-                    }
-                }),
-            );
+            router = metrics::metrics_route(router, self);
         }
+        let router = self.health_routes(router.merge(mcp));
+        let router = router.layer(DefaultBodyLimit::max(options.max_body)).layer(
+            axum::middleware::from_fn_with_state(Arc::new(Guard::new(options)), guard),
+        );
+        Ok(match options.metrics || options.metrics_addr.is_some() {
+            true => router.layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                metrics::count_status,
+            )),
+            false => router,
+        })
+    }
+
+    /// `router` with `/healthz` (always ok) and `/readyz` (ok once the
+    /// first catalog is in).
+    fn health_routes(&self, router: Router) -> Router {
         let ready = self.clone();
-        let router = router
-            .merge(mcp)
+        router
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route(
                 "/readyz",
@@ -196,10 +197,7 @@ impl CorralServer {
                         }
                     }
                 }),
-            );
-        Ok(router.layer(DefaultBodyLimit::max(options.max_body)).layer(
-            axum::middleware::from_fn_with_state(Arc::new(Guard::new(options)), guard),
-        ))
+            )
     }
 
     /// Listen and serve until `shutdown` resolves; then stop accepting, let

@@ -28,6 +28,10 @@ struct Cli {
     /// info; warn for the client commands]
     #[arg(long, global = true)]
     log_level: Option<String>,
+    /// How log lines on stderr look: `text`, or `json` (one object a line,
+    /// with the fields of the spans it is in, e.g. a call's).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,7 +92,13 @@ enum Command {
     Version,
 }
 
-fn init_logging(level: &str) -> anyhow::Result<()> {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(level: &str, format: LogFormat) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.is_empty() => EnvFilter::try_new(env),
         // A bare level keeps rmcp's per-message chatter out of the way.
@@ -96,11 +106,14 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(level),
     }
     .with_context(|| format!("bad log level `{level}`"))?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     Ok(())
 }
 
@@ -141,7 +154,7 @@ fn main() -> ExitCode {
         .log_level
         .clone()
         .unwrap_or_else(|| if quiet { "warn" } else { "info" }.to_owned());
-    if let Err(e) = init_logging(&level) {
+    if let Err(e) = init_logging(&level, cli.log_format) {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }

@@ -306,7 +306,11 @@ pub fn run(scale: &Scale, servers: &Servers, cache: &Path, report: &mut Report) 
     );
     // The same with metrics recorded (and served on a listener of their
     // own): what counting every call costs.
-    let metrics = [calculator.to_str().unwrap(), "--metrics-addr", "127.0.0.1:0"];
+    let metrics = [
+        calculator.to_str().unwrap(),
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ];
     measure(
         report,
         SECTION,

@@ -7,9 +7,9 @@
 //! ones are counted as `other`, and HTTP statuses are the few there are.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -19,7 +19,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::error::{CallError, GuestError};
-use crate::provider::{Load, Usage};
+use crate::provider::Load;
 
 /// The most distinct (provider, component) pairs labelled by name; later
 /// ones are labelled `other`.
@@ -43,7 +43,7 @@ pub(crate) enum CallOutcome {
 }
 
 impl CallOutcome {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             CallOutcome::Ok => "ok",
             CallOutcome::ToolError => "tool_error",
@@ -99,22 +99,6 @@ struct SessionLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: u16,
-}
-
-/// Measures one call: when it started and what its provider reports.
-pub(crate) struct Meter {
-    started: Instant,
-    usage: Arc<Usage>,
-}
-
-impl Meter {
-    /// Start measuring the call whose context has `usage`.
-    pub(crate) fn start(usage: &Arc<Usage>) -> Meter {
-        Meter {
-            started: Instant::now(),
-            usage: usage.clone(),
-        }
-    }
 }
 
 /// The registry and the metrics in it.
@@ -260,13 +244,15 @@ impl Metrics {
         self.enabled.load(Ordering::Relaxed)
     }
 
-    /// Count one call, measured by `meter`.
+    /// Count one call that took `took` and used `usage` (fuel, peak
+    /// memory) if its provider measures that.
     pub(crate) fn call(
         &self,
         (kind, provider, name): (&'static str, &str, &str),
         outcome: CallOutcome,
         limit: Option<&'static str>,
-        meter: &Meter,
+        took: Duration,
+        usage: Option<(u64, u64)>,
     ) {
         if !self.enabled() {
             return;
@@ -285,8 +271,8 @@ impl Metrics {
             kind,
             name: name.to_owned(),
         };
-        (self.durations.get_or_create(&component)).observe(meter.started.elapsed().as_secs_f64());
-        if let Some((fuel, memory)) = meter.usage.get() {
+        (self.durations.get_or_create(&component)).observe(took.as_secs_f64());
+        if let Some((fuel, memory)) = usage {
             self.fuel.get_or_create(&component).observe(fuel as f64);
             self.memory.get_or_create(&component).observe(memory as f64);
         }
@@ -352,9 +338,15 @@ mod tests {
     #[test]
     fn calls_usage_limits_gauges_and_the_name_cap_show_in_the_text() {
         let metrics = Metrics::new();
-        let usage = Arc::new(Usage::default());
-        let meter = Meter::start(&usage);
-        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
+        let ms = Duration::from_millis(1);
+        let used = Some((6000, 1 << 20));
+        metrics.call(
+            ("tool", "calc", "multiply"),
+            CallOutcome::Ok,
+            None,
+            ms,
+            used,
+        );
         assert!(
             !metrics
                 .render(std::iter::empty(), &[])
@@ -362,22 +354,26 @@ mod tests {
             "nothing is recorded before the metrics are served"
         );
         metrics.enable();
-        usage.record(5000, 1 << 20);
-        usage.record(1000, 1 << 17);
-        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
-        metrics.call(("tool", "calc", "multiply"), CallOutcome::Ok, None, &meter);
-        let fuel = CallError::Fuel(1);
-        let limit = fuel.limit();
         metrics.call(
-            ("tool", "calc", "spin"),
-            CallOutcome::of(&fuel),
-            limit,
-            &meter,
+            ("tool", "calc", "multiply"),
+            CallOutcome::Ok,
+            None,
+            ms,
+            used,
         );
-        let unmetered = Meter::start(&Arc::default());
+        metrics.call(
+            ("tool", "calc", "multiply"),
+            CallOutcome::Ok,
+            None,
+            ms,
+            used,
+        );
+        let fuel = CallError::Fuel(1);
+        let (outcome, limit) = (CallOutcome::of(&fuel), fuel.limit());
+        metrics.call(("tool", "calc", "spin"), outcome, limit, ms, used);
         for i in 0..MAX_METRIC_NAMES + 5 {
             let name = format!("t{i}");
-            metrics.call(("tool", "many", &name), CallOutcome::Ok, None, &unmetered);
+            metrics.call(("tool", "many", &name), CallOutcome::Ok, None, ms, None);
         }
         metrics.http(404);
         let load = Load {

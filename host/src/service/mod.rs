@@ -15,6 +15,7 @@
 mod input;
 mod metrics;
 mod notify;
+mod observe;
 mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,7 @@ use rmcp::model::{
 use rmcp::{ErrorData, Peer, RoleServer};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::catalog::{Catalog, Served};
 use crate::config::{ServerSettings, TokenView};
@@ -44,9 +46,11 @@ use corral_uri_template::MAX_URI_BYTES;
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
 pub use metrics::MAX_METRIC_NAMES;
-use metrics::{CallOutcome, Meter, Metrics};
+use metrics::{CallOutcome, Metrics};
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
+use observe::Observed;
+pub(crate) use observe::TraceParent;
 use tasks::{Early, Finish, Job, Started, Tasks};
 pub use tasks::{
     MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_POLL_INTERVAL, TASK_TTL,
@@ -73,6 +77,8 @@ pub(crate) struct Exchange {
     pub owner: String,
     /// What the request's token may see (`None`: everything served).
     pub view: Option<Arc<TokenView>>,
+    /// The client's W3C trace context, from the request's `_meta`.
+    pub trace: Option<TraceParent>,
 }
 
 impl Exchange {
@@ -529,6 +535,7 @@ impl CallService {
             capabilities: exchange.capabilities.clone(),
             mask: self.mask(),
             input_timeout: self.settings.task_input_timeout,
+            trace: exchange.trace.clone(),
         };
         tracing::debug!("calling tool `{name}` as a task");
         match self
@@ -711,19 +718,21 @@ impl CallService {
             ));
         };
         let (ctx, notifier) = Notifier::attach(exchange);
-        let meter = Meter::start(&ctx.usage);
-        let values = provider.complete(&reference, argument, value, &ctx).await;
+        let name = match &reference {
+            CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
+        };
+        let component = ("completion", provider.name(), name);
+        let observed = Observed::start(component, &ctx.usage, exchange.trace.as_ref());
+        let values = (provider.complete(&reference, argument, value, &ctx))
+            .instrument(observed.span().clone())
+            .await;
         drop(ctx);
         notifier.flush().await;
         let (outcome, limit) = match &values {
             Ok(_) => (CallOutcome::Ok, None),
             Err(error) => (CallOutcome::of(error), error.limit()),
         };
-        let name = match &reference {
-            CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
-        };
-        let component = ("completion", provider.name(), name);
-        self.metrics.call(component, outcome, limit, &meter);
+        observed.end(&self.metrics, outcome, limit);
         match values {
             Ok(values) => Ok(protocol::completion(values)),
             Err(error) => {
@@ -749,21 +758,17 @@ impl CallService {
         complete: impl FnOnce(I::Output) -> Result<Result<R, ErrorData>, CallError>,
         failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
     ) -> Result<R, ErrorData> {
-        tracing::debug!(
-            provider = call.provider.name(),
-            "calling {} `{}`",
-            call.kind,
-            call.name
-        );
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
-        let meter = Meter::start(&ctx.usage);
-        let outcome = input::run(exchange, first, invocation, call.provider, &ctx).await;
+        let component = (call.kind, call.provider.name(), call.name);
+        let observed = Observed::start(component, &ctx.usage, exchange.trace.as_ref());
+        let outcome = input::run(exchange, first, invocation, call.provider, &ctx)
+            .instrument(observed.span().clone())
+            .await;
         drop(ctx);
         notifier.flush().await;
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            let component = (call.kind, call.provider.name(), call.name);
-            self.metrics.call(component, outcome, limit, &meter);
+            observed.end(&self.metrics, outcome, limit);
         };
         let error = match outcome {
             Ok(Outcome::Complete(value)) => {
@@ -790,7 +795,8 @@ impl CallService {
             Err(InputError::Call(error)) => error,
         };
         count(CallOutcome::of(&error), error.limit());
-        log_failure(call.kind, call.name, call.provider.name(), &error);
+        (observed.span())
+            .in_scope(|| log_failure(call.kind, call.name, call.provider.name(), &error));
         failed(error)
     }
 }

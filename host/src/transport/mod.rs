@@ -35,7 +35,7 @@ use crate::catalog::Catalog;
 use crate::config::{ServerSettings, TokenView};
 use crate::model::LogLevel;
 use crate::protocol;
-use crate::service::{CallService, Changes, Exchange, Returned};
+use crate::service::{CallService, Changes, Exchange, Returned, TraceParent};
 
 pub use stdio::STDIO_PIPE_BYTES;
 
@@ -435,6 +435,11 @@ impl CorralServer {
                 .and_then(|parts| parts.headers.get("mcp-session-id"))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            trace: context
+                .meta
+                .get(TraceParent::META_KEY)
+                .and_then(|v| v.as_str())
+                .and_then(TraceParent::parse),
         }
     }
 }

@@ -37,6 +37,7 @@ use crate::error::CallError;
 use crate::model::{Input, InputRequired, JsonObject, LogLevel, Outcome};
 use crate::protocol;
 use crate::provider::{CallContext, CallObserver};
+use tracing::Instrument;
 
 use super::{Exchange, Invocation, ToolCall, View};
 pub use store::{MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION};
@@ -131,6 +132,8 @@ pub(super) struct Job {
     /// How long it waits for answers to its input requests
     /// (`task_input_timeout`).
     pub input_timeout: Duration,
+    /// The client's W3C trace context, from the request's `_meta`.
+    pub trace: Option<super::TraceParent>,
 }
 
 /// The tasks of this server.
@@ -302,15 +305,16 @@ impl Tasks {
             usage: Arc::default(),
         };
         let schemas = job.view.schemas(&job.name);
-        let meter = super::metrics::Meter::start(&ctx.usage);
+        let component = ("tool", served.provider.name(), job.name.as_str());
+        let observed = super::Observed::start(component, &ctx.usage, job.trace.as_ref());
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            let component = ("tool", served.provider.name(), job.name.as_str());
-            self.metrics.call(component, outcome, limit, &meter);
+            observed.end(&self.metrics, outcome, limit);
         };
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {
             let required = match invocation
                 .invoke(&*served.provider, input.as_ref(), &ctx)
+                .instrument(observed.span().clone())
                 .await
             {
                 Ok(Outcome::Complete(result)) => {
@@ -328,7 +332,9 @@ impl Tasks {
                     return Some(Finish::Cancelled);
                 }
                 Err(error) => {
-                    super::log_failure("tool", &job.name, served.provider.name(), &error);
+                    let provider = served.provider.name();
+                    let log = || super::log_failure("tool", &job.name, provider, &error);
+                    observed.span().in_scope(log);
                     count(CallOutcome::of(&error), error.limit());
                     return Some(Finish::Answered(Err(error)));
                 }

@@ -1,7 +1,9 @@
-//! `/metrics` (`--metrics`, `--metrics-addr`): after a known sequence of
-//! calls the counters say exactly what happened, the latency, fuel and
-//! memory histograms moved, and the gauges show calls in flight and queued
-//! and the sessions open.
+//! What an operator sees of calls. `/metrics` (`--metrics`,
+//! `--metrics-addr`): after a known sequence of calls the counters say
+//! exactly what happened, the latency, fuel and memory histograms moved,
+//! and the gauges show calls in flight and queued and the sessions open.
+//! Logs (`--log-format json`): a span per call with what it used, joined to
+//! the client's W3C trace context.
 
 use std::io::{Read, Write};
 
@@ -161,4 +163,54 @@ fn metrics_are_off_unless_asked_for() {
     let server = HttpServer::start("http", &[example("calculator-rust").to_str().unwrap()]);
     let scraped = request(&server.addr, "GET", "/metrics", &[], b"");
     assert_eq!(scraped.status, 404, "{}", scraped.body);
+}
+
+/// With JSON logs at debug level, each call ends with one `call ended` line
+/// whose span carries the plugin, component, outcome, duration, fuel and
+/// peak memory, and the trace id and parent span a client sent in `_meta`;
+/// a malformed `traceparent` is ignored.
+#[test]
+fn json_logs_carry_a_span_per_call_with_the_clients_trace() {
+    let calc = example("calculator-rust");
+    let mut server = Server::start(&[
+        calc.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--log-level",
+        "corral=debug",
+    ]);
+    let traced = json!({"name": "multiply", "arguments": {"a": 6, "b": 7},
+        "_meta": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+    let untraced = json!({"name": "divide", "arguments": {"a": 1, "b": 0},
+        "_meta": {"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}});
+    server.request("tools/call", traced);
+    server.request("tools/call", untraced);
+    let ended = |component: &str| {
+        eventually("a `call ended` line", || {
+            let stderr = server.stderr_text();
+            stderr.lines().find_map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+                let span = entry["spans"].as_array()?.last()?.clone();
+                (entry["fields"]["message"] == "call ended" && span["component"] == component)
+                    .then_some(span)
+            })
+        })
+    };
+    let multiply = ended("multiply");
+    assert_eq!(multiply["name"], "call", "{multiply}");
+    assert_eq!(multiply["plugin"], "calculator-rust", "{multiply}");
+    assert_eq!(multiply["kind"], "tool", "{multiply}");
+    assert_eq!(multiply["outcome"], "ok", "{multiply}");
+    assert_eq!(multiply["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(multiply["parent_span_id"], "00f067aa0ba902b7");
+    for used in ["fuel", "memory_peak", "duration_us"] {
+        assert!(
+            multiply[used].as_u64().is_some_and(|n| n > 0),
+            "{used}: {multiply}"
+        );
+    }
+    let divide = ended("divide");
+    assert_eq!(divide["outcome"], "tool_error", "{divide}");
+    assert!(divide.get("trace_id").is_none(), "{divide}");
+    server.shutdown();
 }

@@ -1,0 +1,168 @@
+//! What is observed of one call, from start to end: its span (with the
+//! client's W3C trace context when its request's `_meta` carries one), its
+//! duration and what its provider used; at the end, the metrics, the span's
+//! fields and one `call ended` event, all from the same values.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use super::metrics::{CallOutcome, Metrics};
+use crate::provider::Usage;
+
+/// A W3C `traceparent` (Trace Context level 1) sent in a request's
+/// `_meta`: the caller's trace and span, so a call's span and log lines can
+/// be joined to the client's trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TraceParent {
+    /// 32 lowercase hex digits, not all zero.
+    pub trace_id: String,
+    /// The caller's span: 16 lowercase hex digits, not all zero.
+    pub parent_id: String,
+    /// The caller sampled the trace (flag bit 0).
+    pub sampled: bool,
+}
+
+impl TraceParent {
+    /// The `_meta` key W3C trace context travels under (as in HTTP).
+    pub(crate) const META_KEY: &'static str = "traceparent";
+
+    /// Parse `version-traceid-parentid-flags`; `None` for anything the
+    /// spec says to ignore (a bad length, upper-case or non-hex digits, an
+    /// all-zero id, version `ff`, extra fields in version `00`).
+    pub(crate) fn parse(text: &str) -> Option<TraceParent> {
+        let hex = |s: &str, len: usize| {
+            s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        let mut parts = text.split('-');
+        let version = parts.next()?;
+        let trace_id = parts.next()?;
+        let parent_id = parts.next()?;
+        let flags = parts.next()?;
+        let later = parts.next().is_some();
+        if !hex(version, 2) || version == "ff" || (version == "00" && later) {
+            return None;
+        }
+        if !hex(trace_id, 32) || !hex(parent_id, 16) || !hex(flags, 2) {
+            return None;
+        }
+        if trace_id.bytes().all(|b| b == b'0') || parent_id.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        let flags = u8::from_str_radix(flags, 16).ok()?;
+        Some(TraceParent {
+            trace_id: trace_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+            sampled: flags & 1 == 1,
+        })
+    }
+}
+
+/// One call being observed.
+pub(crate) struct Observed<'a> {
+    kind: &'static str,
+    provider: &'a str,
+    name: &'a str,
+    started: Instant,
+    usage: Arc<Usage>,
+    span: Span,
+}
+
+impl<'a> Observed<'a> {
+    /// Start observing the call of `kind` `name` served by `provider`,
+    /// whose context reports into `usage`.
+    pub(crate) fn start(
+        (kind, provider, name): (&'static str, &'a str, &'a str),
+        usage: &Arc<Usage>,
+        trace: Option<&TraceParent>,
+    ) -> Observed<'a> {
+        let span = tracing::debug_span!(
+            "call",
+            kind,
+            plugin = provider,
+            component = name,
+            trace_id = Empty,
+            parent_span_id = Empty,
+            outcome = Empty,
+            limit = Empty,
+            duration_us = Empty,
+            fuel = Empty,
+            memory_peak = Empty,
+        );
+        if let Some(trace) = trace {
+            span.record("trace_id", trace.trace_id.as_str());
+            span.record("parent_span_id", trace.parent_id.as_str());
+        }
+        Observed {
+            kind,
+            provider,
+            name,
+            started: Instant::now(),
+            usage: usage.clone(),
+            span,
+        }
+    }
+
+    /// The call's span: what runs inside it is logged inside it.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// The call ended with `outcome` (stopped by `limit`, if one): count
+    /// it, and close its span with what it used.
+    pub(crate) fn end(&self, metrics: &Metrics, outcome: CallOutcome, limit: Option<&'static str>) {
+        let took = self.started.elapsed();
+        let usage = self.usage.get();
+        let component = (self.kind, self.provider, self.name);
+        metrics.call(component, outcome, limit, took, usage);
+        let span = &self.span;
+        if span.is_disabled() {
+            return;
+        }
+        span.record("outcome", outcome.label());
+        if let Some(limit) = limit {
+            span.record("limit", limit);
+        }
+        span.record(
+            "duration_us",
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        );
+        if let Some((fuel, memory)) = usage {
+            span.record("fuel", fuel);
+            span.record("memory_peak", memory);
+        }
+        span.in_scope(|| tracing::debug!("call ended"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_parses_as_w3c_says() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parsed = TraceParent::parse(good).unwrap();
+        assert_eq!(parsed.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(parsed.parent_id, "00f067aa0ba902b7");
+        assert!(parsed.sampled);
+        // A later version may add fields; version 00 may not.
+        let later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-extra";
+        assert!(!TraceParent::parse(later).unwrap().sampled);
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bz-01",
+        ] {
+            assert_eq!(TraceParent::parse(bad), None, "{bad:?}");
+        }
+    }
+}

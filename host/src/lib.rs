@@ -85,6 +85,7 @@ mod inspect;
 mod loader;
 mod model;
 mod openapi;
+mod otlp;
 mod plugin;
 mod protocol;
 mod provider;
@@ -125,6 +126,9 @@ pub use model::{
     ToolResult,
 };
 pub use openapi::{ERROR_EXCERPT, MAX_SPEC_SIZE, OpenApi};
+pub use otlp::{
+    MAX_SPAN_QUEUE, OTLP_FLUSH_WAIT, OtlpExporter, OtlpLayer, OtlpSettingError, OtlpSettings, otlp,
+};
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{
     CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Load, Provider, Usage,

@@ -98,7 +98,13 @@ enum LogFormat {
     Json,
 }
 
-fn init_logging(level: &str, format: LogFormat) -> anyhow::Result<()> {
+/// Logs on stderr at `level` in `format`, and the OTLP exporter if the
+/// `OTEL_*` variables ask for one (its spans are filtered apart: a call's
+/// span is exported whatever the log level).
+fn init_logging(level: &str, format: LogFormat) -> anyhow::Result<Option<corral::OtlpExporter>> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.is_empty() => EnvFilter::try_new(env),
         // A bare level keeps rmcp's per-message chatter out of the way.
@@ -106,15 +112,21 @@ fn init_logging(level: &str, format: LogFormat) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(level),
     }
     .with_context(|| format!("bad log level `{level}`"))?;
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let settings = corral::OtlpSettings::from_env()?;
+    let (spans, exporter) = settings.map(corral::otlp).unzip();
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().with_current_span(false).init(),
-    }
-    Ok(())
+    let logs = match format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().with_current_span(false).boxed(),
+    };
+    let calls = tracing_subscriber::filter::filter_fn(|m| m.is_span() && m.name() == "call");
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(spans.map(|layer| layer.with_filter(calls)))
+        .init();
+    Ok(exporter)
 }
 
 async fn inspect(plugin: PathBuf, json: bool, config: Option<PathBuf>) -> anyhow::Result<()> {
@@ -154,10 +166,13 @@ fn main() -> ExitCode {
         .log_level
         .clone()
         .unwrap_or_else(|| if quiet { "warn" } else { "info" }.to_owned());
-    if let Err(e) = init_logging(&level, cli.log_format) {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(2);
-    }
+    let exporter = match init_logging(&level, cli.log_format) {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,6 +218,9 @@ fn main() -> ExitCode {
     });
     // Do not wait for tokio's blocking stdin reader: it cannot be interrupted.
     runtime.shutdown_background();
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -2,12 +2,14 @@
 //! `--metrics-addr`): after a known sequence of calls the counters say
 //! exactly what happened, the latency, fuel and memory histograms moved,
 //! and the gauges show calls in flight and queued and the sessions open.
-//! Logs (`--log-format json`): a span per call with what it used, joined to
-//! the client's W3C trace context.
+//! Logs (`--log-format json`) and OTLP export (`OTEL_*`): a span per call
+//! with what it used, joined to the client's W3C trace context.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Server, eventually, example, test_plugin};
 use crate::http::{HttpServer, open_session, request, session_call};
@@ -213,4 +215,156 @@ fn json_logs_carry_a_span_per_call_with_the_clients_trace() {
     assert_eq!(divide["outcome"], "tool_error", "{divide}");
     assert!(divide.get("trace_id").is_none(), "{divide}");
     server.shutdown();
+}
+
+/// What a collector received: a request's line, headers and JSON body.
+type Received = (String, Vec<String>, Value);
+
+/// An OTLP/HTTP collector on a free loopback port.
+struct Collector {
+    addr: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let mut reader = BufReader::new(stream);
+                let mut head = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push(line.trim_end().to_owned());
+                }
+                let length = head
+                    .iter()
+                    .find_map(|h| {
+                        h.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")?
+                            .parse()
+                            .ok()
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let path = head.first().cloned().unwrap_or_default();
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                sink.lock().unwrap().push((path, head, body));
+                let _ = reader.get_mut().write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+            }
+        });
+        Collector { addr, received }
+    }
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, every sampled call is sent to
+/// the collector as an OTLP span: named by kind and component, with what
+/// it used as attributes, in the client's trace under the client's span
+/// (or a trace of its own), the outcome as its status, the operator's
+/// headers and service name. A call whose caller did not sample its trace
+/// is not sent. Spans still queued are sent when the server exits (the
+/// batch delay here is a minute).
+#[test]
+fn calls_are_exported_as_otlp_spans_in_the_clients_trace() {
+    let collector = Collector::start();
+    let endpoint = format!("http://{}", collector.addr);
+    let calc = example("calculator-rust");
+    let mut server = Server::start_with(
+        &[calc.to_str().unwrap()],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s%3Dcret"),
+            ("OTEL_SERVICE_NAME", "corral-test"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+    );
+    let traceparent = |trace: &str, flags: &str| format!("00-{trace}-00f067aa0ba902b7-{flags}");
+    let sampled = traceparent("4bf92f3577b34da6a3ce929d0e0e4736", "01");
+    let unsampled = traceparent("11111111111111111111111111111111", "00");
+    for (name, meta) in [
+        ("multiply", json!({"traceparent": sampled})),
+        ("divide", json!({})),
+        ("add", json!({"traceparent": unsampled})),
+    ] {
+        let (a, b) = (6, if name == "divide" { 0 } else { 7 });
+        server.request(
+            "tools/call",
+            json!({"name": name, "arguments": {"a": a, "b": b}, "_meta": meta}),
+        );
+    }
+    server.shutdown();
+    let received = collector.received.lock().unwrap().clone();
+    assert!(!received.is_empty(), "nothing was exported");
+    let mut spans = Vec::new();
+    for (path, head, body) in &received {
+        assert!(path.starts_with("POST /v1/traces "), "{path}");
+        assert!(head.iter().any(|h| h == "x-api-key: s=cret"), "{head:?}");
+        let resource = &body["resourceSpans"][0];
+        let service = &resource["resource"]["attributes"][0];
+        assert_eq!(service["key"], "service.name", "{body}");
+        assert_eq!(service["value"]["stringValue"], "corral-test", "{body}");
+        for scope in resource["scopeSpans"].as_array().unwrap() {
+            spans.extend(scope["spans"].as_array().unwrap().iter().cloned());
+        }
+    }
+    let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["tool multiply", "tool divide"], "{spans:#?}");
+    let attribute = |span: &Value, key: &str| {
+        span["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .map(|a| a["value"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let multiply = &spans[0];
+    assert_eq!(multiply["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(multiply["parentSpanId"], "00f067aa0ba902b7");
+    assert_eq!(multiply["status"]["code"], 1, "{multiply}");
+    assert_eq!(
+        attribute(multiply, "corral.plugin")["stringValue"],
+        "calculator-rust"
+    );
+    assert_eq!(attribute(multiply, "corral.outcome")["stringValue"], "ok");
+    for used in ["corral.fuel", "corral.memory_peak", "corral.duration_us"] {
+        let n: u64 = attribute(multiply, used)["intValue"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(n > 0, "{used}: {multiply}");
+    }
+    let start: u128 = multiply["startTimeUnixNano"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let end: u128 = multiply["endTimeUnixNano"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(end > start, "{multiply}");
+    let divide = &spans[1];
+    let trace = divide["traceId"].as_str().unwrap();
+    assert!(
+        trace.len() == 32 && trace != "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{divide}"
+    );
+    assert!(divide.get("parentSpanId").is_none(), "{divide}");
+    assert_eq!(divide["status"]["code"], 2, "{divide}");
+    assert_eq!(divide["status"]["message"], "tool_error", "{divide}");
 }

@@ -6,9 +6,9 @@
 //! chooses are bounded: past [`MAX_METRIC_NAMES`] distinct components, new
 //! ones are counted as `other`, and HTTP statuses are the few there are.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -101,6 +101,20 @@ struct StatusLabels {
     status: u16,
 }
 
+/// The series of one (provider, kind, component), made once and kept, so
+/// that counting a call allocates nothing.
+struct Component {
+    labels: ComponentLabels,
+    /// By [`CallOutcome`], made when first used.
+    outcomes: [OnceLock<Counter>; 6],
+    duration: Histogram,
+    /// Made for the first call its provider measured.
+    usage: OnceLock<(Histogram, Histogram)>,
+}
+
+/// Components by provider, then by name (one per kind).
+type Components = HashMap<String, HashMap<String, Vec<Arc<Component>>>>;
+
 /// The registry and the metrics in it.
 pub(crate) struct Metrics {
     /// Whether anything is recorded (set once the metrics are served).
@@ -118,8 +132,8 @@ pub(crate) struct Metrics {
     http: Family<StatusLabels, Counter>,
     /// Held while the gauges are set and the text rendered.
     rendering: Mutex<()>,
-    /// The component names labelled so far, by provider.
-    names: Mutex<HashMap<String, HashSet<String>>>,
+    /// The components labelled so far, by provider and name.
+    names: Mutex<Components>,
     /// How many there are (at most `MAX_METRIC_NAMES`).
     named: AtomicUsize,
 }
@@ -217,22 +231,43 @@ impl Metrics {
         }
     }
 
-    /// `name` if it may be a label value, else `other`. A name already
-    /// seen costs no allocation to look up.
-    fn bounded<'a>(&self, provider: &str, name: &'a str) -> &'a str {
+    /// The series of `kind` `name` of `provider`, or of `other` once
+    /// [`MAX_METRIC_NAMES`] names are labelled. One already seen costs no
+    /// allocation to look up.
+    fn component(&self, kind: &'static str, provider: &str, name: &str) -> Arc<Component> {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.get(provider).is_some_and(|seen| seen.contains(name)) {
-            return name;
+        let known = |names: &Components, name: &str| {
+            let kinds = names.get(provider)?.get(name)?;
+            Some(kinds.iter().find(|c| c.labels.kind == kind).cloned())
+        };
+        let (name, kinds) = match known(&names, name) {
+            Some(Some(component)) => return component,
+            Some(None) => (name, true),
+            None if self.named.load(Ordering::Relaxed) < MAX_METRIC_NAMES => (name, false),
+            None => match known(&names, "other") {
+                Some(Some(component)) => return component,
+                seen => ("other", seen.is_some()),
+            },
+        };
+        if !kinds {
+            self.named.fetch_add(1, Ordering::Relaxed);
         }
-        if self.named.load(Ordering::Relaxed) >= MAX_METRIC_NAMES {
-            return "other";
-        }
-        self.named.fetch_add(1, Ordering::Relaxed);
-        names
-            .entry(provider.to_owned())
+        let labels = ComponentLabels {
+            plugin: provider.to_owned(),
+            kind,
+            name: name.to_owned(),
+        };
+        let component = Arc::new(Component {
+            duration: self.durations.get_or_create(&labels).clone(),
+            labels,
+            outcomes: Default::default(),
+            usage: OnceLock::new(),
+        });
+        (names.entry(provider.to_owned()).or_default())
+            .entry(name.to_owned())
             .or_default()
-            .insert(name.to_owned());
-        name
+            .push(component.clone());
+        component
     }
 
     /// Record from now on.
@@ -257,24 +292,27 @@ impl Metrics {
         if !self.enabled() {
             return;
         }
-        let name = self.bounded(provider, name);
-        self.calls
-            .get_or_create(&CallLabels {
-                plugin: provider.to_owned(),
-                kind,
-                name: name.to_owned(),
-                outcome: outcome.label(),
+        let component = self.component(kind, provider, name);
+        let labels = &component.labels;
+        component.outcomes[outcome as usize]
+            .get_or_init(|| {
+                let calls = CallLabels {
+                    plugin: labels.plugin.clone(),
+                    kind,
+                    name: labels.name.clone(),
+                    outcome: outcome.label(),
+                };
+                self.calls.get_or_create(&calls).clone()
             })
             .inc();
-        let component = ComponentLabels {
-            plugin: provider.to_owned(),
-            kind,
-            name: name.to_owned(),
-        };
-        (self.durations.get_or_create(&component)).observe(took.as_secs_f64());
+        component.duration.observe(took.as_secs_f64());
         if let Some((fuel, memory)) = usage {
-            self.fuel.get_or_create(&component).observe(fuel as f64);
-            self.memory.get_or_create(&component).observe(memory as f64);
+            let (fuel_used, memory_peak) = component.usage.get_or_init(|| {
+                let fuel = self.fuel.get_or_create(labels).clone();
+                (fuel, self.memory.get_or_create(labels).clone())
+            });
+            fuel_used.observe(fuel as f64);
+            memory_peak.observe(memory as f64);
         }
         if let Some(limit) = limit {
             self.limits

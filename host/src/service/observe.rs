@@ -85,6 +85,7 @@ impl<'a> Observed<'a> {
             component = name,
             trace_id = Empty,
             parent_span_id = Empty,
+            sampled = Empty,
             outcome = Empty,
             limit = Empty,
             duration_us = Empty,
@@ -94,6 +95,7 @@ impl<'a> Observed<'a> {
         if let Some(trace) = trace {
             span.record("trace_id", trace.trace_id.as_str());
             span.record("parent_span_id", trace.parent_id.as_str());
+            span.record("sampled", trace.sampled);
         }
         Observed {
             kind,

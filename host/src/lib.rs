@@ -71,6 +71,7 @@
 
 #![warn(missing_docs)]
 
+mod audit;
 mod auth;
 mod bindings;
 mod catalog;
@@ -98,13 +99,15 @@ mod units;
 mod upstream;
 mod validation;
 
+pub use audit::{AUDIT_FLUSH_WAIT, MAX_AUDIT_QUEUE, MAX_SHAPE_DEPTH, MAX_SHAPE_KEYS};
 pub use auth::{
     AuthSetupError, Authenticator, Denial, JWKS_MIN_REFETCH, JWKS_REFRESH, JWKS_TIMEOUT,
     MAX_CACHED_TOKENS, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_TOKEN_BYTES, Principal,
 };
 pub use catalog::{Catalog, Mount, ResolvedResource, Served, prefix_uri, unprefix_uri};
 pub use config::{
-    AuthSettings, CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
+    AuditSettings, AuditTarget, AuthSettings, CONFIG_FILE_NAME, Config, ConfigError,
+    DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_SIZE, DEFAULT_CONCURRENCY, DEFAULT_FUEL,
     DEFAULT_HEADER_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_OUTPUT, DEFAULT_MAX_SESSIONS, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_SESSION_IDLE,
     DEFAULT_TASK_AFTER, DEFAULT_TASK_INPUT_TIMEOUT, DEFAULT_TASK_TIMEOUT, DEFAULT_TIMEOUT,
@@ -131,7 +134,8 @@ pub use otlp::{
 };
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{
-    CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Load, Provider, Usage,
+    CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Load, MAX_AUDITED_HOSTS,
+    Provider, Usage,
 };
 pub use redis::{MAX_REDIS_REPLY, REDIS_TIMEOUT, RedisError};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};

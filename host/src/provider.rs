@@ -65,7 +65,13 @@ pub struct Usage {
     fuel: AtomicU64,
     memory: AtomicU64,
     metered: AtomicBool,
+    /// Hosts contacted (`host:port`), the first [`MAX_AUDITED_HOSTS`]
+    /// distinct ones, and how many more.
+    hosts: std::sync::Mutex<(Vec<String>, u32)>,
 }
+
+/// The most distinct hosts one call's audit record lists; more are counted.
+pub const MAX_AUDITED_HOSTS: usize = 16;
 
 impl Usage {
     /// A guest run of the call took `fuel` and ended with `memory` bytes of
@@ -74,6 +80,24 @@ impl Usage {
         self.fuel.fetch_add(fuel, Ordering::Relaxed);
         self.memory.fetch_max(memory, Ordering::Relaxed);
         self.metered.store(true, Ordering::Relaxed);
+    }
+
+    /// The call contacted `host` (`name:port`) through a grant.
+    pub fn contacted(&self, host: &str) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if hosts.0.iter().any(|h| h == host) {
+            return;
+        }
+        if hosts.0.len() < MAX_AUDITED_HOSTS {
+            hosts.0.push(host.to_owned());
+        } else {
+            hosts.1 = hosts.1.saturating_add(1);
+        }
+    }
+
+    /// The hosts contacted, and how many more were not listed.
+    pub fn hosts(&self) -> (Vec<String>, u32) {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Fuel used and the largest linear memory, if the provider reported

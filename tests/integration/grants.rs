@@ -10,7 +10,7 @@ use crate::harness::{Server, TempDir, corral, test_plugin, text};
 
 /// A one-page HTTP server on 127.0.0.1 for the allowed-host test; answers
 /// `count` requests, then stops.
-fn local_http_server(count: usize) -> u16 {
+pub fn local_http_server(count: usize) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {

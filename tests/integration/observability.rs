@@ -3,7 +3,9 @@
 //! exactly what happened, the latency, fuel and memory histograms moved,
 //! and the gauges show calls in flight and queued and the sessions open.
 //! Logs (`--log-format json`) and OTLP export (`OTEL_*`): a span per call
-//! with what it used, joined to the client's W3C trace context.
+//! with what it used, joined to the client's W3C trace context. The audit
+//! log (`[server.audit]`): a line per call, who and what, never argument
+//! values unless asked.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -11,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, eventually, example, test_plugin};
+use crate::harness::{Server, TempDir, eventually, example, test_plugin};
 use crate::http::{HttpServer, open_session, request, session_call};
 
 /// The value of the sample `name{labels}` in `text`, if there is one.
@@ -367,4 +369,117 @@ fn calls_are_exported_as_otlp_spans_in_the_clients_trace() {
     assert!(divide.get("parentSpanId").is_none(), "{divide}");
     assert_eq!(divide["status"]["code"], 2, "{divide}");
     assert_eq!(divide["status"]["message"], "tool_error", "{divide}");
+}
+
+/// With `[server.audit]`, every call is one JSON line in a 0600 file: who
+/// made it (the session), what it called, the shape of its arguments (keys
+/// and types, never values), its outcome and the limit it hit, the fuel and
+/// memory it used, and the hosts it reached through its grant. With
+/// `audit_arguments = true` (here to stderr) the values are logged too.
+#[test]
+fn the_audit_log_has_a_line_per_call_with_argument_shapes_and_hosts() {
+    let dir = TempDir::new("audit");
+    let port = crate::grants::local_http_server(1);
+    let config = format!(
+        r#"
+[server.audit]
+file = "audit.log"
+
+[plugins.calc]
+path = "{calc}"
+
+[plugins.grants]
+path = "{grants}"
+allow_hosts = ["127.0.0.1:{port}"]
+
+[plugins.hostile]
+path = "{hostile}"
+limits = {{ fuel = 300000000 }}
+"#,
+        calc = example("calculator-rust").display(),
+        grants = test_plugin("grants").display(),
+        hostile = test_plugin("hostile").display(),
+    );
+    let config_path = dir.0.join("corral.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut server = Server::start(&["--config", config_path.to_str().unwrap()]);
+    let traced = json!({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"});
+    server.request(
+        "tools/call",
+        json!({"name": "multiply", "arguments": {"a": 6, "b": 7.5}, "_meta": traced}),
+    );
+    let url = format!("http://127.0.0.1:{port}/canary-path");
+    let fetched = server.call_tool("http_get", json!({"url": url}));
+    assert_eq!(crate::harness::text(&fetched), "200 hello", "{fetched}");
+    server.call_tool("spin", json!({}));
+    server.shutdown();
+
+    let path = dir.0.join("audit.log");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("canary-path"),
+        "an argument value was logged:\n{text}"
+    );
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = records.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, ["multiply", "http_get", "spin"], "{text}");
+    let multiply = &records[0];
+    assert!(
+        multiply["who"]["owner"]
+            .as_str()
+            .unwrap()
+            .starts_with("session "),
+        "{multiply}"
+    );
+    assert_eq!(multiply["plugin"], "calc");
+    assert_eq!(multiply["kind"], "tool");
+    assert_eq!(
+        multiply["arguments"],
+        json!({"a": "integer", "b": "number"})
+    );
+    assert_eq!(multiply["outcome"], "ok");
+    assert_eq!(multiply["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(multiply["fuel"].as_u64().unwrap() > 0, "{multiply}");
+    assert!(multiply["memory_peak"].as_u64().unwrap() > 0, "{multiply}");
+    assert!(
+        multiply["time"].as_str().unwrap().ends_with('Z'),
+        "{multiply}"
+    );
+    let fetch = &records[1];
+    assert_eq!(
+        fetch["hosts"],
+        json!([format!("127.0.0.1:{port}")]),
+        "{fetch}"
+    );
+    assert_eq!(fetch["arguments"], json!({"url": "string"}));
+    let spin = &records[2];
+    assert_eq!(
+        (&spin["outcome"], &spin["limit"]),
+        (&json!("limit"), &json!("fuel"))
+    );
+    assert_eq!(spin["fuel"], 300_000_000, "{spin}");
+
+    // To stderr, with argument values.
+    let config = format!(
+        "[server.audit]\nfile = \"stderr\"\naudit_arguments = true\n\n[plugins.calc]\npath = \"{}\"\n",
+        example("calculator-rust").display()
+    );
+    std::fs::write(&config_path, config).unwrap();
+    let mut server = Server::start(&["--config", config_path.to_str().unwrap()]);
+    server.call_tool("multiply", json!({"a": 6, "b": 7}));
+    let record = eventually("the audit line on stderr", || {
+        let stderr = server.stderr_text();
+        stderr.lines().find_map(|line| {
+            let record: Value = serde_json::from_str(line).ok()?;
+            (record["name"] == "multiply").then_some(record)
+        })
+    });
+    assert_eq!(record["arguments"], json!({"a": 6, "b": 7}), "{record}");
+    server.shutdown();
 }

@@ -68,6 +68,7 @@ const IMPORT_RULES: &[ImportRule] = &[
     ImportRule("host/src/units.rs",    &["wasmtime", "rmcp"], Only(&[])),
     ImportRule("host/src/redis.rs",    &["wasmtime", "rmcp"], Only(&["config", "units"])),
     ImportRule("host/src/otlp.rs",     &["wasmtime", "rmcp"], Only(&[])),
+    ImportRule("host/src/audit.rs",    &["wasmtime", "rmcp"], Only(&["config"])),
     ImportRule("host/src/error.rs",    &["rmcp"],             Only(&["units", "config"])),
     ImportRule("host/src/provider.rs", &["wasmtime", "rmcp"], Only(&["error", "model"])),
     ImportRule("host/src/protocol",    &["wasmtime"],         Not(&["runtime", "plugin", "catalog"])),

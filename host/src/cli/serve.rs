@@ -281,7 +281,12 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
         installer.replace_catalog(reload.catalog).await;
         Ok(loader)
     };
-    let serving = transport(server.clone(), args.transport, http);
+    let audited = server.clone();
+    let serving = async move {
+        let served = transport(audited.clone(), args.transport, http).await;
+        audited.flush_audit();
+        served
+    };
     tokio::pin!(serving);
     tokio::pin!(initial);
     let loader = tokio::select! {

@@ -12,6 +12,7 @@
 //!
 //! Limits cascade: [`Limits::default`] ← `[limits]` ← `[plugins.X].limits`.
 
+mod audit;
 mod auth;
 mod host_pattern;
 mod http;
@@ -31,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Icon;
 
+pub use audit::{AuditSettings, AuditTarget, DEFAULT_AUDIT_KEEP, DEFAULT_AUDIT_MAX_SIZE};
 pub use auth::{AuthSettings, DEFAULT_LEEWAY, JwksSource, JwtKeys, StaticToken, TokenView};
 pub use host_pattern::HostPattern;
 pub use http::{
@@ -126,6 +128,8 @@ pub struct ServerSettings {
     /// Not a key of the file: on when the served lists can change
     /// (`corral dev`), because a server advertises only what it does.
     pub list_changed: bool,
+    /// `[server.audit]`: the audit log (`None`: none).
+    pub audit: Option<AuditSettings>,
 }
 
 impl Default for ServerSettings {
@@ -145,6 +149,7 @@ impl Default for ServerSettings {
             require_signatures: false,
             request_state_key: None,
             list_changed: false,
+            audit: None,
         }
     }
 }

@@ -38,6 +38,16 @@ pub(super) struct RawServer {
     pub http: RawHttp,
     pub auth: Option<RawAuth>,
     pub sessions: RawSessions,
+    pub audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawAudit {
+    pub file: Option<String>,
+    pub max_size: Option<Num>,
+    pub keep: Option<Num>,
+    pub audit_arguments: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -225,7 +225,7 @@ fn expand_env(text: &str) -> std::result::Result<String, String> {
 
 pub(super) struct Resolver<'a> {
     file: &'a Path,
-    base: PathBuf,
+    pub(super) base: PathBuf,
     locator: Locator<'a>,
 }
 
@@ -392,6 +392,7 @@ impl Resolver<'_> {
             require_signatures: raw.require_signatures,
             request_state_key: None,
             list_changed: false,
+            audit: raw.audit.as_ref().map(|a| self.audit(a)).transpose()?,
         })
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::config::HostPattern;
+use crate::provider::Usage;
 
 type Sent = Box<
     dyn Future<
@@ -26,6 +27,8 @@ type Sent = Box<
 pub(crate) struct HttpPolicy {
     pub(crate) plugin: Arc<str>,
     pub(crate) allow: Arc<[HostPattern]>,
+    /// The current call's usage: the hosts it contacts are noted there.
+    pub(crate) usage: Arc<Usage>,
 }
 
 impl HttpPolicy {
@@ -69,6 +72,12 @@ impl WasiHttpHooks for HttpPolicy {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         tracing::debug!(plugin = %self.plugin, uri = %request.uri(), "outgoing HTTP");
+        if let Some(host) = request.uri().host() {
+            let port = request.uri().port_u16();
+            let https = request.uri().scheme_str() == Some("https");
+            let port = port.unwrap_or(if https { 443 } else { 80 });
+            self.usage.contacted(&format!("{host}:{port}"));
+        }
         let allow = self.allow.clone();
         Box::new(async move { super::outgoing::send(request, options, &allow).await })
     }
@@ -80,6 +89,7 @@ mod tests {
 
     fn policy(patterns: &[&str]) -> HttpPolicy {
         HttpPolicy {
+            usage: Arc::default(),
             plugin: "p".into(),
             allow: patterns
                 .iter()

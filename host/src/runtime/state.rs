@@ -82,6 +82,7 @@ impl Sandbox {
             http: HttpPolicy {
                 plugin,
                 allow: grants.allow_hosts.clone().into(),
+                usage: Arc::default(),
             },
         })
     }
@@ -122,6 +123,10 @@ impl State {
     ) -> Result<Self, String> {
         let stdout = GuestStdio::new(plugin.clone(), Stream::Stdout);
         let stderr = GuestStdio::new(plugin.clone(), Stream::Stderr);
+        let http_policy = HttpPolicy {
+            usage: call.usage.clone(),
+            ..sandbox.http.clone()
+        };
         let mut builder = WasiCtx::builder();
         builder
             .stdout(stdout.clone())
@@ -168,7 +173,7 @@ impl State {
             stdout,
             stderr,
             http,
-            http_policy: sandbox.http.clone(),
+            http_policy,
         })
     }
 
@@ -176,6 +181,7 @@ impl State {
     /// per-call counters and budgets start again (fuel and the deadline are
     /// the store's, set by the caller).
     pub(crate) fn next_call(&mut self, call: CallContext) {
+        self.http_policy.usage = call.usage.clone();
         self.call = call;
         self.logs_sent = 0;
         self.logs_dropped = 0;

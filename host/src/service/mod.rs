@@ -45,12 +45,12 @@ use corral_uri_template::MAX_URI_BYTES;
 
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
+use metrics::CallOutcome;
 pub use metrics::MAX_METRIC_NAMES;
-use metrics::{CallOutcome, Metrics};
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
-use observe::Observed;
 pub(crate) use observe::TraceParent;
+use observe::{Caller, Observed, Observers};
 use tasks::{Early, Finish, Job, Started, Tasks};
 pub use tasks::{
     MAX_TASK_RESULT_BYTES, MAX_TASKS, MAX_TASKS_PER_SESSION, TASK_POLL_INTERVAL, TASK_TTL,
@@ -79,9 +79,20 @@ pub(crate) struct Exchange {
     pub view: Option<Arc<TokenView>>,
     /// The client's W3C trace context, from the request's `_meta`.
     pub trace: Option<TraceParent>,
+    /// The verified token's subject, with `[server.auth]`.
+    pub subject: Option<String>,
 }
 
 impl Exchange {
+    /// Who made the request, for the audit log.
+    fn caller(&self) -> Caller<'_> {
+        Caller {
+            owner: &self.owner,
+            subject: self.subject.as_deref(),
+            trace: self.trace.as_ref(),
+        }
+    }
+
     /// Whether a component with `tags`, served by `provider`, is in the
     /// request's view: one that is not is unknown to it.
     fn shows(&self, tags: &[String], provider: &Arc<dyn Provider>) -> bool {
@@ -215,6 +226,9 @@ trait Invocation: Sync {
     fn is_error(_output: &Self::Output) -> bool {
         false
     }
+
+    /// The call's arguments as JSON, for the audit log.
+    fn arguments(&self) -> Value;
 }
 
 struct ToolCall<'a> {
@@ -235,6 +249,9 @@ impl Invocation for ToolCall<'_> {
     ) -> CallFuture<'a, Outcome<ToolResult>> {
         provider.call_tool(self.name, self.arguments, input, ctx)
     }
+    fn arguments(&self) -> Value {
+        Value::Object(self.arguments.clone())
+    }
 }
 
 struct ResourceRead<'a> {
@@ -251,6 +268,13 @@ impl Invocation for ResourceRead<'_> {
         ctx: &'a CallContext,
     ) -> CallFuture<'a, Outcome<Vec<ResourceContents>>> {
         provider.read_resource(self.uri, self.params, input, ctx)
+    }
+    fn arguments(&self) -> Value {
+        let params = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+        serde_json::json!({"uri": self.uri, "params": params.collect::<JsonObject>()})
     }
 }
 
@@ -269,6 +293,14 @@ impl Invocation for PromptGet<'_> {
     ) -> CallFuture<'a, Outcome<PromptResult>> {
         provider.get_prompt(self.name, self.arguments, input, ctx)
     }
+    fn arguments(&self) -> Value {
+        let arguments = self.arguments.iter();
+        Value::Object(
+            arguments
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect(),
+        )
+    }
 }
 
 /// The call service. Cheap to share (`Arc`); see the module docs.
@@ -280,21 +312,21 @@ pub(crate) struct CallService {
     seal: StateSeal,
     settings: ServerSettings,
     tasks: Arc<Tasks>,
-    metrics: Arc<Metrics>,
+    observers: Arc<Observers>,
 }
 
 impl CallService {
     /// A service with no catalog yet: requests that need one wait for the
     /// first [`replace`](Self::replace).
     pub(crate) fn new(settings: ServerSettings) -> Self {
-        let metrics = Arc::new(Metrics::new());
+        let observers = Arc::new(Observers::new(settings.audit.as_ref()));
         Self {
             view: ArcSwap::from_pointee(View::new(Arc::new(Catalog::default()))),
             ready: tokio::sync::watch::Sender::new(false),
             seal: StateSeal::new(settings.request_state_key.as_ref()),
             settings,
-            tasks: Arc::new(Tasks::new(metrics.clone())),
-            metrics,
+            tasks: Arc::new(Tasks::new(observers.clone())),
+            observers,
         }
     }
 
@@ -304,12 +336,19 @@ impl CallService {
 
     /// Record metrics from now on.
     pub(crate) fn record_metrics(&self) {
-        self.metrics.enable();
+        self.observers.metrics.enable();
+    }
+
+    /// Wait until the audit records of calls so far are written.
+    pub(crate) fn flush_audit(&self) {
+        if let Some(audit) = &self.observers.audit {
+            audit.flush();
+        }
     }
 
     /// Count one HTTP answer.
     pub(crate) fn count_http(&self, status: u16) {
-        self.metrics.http(status);
+        self.observers.metrics.http(status);
     }
 
     /// The metrics, in Prometheus's text format, with `sessions` open by
@@ -317,7 +356,7 @@ impl CallService {
     pub(crate) fn metrics_text(&self, sessions: &[(String, usize)]) -> String {
         let catalog = self.catalog();
         let loads = (catalog.providers().iter()).map(|p| (p.name(), p.load()));
-        self.metrics.render(loads, sessions)
+        self.observers.metrics.render(loads, sessions)
     }
 
     /// Whether the first catalog has been installed.
@@ -348,7 +387,7 @@ impl CallService {
         let old = self.view.swap(new.clone());
         let was_ready = self.ready.send_replace(true);
         if was_ready {
-            self.metrics.reload();
+            self.observers.metrics.reload();
         }
         let (old, new) = (&old.all, &new.all);
         was_ready.then(|| Changes {
@@ -536,6 +575,8 @@ impl CallService {
             mask: self.mask(),
             input_timeout: self.settings.task_input_timeout,
             trace: exchange.trace.clone(),
+            owner: exchange.owner.clone(),
+            subject: exchange.subject.clone(),
         };
         tracing::debug!("calling tool `{name}` as a task");
         match self
@@ -722,7 +763,14 @@ impl CallService {
             CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
         };
         let component = ("completion", provider.name(), name);
-        let observed = Observed::start(component, &ctx.usage, exchange.trace.as_ref());
+        let arguments = || serde_json::json!({argument: value});
+        let observed = Observed::start(
+            &self.observers,
+            component,
+            &ctx.usage,
+            exchange.caller(),
+            arguments,
+        );
         let values = (provider.complete(&reference, argument, value, &ctx))
             .instrument(observed.span().clone())
             .await;
@@ -732,7 +780,7 @@ impl CallService {
             Ok(_) => (CallOutcome::Ok, None),
             Err(error) => (CallOutcome::of(error), error.limit()),
         };
-        observed.end(&self.metrics, outcome, limit);
+        observed.end(&self.observers, outcome, limit);
         match values {
             Ok(values) => Ok(protocol::completion(values)),
             Err(error) => {
@@ -761,14 +809,21 @@ impl CallService {
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
         let component = (call.kind, call.provider.name(), call.name);
-        let observed = Observed::start(component, &ctx.usage, exchange.trace.as_ref());
+        let arguments = || invocation.arguments();
+        let observed = Observed::start(
+            &self.observers,
+            component,
+            &ctx.usage,
+            exchange.caller(),
+            arguments,
+        );
         let outcome = input::run(exchange, first, invocation, call.provider, &ctx)
             .instrument(observed.span().clone())
             .await;
         drop(ctx);
         notifier.flush().await;
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            observed.end(&self.metrics, outcome, limit);
+            observed.end(&self.observers, outcome, limit);
         };
         let error = match outcome {
             Ok(Outcome::Complete(value)) => {

@@ -1,16 +1,47 @@
 //! What is observed of one call, from start to end: its span (with the
 //! client's W3C trace context when its request's `_meta` carries one), its
-//! duration and what its provider used; at the end, the metrics, the span's
-//! fields and one `call ended` event, all from the same values.
+//! duration, what its provider used, and (with `[server.audit]`) who made
+//! it with which arguments; at the end, the metrics, the span's fields, one
+//! `call ended` event and one audit record, all from the same values.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use serde_json::{Map, Value, json};
 use tracing::Span;
 use tracing::field::Empty;
 
 use super::metrics::{CallOutcome, Metrics};
+use crate::audit::AuditLog;
+use crate::config::AuditSettings;
 use crate::provider::Usage;
+
+/// Where finished calls are reported: the metrics, and the audit log if
+/// there is one.
+pub(crate) struct Observers {
+    pub metrics: Metrics,
+    pub audit: Option<AuditLog>,
+}
+
+impl Observers {
+    pub(crate) fn new(audit: Option<&AuditSettings>) -> Observers {
+        Observers {
+            metrics: Metrics::new(),
+            audit: audit.map(AuditLog::open),
+        }
+    }
+}
+
+/// Who made a call, and in which trace.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Caller<'a> {
+    /// Who its tasks belong to: `session N`, `principal KEY` or `client ADDRESS`.
+    pub owner: &'a str,
+    /// The verified token's subject, with `[server.auth]`.
+    pub subject: Option<&'a str>,
+    /// The client's W3C trace context.
+    pub trace: Option<&'a TraceParent>,
+}
 
 /// A W3C `traceparent` (Trace Context level 1) sent in a request's
 /// `_meta`: the caller's trace and span, so a call's span and log lines can
@@ -68,15 +99,20 @@ pub(crate) struct Observed<'a> {
     started: Instant,
     usage: Arc<Usage>,
     span: Span,
+    /// The audit record so far, with the audit log on (taken at the end).
+    audit: std::sync::Mutex<Option<Map<String, Value>>>,
 }
 
 impl<'a> Observed<'a> {
     /// Start observing the call of `kind` `name` served by `provider`,
-    /// whose context reports into `usage`.
+    /// made by `caller`, whose context reports into `usage`. `arguments`
+    /// are asked for only when the audit log is on.
     pub(crate) fn start(
+        observers: &Observers,
         (kind, provider, name): (&'static str, &'a str, &'a str),
         usage: &Arc<Usage>,
-        trace: Option<&TraceParent>,
+        caller: Caller<'_>,
+        arguments: impl FnOnce() -> Value,
     ) -> Observed<'a> {
         let span = tracing::debug_span!(
             "call",
@@ -92,11 +128,32 @@ impl<'a> Observed<'a> {
             fuel = Empty,
             memory_peak = Empty,
         );
-        if let Some(trace) = trace {
+        if let Some(trace) = caller.trace {
             span.record("trace_id", trace.trace_id.as_str());
             span.record("parent_span_id", trace.parent_id.as_str());
             span.record("sampled", trace.sampled);
         }
+        let audit = observers.audit.as_ref().map(|log| {
+            let arguments = arguments();
+            let arguments = match log.arguments {
+                true => arguments,
+                false => crate::audit::shape(&arguments),
+            };
+            let mut record = Map::new();
+            let mut who = json!({"owner": caller.owner});
+            if let Some(subject) = caller.subject {
+                who["subject"] = json!(subject);
+            }
+            record.insert("who".into(), who);
+            record.insert("kind".into(), json!(kind));
+            record.insert("plugin".into(), json!(provider));
+            record.insert("name".into(), json!(name));
+            record.insert("arguments".into(), arguments);
+            if let Some(trace) = caller.trace {
+                record.insert("trace_id".into(), json!(trace.trace_id));
+            }
+            record
+        });
         Observed {
             kind,
             provider,
@@ -104,6 +161,7 @@ impl<'a> Observed<'a> {
             started: Instant::now(),
             usage: usage.clone(),
             span,
+            audit: std::sync::Mutex::new(audit),
         }
     }
 
@@ -113,12 +171,40 @@ impl<'a> Observed<'a> {
     }
 
     /// The call ended with `outcome` (stopped by `limit`, if one): count
-    /// it, and close its span with what it used.
-    pub(crate) fn end(&self, metrics: &Metrics, outcome: CallOutcome, limit: Option<&'static str>) {
+    /// it, close its span with what it used, and write its audit record.
+    pub(crate) fn end(
+        &self,
+        observers: &Observers,
+        outcome: CallOutcome,
+        limit: Option<&'static str>,
+    ) {
         let took = self.started.elapsed();
         let usage = self.usage.get();
         let component = (self.kind, self.provider, self.name);
-        metrics.call(component, outcome, limit, took, usage);
+        observers
+            .metrics
+            .call(component, outcome, limit, took, usage);
+        let duration_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let record = self.audit.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(log), Some(mut record)) = (&observers.audit, record) {
+            record.insert("outcome".into(), json!(outcome.label()));
+            if let Some(limit) = limit {
+                record.insert("limit".into(), json!(limit));
+            }
+            record.insert("duration_us".into(), json!(duration_us));
+            if let Some((fuel, memory)) = usage {
+                record.insert("fuel".into(), json!(fuel));
+                record.insert("memory_peak".into(), json!(memory));
+            }
+            let (hosts, more) = self.usage.hosts();
+            if !hosts.is_empty() {
+                record.insert("hosts".into(), json!(hosts));
+            }
+            if more > 0 {
+                record.insert("hosts_not_listed".into(), json!(more));
+            }
+            log.record(record);
+        }
         let span = &self.span;
         if span.is_disabled() {
             return;
@@ -127,10 +213,7 @@ impl<'a> Observed<'a> {
         if let Some(limit) = limit {
             span.record("limit", limit);
         }
-        span.record(
-            "duration_us",
-            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
-        );
+        span.record("duration_us", duration_us);
         if let Some((fuel, memory)) = usage {
             span.record("fuel", fuel);
             span.record("memory_peak", memory);

@@ -246,6 +246,12 @@ impl CorralServer {
         self.shared.service.metrics_text(&sessions)
     }
 
+    /// Wait (briefly) until the audit records of the calls made so far
+    /// are written: call it before the process exits.
+    pub fn flush_audit(&self) {
+        self.shared.service.flush_audit();
+    }
+
     /// Record metrics from now on: a router with `/metrics` and
     /// [`serve_metrics`](Self::serve_metrics) turn this on; an embedder
     /// that serves [`metrics_text`](Self::metrics_text) otherwise calls it.
@@ -435,6 +441,7 @@ impl CorralServer {
                 .and_then(|parts| parts.headers.get("mcp-session-id"))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            subject: self.principal(context).map(|p| p.subject.clone()),
             trace: context
                 .meta
                 .get(TraceParent::META_KEY)

@@ -134,20 +134,23 @@ pub(super) struct Job {
     pub input_timeout: Duration,
     /// The client's W3C trace context, from the request's `_meta`.
     pub trace: Option<super::TraceParent>,
+    /// Who the task belongs to, and its token's subject (for the audit log).
+    pub owner: String,
+    pub subject: Option<String>,
 }
 
 /// The tasks of this server.
 pub(crate) struct Tasks {
-    metrics: Arc<super::metrics::Metrics>,
+    observers: Arc<super::Observers>,
     store: Arc<dyn TaskStore>,
     controls: Mutex<HashMap<String, Arc<Control>>>,
     random: ring::rand::SystemRandom,
 }
 
 impl Tasks {
-    pub(crate) fn new(metrics: Arc<super::metrics::Metrics>) -> Self {
+    pub(crate) fn new(observers: Arc<super::Observers>) -> Self {
         Self {
-            metrics,
+            observers,
             store: Arc::new(MemoryTasks::default()),
             controls: Mutex::new(HashMap::new()),
             random: ring::rand::SystemRandom::new(),
@@ -306,9 +309,16 @@ impl Tasks {
         };
         let schemas = job.view.schemas(&job.name);
         let component = ("tool", served.provider.name(), job.name.as_str());
-        let observed = super::Observed::start(component, &ctx.usage, job.trace.as_ref());
+        let caller = super::Caller {
+            owner: &job.owner,
+            subject: job.subject.as_deref(),
+            trace: job.trace.as_ref(),
+        };
+        let arguments = || serde_json::Value::Object(job.arguments.clone());
+        let observed =
+            super::Observed::start(&self.observers, component, &ctx.usage, caller, arguments);
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            observed.end(&self.metrics, outcome, limit);
+            observed.end(&self.observers, outcome, limit);
         };
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {

@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,18 +21,27 @@ use crate::config::{AuditSettings, AuditTarget};
 /// Records waiting to be written; past this, new ones are dropped (and the
 /// number dropped is written once there is room).
 pub const MAX_AUDIT_QUEUE: usize = 4096;
+/// Bytes of records waiting to be written; past this, new ones are dropped
+/// (and counted) as for [`MAX_AUDIT_QUEUE`].
+pub const MAX_AUDIT_QUEUE_BYTES: usize = 16 * 1024 * 1024;
+/// The longest audit line: a record whose arguments would make it longer
+/// says how long they were instead.
+pub const MAX_AUDIT_LINE: usize = 64 * 1024;
 /// The deepest an argument's shape is described; deeper values are `…`.
 pub const MAX_SHAPE_DEPTH: usize = 4;
 /// The most keys (or array items) of one object described in a shape.
 pub const MAX_SHAPE_KEYS: usize = 64;
-/// The longest [`AuditLog::flush`] waits for the records queued before it.
+/// The longest key kept in a shape; longer ones are cut (`…`).
+pub const MAX_SHAPE_KEY_BYTES: usize = 128;
+/// The longest a server waits at exit for its audit records to be written
+/// ([`CorralServer::flush_audit`](crate::CorralServer::flush_audit)).
 pub const AUDIT_FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// What the writer is sent.
 enum Message {
-    /// A line to write.
-    Record(Value),
-    /// Answer once every record sent before is written.
+    /// A line to write (with its newline).
+    Line(String),
+    /// Answer once every line sent before is written.
     Flush(std::sync::mpsc::Sender<()>),
 }
 
@@ -41,15 +50,17 @@ pub(crate) struct AuditLog {
     sender: SyncSender<Message>,
     /// Records lost since the last gap was written.
     dropped: Arc<AtomicU64>,
+    /// Bytes of lines queued and not yet written.
+    queued: Arc<AtomicUsize>,
     /// Argument values are logged, not only their shape.
     pub(crate) arguments: bool,
 }
 
 impl AuditLog {
-    /// Start the writer of the log `settings` name. The file is opened by
-    /// the writer (created 0600, appended to); while it cannot be written,
-    /// records are counted as lost, and the writer tries again with the
-    /// next one.
+    /// Start the writer of the log `settings` name. The writer opens the
+    /// file at once (created 0600, appended to, never through a symlink)
+    /// and says so if it cannot; while it cannot write, records are
+    /// counted as lost, and it tries again with the next one.
     pub(crate) fn open(settings: &AuditSettings) -> AuditLog {
         let sink = match &settings.target {
             AuditTarget::Stderr => Sink::Stderr,
@@ -62,53 +73,106 @@ impl AuditLog {
         };
         let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_AUDIT_QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
-        let lost = dropped.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (lost, pending) = (dropped.clone(), queued.clone());
         let writer = std::thread::Builder::new()
             .name("audit-log".into())
-            .spawn(move || write_loop(sink, &receiver, &lost));
+            .spawn(move || write_loop(sink, &receiver, &lost, &pending));
         if let Err(e) = &writer {
             tracing::error!("cannot start the audit log's writer: {e}");
         }
         AuditLog {
             sender,
             dropped,
+            queued,
             arguments: settings.arguments,
         }
     }
 
-    /// Wait (at most [`AUDIT_FLUSH_WAIT`]) until every record queued so far
-    /// is written: before the process exits.
+    /// Wait (at most [`AUDIT_FLUSH_WAIT`]) until every record queued so far,
+    /// and the count of those lost, is written: before the process exits.
+    /// Blocks the thread.
     pub(crate) fn flush(&self) {
+        let deadline = std::time::Instant::now() + AUDIT_FLUSH_WAIT;
+        self.write_gap();
         let (done, written) = std::sync::mpsc::channel();
-        if self.sender.send(Message::Flush(done)).is_ok()
-            && written.recv_timeout(AUDIT_FLUSH_WAIT).is_err()
-        {
+        let mut flush = Message::Flush(done);
+        loop {
+            match self.sender.try_send(flush) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    flush = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TrySendError::Full(_)) => {
+                    tracing::warn!("audit records not written within {AUDIT_FLUSH_WAIT:?}");
+                    return;
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if written.recv_timeout(left).is_err() {
             tracing::warn!("audit records not written within {AUDIT_FLUSH_WAIT:?}");
         }
     }
 
     /// Queue `record` (an object), stamped with the time; dropped and
-    /// counted if the queue is full.
+    /// counted if the queue is full. A line over [`MAX_AUDIT_LINE`] loses
+    /// its arguments (their size is said instead).
     pub(crate) fn record(&self, mut record: Map<String, Value>) {
-        let dropped = self.dropped.swap(0, Ordering::Relaxed);
-        if dropped > 0 {
-            let gap = json!({"time": now_rfc3339(), "dropped": dropped,
-                "reason": format!("the audit queue ({MAX_AUDIT_QUEUE} records) was full")});
-            if self.sender.try_send(Message::Record(gap)).is_err() {
-                self.dropped.fetch_add(dropped, Ordering::Relaxed);
-            }
+        self.write_gap();
+        record.insert("time".into(), Value::String(now_rfc3339()));
+        let mut line = Value::Object(record).to_string();
+        if line.len() > MAX_AUDIT_LINE {
+            let Ok(Value::Object(mut record)) = serde_json::from_str::<Value>(&line) else {
+                return;
+            };
+            let size = record.get("arguments").map_or(0, |a| a.to_string().len());
+            let omitted = format!("{size} bytes, over the audit line limit of {MAX_AUDIT_LINE}");
+            record.insert("arguments".into(), json!({"omitted": omitted}));
+            line = Value::Object(record).to_string();
         }
-        let mut line = Map::new();
-        line.insert("time".into(), Value::String(now_rfc3339()));
-        line.append(&mut record);
-        match self.sender.try_send(Message::Record(Value::Object(line))) {
-            Ok(()) => {}
-            // Full, or no writer.
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        line.push('\n');
+        if !self.send(line) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    /// Queue a line reporting the records lost since the last report.
+    fn write_gap(&self) {
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped == 0 {
+            return;
+        }
+        let reason = "the audit queue was full, or the log could not be written";
+        let mut gap =
+            json!({"time": now_rfc3339(), "dropped": dropped, "reason": reason}).to_string();
+        gap.push('\n');
+        if !self.send(gap) {
+            self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+    }
+
+    /// Queue `line` if the queue has room for it.
+    fn send(&self, line: String) -> bool {
+        let size = line.len();
+        if self.queued.fetch_add(size, Ordering::Relaxed) + size > MAX_AUDIT_QUEUE_BYTES {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        // Full, or no writer.
+        if self.sender.try_send(Message::Line(line)).is_err() {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+/// The shape of an object of arguments: its keys, with their shapes.
+pub(crate) fn shape_object(fields: &Map<String, Value>) -> Value {
+    shape_fields(fields, 0)
 }
 
 /// The shape of a JSON value: its type, and for an object its keys with
@@ -135,17 +199,29 @@ fn shape_at(value: &Value, depth: usize) -> Value {
             }
             json!({"array": kinds, "length": items.len()})
         }
-        Value::Object(fields) => {
-            let mut shaped = Map::new();
-            for (key, value) in fields.iter().take(MAX_SHAPE_KEYS) {
-                shaped.insert(key.clone(), shape_at(value, depth + 1));
-            }
-            if fields.len() > MAX_SHAPE_KEYS {
-                shaped.insert("…".into(), json!(fields.len() - MAX_SHAPE_KEYS));
-            }
-            Value::Object(shaped)
-        }
+        Value::Object(fields) => shape_fields(fields, depth),
     }
+}
+
+fn shape_fields(fields: &Map<String, Value>, depth: usize) -> Value {
+    let mut shaped = Map::new();
+    for (key, value) in fields.iter().take(MAX_SHAPE_KEYS) {
+        let key = match key.len() > MAX_SHAPE_KEY_BYTES {
+            true => {
+                let mut end = MAX_SHAPE_KEY_BYTES;
+                while !key.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}…", &key[..end])
+            }
+            false => key.clone(),
+        };
+        shaped.insert(key, shape_at(value, depth + 1));
+    }
+    if fields.len() > MAX_SHAPE_KEYS {
+        shaped.insert("…".into(), json!(fields.len() - MAX_SHAPE_KEYS));
+    }
+    Value::Object(shaped)
 }
 
 enum Sink {
@@ -189,11 +265,20 @@ impl Sink {
     }
 }
 
+/// Open `path` to append, created 0600 (and made 0600 if it was not),
+/// never through a symlink.
 fn open_append(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
     options.open(path)
 }
 
@@ -201,18 +286,31 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 /// past its size: `audit.log` becomes `audit.log.1`, `.1` becomes `.2`, …,
 /// and the oldest past `keep` is removed. A line that cannot be written is
 /// counted in `lost`.
-fn write_loop(mut sink: Sink, receiver: &Receiver<Message>, lost: &AtomicU64) {
+fn write_loop(
+    mut sink: Sink,
+    receiver: &Receiver<Message>,
+    lost: &AtomicU64,
+    queued: &AtomicUsize,
+) {
     let mut failing = false;
+    if let Sink::File { file, path, .. } = &mut sink {
+        match open_append(path) {
+            Ok(open) => *file = Some(open),
+            Err(e) => {
+                tracing::error!("cannot open the audit log {}: {e}", path.display());
+                failing = true;
+            }
+        }
+    }
     for message in receiver {
-        let record = match message {
-            Message::Record(record) => record,
+        let line = match message {
+            Message::Line(line) => line,
             Message::Flush(done) => {
                 let _ = done.send(());
                 continue;
             }
         };
-        let mut line = record.to_string();
-        line.push('\n');
+        queued.fetch_sub(line.len(), Ordering::Relaxed);
         match sink.write(line.as_bytes()) {
             Ok(()) if failing => {
                 tracing::info!("the audit log is written again");
@@ -253,7 +351,11 @@ fn now_rfc3339() -> String {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = since.as_secs();
+    rfc3339(since.as_secs(), since.subsec_millis())
+}
+
+/// `secs` after the Unix epoch (and `millis`) in RFC 3339, UTC.
+fn rfc3339(secs: u64, millis: u32) -> String {
     let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -266,11 +368,10 @@ fn now_rfc3339() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rest / 3600,
         rest % 3600 / 60,
         rest % 60,
-        since.subsec_millis()
     )
 }
 
@@ -294,51 +395,141 @@ mod tests {
         let shaped = shape(&Value::Object(wide));
         assert_eq!(shaped.as_object().unwrap().len(), MAX_SHAPE_KEYS + 1);
         assert_eq!(shaped["…"], 100 - MAX_SHAPE_KEYS);
+        let long_key = Map::from_iter([("k".repeat(1000), json!(1))]);
+        let shaped = shape_object(&long_key);
+        let key = shaped.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(key.len(), MAX_SHAPE_KEY_BYTES + "…".len());
     }
 
     #[test]
-    fn the_date_is_rfc3339() {
-        let now = now_rfc3339();
-        assert_eq!(now.len(), 24, "{now}");
-        assert!(
-            now.starts_with("20") && now.ends_with('Z') && &now[10..11] == "T",
-            "{now}"
-        );
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 7), "2000-02-29T00:00:00.007Z");
+        assert_eq!(rfc3339(4_107_542_399, 999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(rfc3339(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("corral-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn numbers(text: &str) -> Vec<u64> {
+        let lines = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap());
+        lines.filter_map(|r| r["n"].as_u64()).collect()
     }
 
     #[test]
     fn a_file_rotates_past_its_size_keeping_the_newest() {
-        let dir = std::env::temp_dir().join(format!("corral-audit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("audit-rotation");
         let path = dir.join("audit.log");
-        let settings = AuditSettings {
+        let settings = |keep| AuditSettings {
             target: AuditTarget::File(path.clone()),
             max_size: 200,
-            keep: 2,
+            keep,
             arguments: false,
         };
-        let log = AuditLog::open(&settings);
+        let log = AuditLog::open(&settings(2));
         for n in 0..20 {
-            let mut record = Map::new();
-            record.insert("n".into(), json!(n));
-            log.record(record);
+            log.record(Map::from_iter([("n".to_owned(), json!(n))]));
         }
         log.flush();
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
         let rotated = |n: u32| dir.join(format!("audit.log.{n}"));
-        let newest = read(&path);
+        let (newest, older, oldest) = (read(&path), read(&rotated(1)), read(&rotated(2)));
         assert!(
-            newest.contains("\"n\":19") && newest.len() <= 200,
+            numbers(&newest).ends_with(&[19]) && newest.len() <= 200,
             "{newest}"
         );
-        assert!(read(&rotated(1)).len() <= 200);
-        assert!(!read(&rotated(2)).is_empty());
-        assert!(!rotated(3).exists());
+        assert!(older.len() <= 200 && oldest.len() <= 200);
+        // Consecutive: nothing lost between the files, the oldest gone.
+        let kept: Vec<u64> = [&oldest, &older, &newest]
+            .iter()
+            .flat_map(|t| numbers(t))
+            .collect();
         assert!(
-            !read(&rotated(2)).contains("\"n\":0}"),
-            "the oldest were removed"
+            kept[0] > 0 && kept.windows(2).all(|w| w[1] == w[0] + 1),
+            "{kept:?}"
         );
+        assert!(!rotated(3).exists());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        drop(log);
+        // keep = 0: the file starts again, nothing is kept beside it.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = AuditLog::open(&settings(0));
+        for n in 0..20 {
+            log.record(Map::from_iter([("n".to_owned(), json!(n))]));
+        }
+        log.flush();
+        assert!(numbers(&read(&path)).ends_with(&[19]));
+        assert!(!rotated(1).exists());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_queue_drops_counts_and_says_so_once_there_is_room() {
+        // A writer that cannot keep up: records into a queue nobody reads.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_AUDIT_QUEUE);
+        let log = AuditLog {
+            sender,
+            dropped: Arc::default(),
+            queued: Arc::default(),
+            arguments: false,
+        };
+        for n in 0..MAX_AUDIT_QUEUE + 3 {
+            log.record(Map::from_iter([("n".to_owned(), json!(n))]));
+        }
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 3);
+        let lines: Vec<String> = receiver
+            .try_iter()
+            .map(|m| match m {
+                Message::Line(line) => line,
+                Message::Flush(_) => String::new(),
+            })
+            .collect();
+        assert_eq!(lines.len(), MAX_AUDIT_QUEUE);
+        assert_eq!(
+            log.queued.load(Ordering::Relaxed),
+            lines.iter().map(String::len).sum::<usize>()
+        );
+        // Room again: the next record is preceded by the count of those lost.
+        log.queued.store(0, Ordering::Relaxed);
+        log.record(Map::from_iter([("n".to_owned(), json!("next"))]));
+        let gap: Value = match receiver.try_recv().unwrap() {
+            Message::Line(line) => serde_json::from_str(&line).unwrap(),
+            Message::Flush(_) => panic!("a flush"),
+        };
+        assert_eq!(gap["dropped"], 3, "{gap}");
+    }
+
+    #[test]
+    fn a_record_over_the_line_limit_says_how_long_its_arguments_were() {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+        let log = AuditLog {
+            sender,
+            dropped: Arc::default(),
+            queued: Arc::default(),
+            arguments: true,
+        };
+        let big = "x".repeat(MAX_AUDIT_LINE);
+        log.record(Map::from_iter([(
+            "arguments".to_owned(),
+            json!({"text": big}),
+        )]));
+        let Message::Line(line) = receiver.try_recv().unwrap() else {
+            panic!("a flush")
+        };
+        assert!(line.len() < 1024, "{line}");
+        let record: Value = serde_json::from_str(&line).unwrap();
+        let omitted = record["arguments"]["omitted"].as_str().unwrap();
+        assert!(omitted.contains("over the audit line limit"), "{omitted}");
     }
 }

@@ -39,6 +39,9 @@ pub struct ResolvedResource<'a> {
     pub params: Vec<(String, String)>,
     /// The resource's (or template's) tags, as served.
     pub tags: &'a [String],
+    /// What matched, as served: the resource's URI, or the template (never
+    /// the values a client put in it; what metrics and logs name).
+    pub served: &'a str,
 }
 
 /// How one provider is mounted: from its config entry.
@@ -244,12 +247,13 @@ impl Catalog {
 
     /// A concrete resource wins; otherwise the most specific matching template.
     pub fn resolve_resource(&self, uri: &str) -> Option<ResolvedResource<'_>> {
-        if let Some(served) = self.resources.get(uri) {
+        if let Some((served_uri, served)) = self.resources.get_key_value(uri) {
             return Some(ResolvedResource {
                 provider: &served.provider,
                 uri: served.original.clone(),
                 params: Vec::new(),
                 tags: &served.def.tags,
+                served: served_uri,
             });
         }
         let (index, matcher, params) = self
@@ -262,12 +266,13 @@ impl Catalog {
             Some(prefix) => unprefix_uri(uri, prefix)?,
             None => uri.to_owned(),
         };
-        let (_, served) = self.templates.get_index(index)?;
+        let (template, served) = self.templates.get_index(index)?;
         Some(ResolvedResource {
             provider: &served.provider,
             uri,
             params,
             tags: &served.def.tags,
+            served: template,
         })
     }
 

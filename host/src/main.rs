@@ -121,7 +121,9 @@ fn init_logging(level: &str, format: LogFormat) -> anyhow::Result<Option<corral:
         LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs.json().with_current_span(false).boxed(),
     };
-    let calls = tracing_subscriber::filter::filter_fn(|m| m.is_span() && m.name() == "call");
+    let calls = tracing_subscriber::filter::filter_fn(|m| {
+        m.is_span() && m.name() == "call" && m.target() == corral::CALL_SPAN_TARGET
+    });
     tracing_subscriber::registry()
         .with(logs.with_filter(filter))
         .with(spans.map(|layer| layer.with_filter(calls)))

@@ -59,7 +59,7 @@ enum RootSampler {
 }
 
 /// Where and how spans are exported, from the `OTEL_*` variables.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OtlpSettings {
     endpoint: String,
     headers: Vec<(String, String)>,
@@ -69,6 +69,33 @@ pub struct OtlpSettings {
     max_queue: usize,
     batch: usize,
     sampler: Sampler,
+}
+
+impl std::fmt::Debug for OtlpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values are credentials (API keys): never shown.
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("OtlpSettings")
+            .field("endpoint", &shown(&self.endpoint))
+            .field("headers", &headers)
+            .field("resource", &self.resource)
+            .field("sampler", &self.sampler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` without any `user:password@`, for logs.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 impl OtlpSettings {
@@ -107,16 +134,18 @@ impl OtlpSettings {
             let message = format!("`{endpoint}` is not an http:// or https:// URL");
             return Err(bad(which, message));
         }
-        for variable in [
+        // The traces' own variable wins over the general one.
+        let protocol = [
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ] {
-            if let Some(protocol) = var(variable).filter(|p| p != "http/json") {
-                let message = format!(
-                    "`{protocol}` is not supported: corral exports OTLP as `http/json` (which collectors accept on the same port as http/protobuf)"
-                );
-                return Err(bad(variable, message));
-            }
+        ]
+        .into_iter()
+        .find_map(|variable| var(variable).map(|value| (variable, value)));
+        if let Some((variable, protocol)) = protocol.filter(|(_, p)| p != "http/json") {
+            let message = format!(
+                "`{protocol}` is not supported: corral exports OTLP as `http/json` (which collectors accept on the same port as http/protobuf); set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json"
+            );
+            return Err(bad(variable, message));
         }
         let pairs = |variable: &'static str| -> Result<Vec<(String, String)>, OtlpSettingError> {
             let Some(text) = var(variable) else {
@@ -135,10 +164,18 @@ impl OtlpSettings {
                 })
                 .collect()
         };
-        let mut headers = pairs("OTEL_EXPORTER_OTLP_HEADERS")?;
-        headers.extend(pairs("OTEL_EXPORTER_OTLP_TRACES_HEADERS")?);
+        // The traces' own headers win over the general ones of the same name.
+        let mut headers = pairs("OTEL_EXPORTER_OTLP_TRACES_HEADERS")?;
+        for (name, value) in pairs("OTEL_EXPORTER_OTLP_HEADERS")? {
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                headers.push((name, value));
+            }
+        }
         let mut resource = pairs("OTEL_RESOURCE_ATTRIBUTES")?;
-        let service = var("OTEL_SERVICE_NAME").unwrap_or_else(|| "corral".into());
+        let named = resource.iter().find(|(key, _)| key == "service.name");
+        let service = var("OTEL_SERVICE_NAME")
+            .or_else(|| named.map(|(_, name)| name.clone()))
+            .unwrap_or_else(|| "corral".into());
         resource.retain(|(key, _)| key != "service.name");
         resource.insert(0, ("service.name".into(), service));
         let number = |variable: &'static str, default: u64, least: u64| {
@@ -388,7 +425,8 @@ impl OtlpLayer {
 
     fn sampled(&self, open: &Open, trace_id: &str) -> bool {
         let by_id = |ratio: f64| {
-            let low = u64::from_str_radix(&trace_id[16..], 16).unwrap_or(0);
+            let low = (trace_id.get(16..)).and_then(|low| u64::from_str_radix(low, 16).ok());
+            let low = low.unwrap_or(0);
             (low as f64) < ratio * (u64::MAX as f64)
         };
         let root = |root: RootSampler| match root {
@@ -437,10 +475,10 @@ impl OtlpLayer {
             (Some(kind), Some(component)) => format!("{kind} {component}"),
             _ => EXPORTED_SPAN.to_owned(),
         };
-        // OK for an answer, ERROR for a tool error, a limit or a failure.
+        // ERROR for a tool error, a limit or a failure; otherwise unset
+        // (as OpenTelemetry asks of instrumentation).
         let status = match open.text("outcome") {
-            Some("ok" | "input_required") => json!({"code": 1}),
-            Some("cancelled") | None => json!({}),
+            Some("ok" | "input_required" | "cancelled") | None => json!({}),
             Some(outcome) => json!({"code": 2, "message": outcome}),
         };
         let mut span = json!({
@@ -564,13 +602,15 @@ fn export_loop(settings: &OtlpSettings, queue: &Queue) {
             });
             match sent {
                 Ok(_) if failing => {
-                    tracing::info!("OTLP export to {} works again", settings.endpoint);
+                    tracing::info!("OTLP export to {} works again", shown(&settings.endpoint));
                     failing = false;
                 }
                 Ok(_) => {}
-                // Header values (API keys) are never logged.
+                // Header values (API keys) and credentials in the URL are
+                // never logged.
                 Err(e) if !failing => {
-                    tracing::warn!("OTLP export to {} failed: {e}", settings.endpoint);
+                    let e = e.without_url();
+                    tracing::warn!("OTLP export to {} failed: {e}", shown(&settings.endpoint));
                     failing = true;
                 }
                 Err(_) => {}
@@ -621,6 +661,39 @@ mod tests {
         assert_eq!(s.resource[0], ("service.name".into(), "edge".into()));
         assert_eq!(s.sampler, Sampler::ParentBased(RootSampler::Ratio(0.25)));
         assert_eq!((s.max_queue, s.batch), (2048, 512));
+        let both = settings(&[
+            endpoint,
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "k=general,other=1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=traces"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-resource"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_always_off"),
+        ]);
+        let both = both.unwrap().unwrap();
+        assert_eq!(
+            both.headers,
+            [("k".into(), "traces".into()), ("other".into(), "1".into())]
+        );
+        assert_eq!(
+            both.resource,
+            [("service.name".into(), "from-resource".into())]
+        );
+        assert_eq!(both.sampler, Sampler::ParentBased(RootSampler::AlwaysOff));
+        let secret = (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "https://u:pw@c.example/v1/traces",
+        );
+        let shown = format!(
+            "{:?}",
+            settings(&[secret, ("OTEL_EXPORTER_OTLP_HEADERS", "k=key-value")])
+                .unwrap()
+                .unwrap()
+        );
+        assert!(
+            !shown.contains("pw") && !shown.contains("key-value") && shown.contains("c.example"),
+            "{shown}"
+        );
         let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://c.example/x");
         assert_eq!(
             settings(&[endpoint, traces]).unwrap().unwrap().endpoint(),
@@ -666,6 +739,47 @@ mod tests {
             assert_eq!(error.variable, variable);
             assert!(error.to_string().contains(needle), "{error}");
         }
+    }
+
+    #[test]
+    fn samplers_follow_the_parent_and_the_ratio() {
+        let layer = |sampler| OtlpLayer {
+            queue: Arc::new(Queue {
+                spans: Mutex::new((VecDeque::new(), false)),
+                changed: Condvar::new(),
+                max: 1,
+                dropped: AtomicU64::new(0),
+            }),
+            sampler,
+            random: ring::rand::SystemRandom::new(),
+        };
+        let span = |parent: Option<bool>| {
+            let mut fields = Vec::new();
+            if let Some(sampled) = parent {
+                fields.push((
+                    "parent_span_id",
+                    FieldValue::Text("00f067aa0ba902b7".into()),
+                ));
+                fields.push(("sampled", FieldValue::Bool(sampled)));
+            }
+            Open {
+                start: SystemTime::now(),
+                fields,
+            }
+        };
+        let low = "4bf92f3577b34da60000000000000000";
+        let high = "4bf92f3577b34da6ffffffffffffffff";
+        let off = layer(Sampler::ParentBased(RootSampler::AlwaysOff));
+        assert!(!off.sampled(&span(None), low));
+        assert!(off.sampled(&span(Some(true)), low));
+        let on = layer(Sampler::ParentBased(RootSampler::AlwaysOn));
+        assert!(!on.sampled(&span(Some(false)), low) && on.sampled(&span(None), low));
+        let half = layer(Sampler::Ratio(0.5));
+        assert!(half.sampled(&span(Some(false)), low) && !half.sampled(&span(None), high));
+        assert!(!layer(Sampler::Ratio(0.0)).sampled(&span(None), low));
+        assert!(!layer(Sampler::AlwaysOff).sampled(&span(Some(true)), low));
+        // A malformed id from another span cannot panic the layer.
+        let _ = half.sampled(&span(None), "é");
     }
 
     #[test]

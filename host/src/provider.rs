@@ -65,9 +65,21 @@ pub struct Usage {
     fuel: AtomicU64,
     memory: AtomicU64,
     metered: AtomicBool,
-    /// Hosts contacted (`host:port`), the first [`MAX_AUDITED_HOSTS`]
-    /// distinct ones, and how many more.
-    hosts: std::sync::Mutex<(Vec<String>, u32)>,
+    /// Hosts the call asked for, the first [`MAX_AUDITED_HOSTS`] distinct ones.
+    hosts: std::sync::Mutex<Hosts>,
+}
+
+/// The hosts (`name:port`) a call sent HTTP requests to.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Hosts {
+    /// Allowed by its grant (and then sent, if the name resolved to an
+    /// address the grant allows).
+    pub allowed: Vec<String>,
+    /// Refused: not in its grant.
+    pub denied: Vec<String>,
+    /// Distinct hosts past [`MAX_AUDITED_HOSTS`], not listed.
+    pub unlisted: u32,
 }
 
 /// The most distinct hosts one call's audit record lists; more are counted.
@@ -82,21 +94,30 @@ impl Usage {
         self.metered.store(true, Ordering::Relaxed);
     }
 
-    /// The call contacted `host` (`name:port`) through a grant.
-    pub fn contacted(&self, host: &str) {
+    /// The call sent a request to `host` (`name:port`), which its grant
+    /// `allowed` or not.
+    pub fn contacted(&self, host: &str, allowed: bool) {
+        let host = host.to_ascii_lowercase();
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        if hosts.0.iter().any(|h| h == host) {
+        let Hosts {
+            allowed: yes,
+            denied: no,
+            unlisted,
+        } = &mut *hosts;
+        if yes.contains(&host) || no.contains(&host) {
             return;
         }
-        if hosts.0.len() < MAX_AUDITED_HOSTS {
-            hosts.0.push(host.to_owned());
+        if yes.len() + no.len() >= MAX_AUDITED_HOSTS {
+            *unlisted = unlisted.saturating_add(1);
+        } else if allowed {
+            yes.push(host);
         } else {
-            hosts.1 = hosts.1.saturating_add(1);
+            no.push(host);
         }
     }
 
-    /// The hosts contacted, and how many more were not listed.
-    pub fn hosts(&self) -> (Vec<String>, u32) {
+    /// The hosts the call sent requests to.
+    pub fn hosts(&self) -> Hosts {
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

@@ -15,14 +15,14 @@ use crate::upstream::corral_command;
 
 /// What a request carries to use the tasks extension without declaring it
 /// at `initialize` (per-request client capabilities).
-fn tasks_meta() -> Value {
+pub fn tasks_meta() -> Value {
     json!({"io.modelcontextprotocol/clientCapabilities": {
         "extensions": {"io.modelcontextprotocol/tasks": {}}
     }})
 }
 
 /// The id of the task a `tools/call` answer created.
-fn task_id(created: &Value) -> String {
+pub fn task_id(created: &Value) -> String {
     created["result"]["taskId"]
         .as_str()
         .unwrap_or_else(|| panic!("a task: {created}"))
@@ -30,7 +30,7 @@ fn task_id(created: &Value) -> String {
 }
 
 /// Call `tool` as a task; its id.
-fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
+pub fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
     let answer = server.request(
         "tools/call",
         json!({"name": tool, "arguments": arguments, "_meta": tasks_meta()}),
@@ -41,12 +41,12 @@ fn start_task(server: &mut Server, tool: &str, arguments: Value) -> String {
     task_id(&answer)
 }
 
-fn task_request(server: &mut Server, method: &str, id: &str) -> Value {
+pub fn task_request(server: &mut Server, method: &str, id: &str) -> Value {
     server.request(method, json!({"taskId": id, "_meta": tasks_meta()}))
 }
 
 /// Poll `tasks/get` until the task ends; the task.
-fn finished(server: &mut Server, id: &str) -> Value {
+pub fn finished(server: &mut Server, id: &str) -> Value {
     eventually(&format!("task {id} to end"), || {
         let task = task_request(server, "tasks/get", id)["result"].clone();
         matches!(

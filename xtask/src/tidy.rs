@@ -103,6 +103,7 @@ const LIMITS_DOC: &str = "docs/SECURITY.md";
 /// Public constants that are not limits, each with the reason.
 const NOT_LIMITS: &[(&str, &str)] = &[
     ("CONFIG_FILE_NAME", "a file name"),
+    ("CALL_SPAN_TARGET", "the tracing target of call spans"),
     ("MASKED_ERROR", "the text of a masked error"),
     ("PARALLEL_LOADS", "the host's own startup parallelism"),
     ("JSON_ANSWER_WAIT", "picks JSON or SSE; bounds nothing"),

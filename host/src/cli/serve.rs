@@ -284,7 +284,8 @@ pub async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
     let audited = server.clone();
     let serving = async move {
         let served = transport(audited.clone(), args.transport, http).await;
-        audited.flush_audit();
+        // Waits (bounded) for the writer thread: off the async workers.
+        let _ = tokio::task::spawn_blocking(move || audited.flush_audit()).await;
         served
     };
     tokio::pin!(serving);

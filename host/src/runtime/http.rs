@@ -63,7 +63,13 @@ impl WasiHttpHooks for HttpPolicy {
         fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Sent {
         drop(fut);
-        if !self.allows(request.uri()) {
+        let allowed = self.allows(request.uri());
+        if let Some(host) = request.uri().host() {
+            let https = request.uri().scheme_str() == Some("https");
+            let port = (request.uri().port_u16()).unwrap_or(if https { 443 } else { 80 });
+            self.usage.contacted(&format!("{host}:{port}"), allowed);
+        }
+        if !allowed {
             tracing::warn!(
                 plugin = %self.plugin,
                 uri = %request.uri(),
@@ -72,12 +78,6 @@ impl WasiHttpHooks for HttpPolicy {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         tracing::debug!(plugin = %self.plugin, uri = %request.uri(), "outgoing HTTP");
-        if let Some(host) = request.uri().host() {
-            let port = request.uri().port_u16();
-            let https = request.uri().scheme_str() == Some("https");
-            let port = port.unwrap_or(if https { 443 } else { 80 });
-            self.usage.contacted(&format!("{host}:{port}"));
-        }
         let allow = self.allow.clone();
         Box::new(async move { super::outgoing::send(request, options, &allow).await })
     }

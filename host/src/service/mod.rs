@@ -49,6 +49,7 @@ use metrics::CallOutcome;
 pub use metrics::MAX_METRIC_NAMES;
 pub use notify::MAX_QUEUED_NOTIFICATIONS;
 use notify::Notifier;
+pub use observe::CALL_SPAN_TARGET;
 pub(crate) use observe::TraceParent;
 use observe::{Caller, Observed, Observers};
 use tasks::{Early, Finish, Job, Started, Tasks};
@@ -227,8 +228,9 @@ trait Invocation: Sync {
         false
     }
 
-    /// The call's arguments as JSON, for the audit log.
-    fn arguments(&self) -> Value;
+    /// The call's arguments for the audit log: their values, or only
+    /// their shape.
+    fn arguments(&self, values: bool) -> Value;
 }
 
 struct ToolCall<'a> {
@@ -249,8 +251,11 @@ impl Invocation for ToolCall<'_> {
     ) -> CallFuture<'a, Outcome<ToolResult>> {
         provider.call_tool(self.name, self.arguments, input, ctx)
     }
-    fn arguments(&self) -> Value {
-        Value::Object(self.arguments.clone())
+    fn arguments(&self, values: bool) -> Value {
+        match values {
+            true => Value::Object(self.arguments.clone()),
+            false => crate::audit::shape_object(self.arguments),
+        }
     }
 }
 
@@ -269,12 +274,11 @@ impl Invocation for ResourceRead<'_> {
     ) -> CallFuture<'a, Outcome<Vec<ResourceContents>>> {
         provider.read_resource(self.uri, self.params, input, ctx)
     }
-    fn arguments(&self) -> Value {
-        let params = self
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())));
-        serde_json::json!({"uri": self.uri, "params": params.collect::<JsonObject>()})
+    fn arguments(&self, values: bool) -> Value {
+        let params = self.params.iter();
+        let params = params.map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+        let read = serde_json::json!({"uri": self.uri, "params": params.collect::<JsonObject>()});
+        audited(read, values)
     }
 }
 
@@ -293,13 +297,18 @@ impl Invocation for PromptGet<'_> {
     ) -> CallFuture<'a, Outcome<PromptResult>> {
         provider.get_prompt(self.name, self.arguments, input, ctx)
     }
-    fn arguments(&self) -> Value {
+    fn arguments(&self, values: bool) -> Value {
         let arguments = self.arguments.iter();
-        Value::Object(
-            arguments
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect(),
-        )
+        let arguments = arguments.map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+        audited(Value::Object(arguments.collect()), values)
+    }
+}
+
+/// `arguments` for the audit log: as they are, or only their shape.
+fn audited(arguments: Value, values: bool) -> Value {
+    match values {
+        true => arguments,
+        false => crate::audit::shape(&arguments),
     }
 }
 
@@ -647,9 +656,11 @@ impl CallService {
         else {
             return Err(protocol::resource_not_found(uri.to_owned()));
         };
+        // Named by the resource or template served: a template's values
+        // are arguments (shaped in the audit log), not a name.
         let call = Call {
             kind: "resource",
-            name: uri,
+            name: resolved.served,
             provider: &**resolved.provider,
             binding: Binding::new(exchange, format!("resources/read {uri}"), &Value::Null),
         };
@@ -763,7 +774,7 @@ impl CallService {
             CompletionRef::Prompt(name) | CompletionRef::Template(name) => name.as_str(),
         };
         let component = ("completion", provider.name(), name);
-        let arguments = || serde_json::json!({argument: value});
+        let arguments = |values| audited(serde_json::json!({argument: value}), values);
         let observed = Observed::start(
             &self.observers,
             component,
@@ -780,7 +791,7 @@ impl CallService {
             Ok(_) => (CallOutcome::Ok, None),
             Err(error) => (CallOutcome::of(error), error.limit()),
         };
-        observed.end(&self.observers, outcome, limit);
+        observed.end(outcome, limit);
         match values {
             Ok(values) => Ok(protocol::completion(values)),
             Err(error) => {
@@ -809,7 +820,7 @@ impl CallService {
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
         let component = (call.kind, call.provider.name(), call.name);
-        let arguments = || invocation.arguments();
+        let arguments = |values| invocation.arguments(values);
         let observed = Observed::start(
             &self.observers,
             component,
@@ -823,7 +834,7 @@ impl CallService {
         drop(ctx);
         notifier.flush().await;
         let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            observed.end(&self.observers, outcome, limit);
+            observed.end(outcome, limit);
         };
         let error = match outcome {
             Ok(Outcome::Complete(value)) => {

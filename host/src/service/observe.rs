@@ -16,6 +16,9 @@ use crate::audit::AuditLog;
 use crate::config::AuditSettings;
 use crate::provider::Usage;
 
+/// The target of every call's `call` span (what an exporter filters on).
+pub const CALL_SPAN_TARGET: &str = module_path!();
+
 /// Where finished calls are reported: the metrics, and the audit log if
 /// there is one.
 pub(crate) struct Observers {
@@ -91,8 +94,11 @@ impl TraceParent {
     }
 }
 
-/// One call being observed.
+/// One call being observed. Dropped before [`end`](Self::end) (its
+/// future was dropped: the client left, the server stopped), it ends as
+/// `cancelled`.
 pub(crate) struct Observed<'a> {
+    observers: &'a Observers,
     kind: &'static str,
     provider: &'a str,
     name: &'a str,
@@ -101,18 +107,28 @@ pub(crate) struct Observed<'a> {
     span: Span,
     /// The audit record so far, with the audit log on (taken at the end).
     audit: std::sync::Mutex<Option<Map<String, Value>>>,
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Observed<'_> {
+    fn drop(&mut self) {
+        if !*self.ended.get_mut() {
+            self.end(CallOutcome::Cancelled, None);
+        }
+    }
 }
 
 impl<'a> Observed<'a> {
     /// Start observing the call of `kind` `name` served by `provider`,
     /// made by `caller`, whose context reports into `usage`. `arguments`
-    /// are asked for only when the audit log is on.
+    /// are asked for only when the audit log is on: their values (`true`)
+    /// or only their shape.
     pub(crate) fn start(
-        observers: &Observers,
+        observers: &'a Observers,
         (kind, provider, name): (&'static str, &'a str, &'a str),
         usage: &Arc<Usage>,
         caller: Caller<'_>,
-        arguments: impl FnOnce() -> Value,
+        arguments: impl FnOnce(bool) -> Value,
     ) -> Observed<'a> {
         let span = tracing::debug_span!(
             "call",
@@ -134,11 +150,7 @@ impl<'a> Observed<'a> {
             span.record("sampled", trace.sampled);
         }
         let audit = observers.audit.as_ref().map(|log| {
-            let arguments = arguments();
-            let arguments = match log.arguments {
-                true => arguments,
-                false => crate::audit::shape(&arguments),
-            };
+            let arguments = arguments(log.arguments);
             let mut record = Map::new();
             let mut who = json!({"owner": caller.owner});
             if let Some(subject) = caller.subject {
@@ -155,6 +167,7 @@ impl<'a> Observed<'a> {
             record
         });
         Observed {
+            observers,
             kind,
             provider,
             name,
@@ -162,6 +175,7 @@ impl<'a> Observed<'a> {
             usage: usage.clone(),
             span,
             audit: std::sync::Mutex::new(audit),
+            ended: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -172,12 +186,12 @@ impl<'a> Observed<'a> {
 
     /// The call ended with `outcome` (stopped by `limit`, if one): count
     /// it, close its span with what it used, and write its audit record.
-    pub(crate) fn end(
-        &self,
-        observers: &Observers,
-        outcome: CallOutcome,
-        limit: Option<&'static str>,
-    ) {
+    pub(crate) fn end(&self, outcome: CallOutcome, limit: Option<&'static str>) {
+        use std::sync::atomic::Ordering;
+        if self.ended.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let observers = self.observers;
         let took = self.started.elapsed();
         let usage = self.usage.get();
         let component = (self.kind, self.provider, self.name);
@@ -196,12 +210,15 @@ impl<'a> Observed<'a> {
                 record.insert("fuel".into(), json!(fuel));
                 record.insert("memory_peak".into(), json!(memory));
             }
-            let (hosts, more) = self.usage.hosts();
-            if !hosts.is_empty() {
-                record.insert("hosts".into(), json!(hosts));
+            let hosts = self.usage.hosts();
+            if !hosts.allowed.is_empty() {
+                record.insert("hosts".into(), json!(hosts.allowed));
             }
-            if more > 0 {
-                record.insert("hosts_not_listed".into(), json!(more));
+            if !hosts.denied.is_empty() {
+                record.insert("hosts_denied".into(), json!(hosts.denied));
+            }
+            if hosts.unlisted > 0 {
+                record.insert("hosts_not_listed".into(), json!(hosts.unlisted));
             }
             log.record(record);
         }

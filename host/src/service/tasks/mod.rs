@@ -285,17 +285,14 @@ impl Tasks {
 
     /// The rounds of one task: the call, and again with the client's
     /// answers while it needs input. `None` when the input request went to
-    /// the waiting request instead.
+    /// the waiting request instead. Counted (metrics, audit log) by how it
+    /// ended, whichever way that was.
     async fn rounds(&self, id: &str, job: &Job, control: &Control, modern: bool) -> Option<Finish> {
         let Some(served) = job.view.catalog.tool(&job.name) else {
             return Some(Finish::Protocol(ErrorData::invalid_params(
                 format!("Unknown tool: {}", job.name),
                 None,
             )));
-        };
-        let invocation = ToolCall {
-            name: &served.original,
-            arguments: &job.arguments,
         };
         let ctx = CallContext {
             cancel: control.cancel.clone(),
@@ -307,45 +304,65 @@ impl Tasks {
             as_task: true,
             usage: Arc::default(),
         };
-        let schemas = job.view.schemas(&job.name);
         let component = ("tool", served.provider.name(), job.name.as_str());
         let caller = super::Caller {
             owner: &job.owner,
             subject: job.subject.as_deref(),
             trace: job.trace.as_ref(),
         };
-        let arguments = || serde_json::Value::Object(job.arguments.clone());
+        let arguments = |values: bool| match values {
+            true => serde_json::Value::Object(job.arguments.clone()),
+            false => crate::audit::shape_object(&job.arguments),
+        };
         let observed =
             super::Observed::start(&self.observers, component, &ctx.usage, caller, arguments);
-        let count = |outcome: CallOutcome, limit: Option<&'static str>| {
-            observed.end(&self.observers, outcome, limit);
+        let finish = self
+            .run_rounds(id, job, control, modern, served, &ctx)
+            .instrument(observed.span().clone())
+            .await;
+        let (outcome, limit) = match &finish {
+            None => (CallOutcome::InputRequired, None),
+            Some(Finish::Answered(Ok(Ok(result)))) if result.is_error == Some(true) => {
+                (CallOutcome::ToolError, None)
+            }
+            Some(Finish::Answered(Ok(Ok(_)))) => (CallOutcome::Ok, None),
+            Some(Finish::Answered(Ok(Err(_))) | Finish::Protocol(_)) => (CallOutcome::Error, None),
+            Some(Finish::Answered(Err(error))) => (CallOutcome::of(error), error.limit()),
+            Some(Finish::Cancelled) => (CallOutcome::Cancelled, None),
         };
+        observed.end(outcome, limit);
+        finish
+    }
+
+    /// The rounds themselves, for [`rounds`](Self::rounds).
+    async fn run_rounds(
+        &self,
+        id: &str,
+        job: &Job,
+        control: &Control,
+        modern: bool,
+        served: &crate::catalog::Served<crate::model::ToolDef>,
+        ctx: &CallContext,
+    ) -> Option<Finish> {
+        let invocation = ToolCall {
+            name: &served.original,
+            arguments: &job.arguments,
+        };
+        let schemas = job.view.schemas(&job.name);
         let mut input = job.first.clone();
         for _ in 0..super::MAX_INPUT_ROUNDS {
             let required = match invocation
-                .invoke(&*served.provider, input.as_ref(), &ctx)
-                .instrument(observed.span().clone())
+                .invoke(&*served.provider, input.as_ref(), ctx)
                 .await
             {
                 Ok(Outcome::Complete(result)) => {
-                    let outcome = match result.is_error {
-                        true => CallOutcome::ToolError,
-                        false => CallOutcome::Ok,
-                    };
-                    count(outcome, None);
                     return Some(Finish::Answered(super::checked_tool_result(
                         schemas, result,
                     )));
                 }
-                Err(_) if control.cancel.is_cancelled() => {
-                    count(CallOutcome::Cancelled, None);
-                    return Some(Finish::Cancelled);
-                }
+                Err(_) if control.cancel.is_cancelled() => return Some(Finish::Cancelled),
                 Err(error) => {
-                    let provider = served.provider.name();
-                    let log = || super::log_failure("tool", &job.name, provider, &error);
-                    observed.span().in_scope(log);
-                    count(CallOutcome::of(&error), error.limit());
+                    super::log_failure("tool", &job.name, served.provider.name(), &error);
                     return Some(Finish::Answered(Err(error)));
                 }
                 Ok(Outcome::NeedsInput(required)) => {

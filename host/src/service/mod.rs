@@ -817,6 +817,12 @@ impl CallService {
         complete: impl FnOnce(I::Output) -> Result<Result<R, ErrorData>, CallError>,
         failed: impl FnOnce(CallError) -> Result<R, ErrorData>,
     ) -> Result<R, ErrorData> {
+        tracing::debug!(
+            provider = call.provider.name(),
+            "calling {} `{}`",
+            call.kind,
+            call.name
+        );
         let first = input::returned_input(&self.seal, &call.binding, returned)?;
         let (ctx, notifier) = Notifier::attach(exchange);
         let component = (call.kind, call.provider.name(), call.name);

@@ -153,6 +153,22 @@ impl Report {
         }
     }
 
+    /// A target on the share of throughput (`calls_per_s`) the row
+    /// `rows.1` loses against the row `rows.0` of the same run, in percent.
+    fn loss_target(&mut self, what: &str, rows: (&str, &str), goal: f64) {
+        let plain = self.value(rows.0, "calls_per_s");
+        let variant = self.value(rows.1, "calls_per_s");
+        if let (Some(plain), Some(variant)) = (plain, variant) {
+            self.targets.push(Target {
+                what: what.into(),
+                measured: (1.0 - variant / plain) * 100.0,
+                goal,
+                at_least: false,
+                unit: "%",
+            });
+        }
+    }
+
     /// Add the comparisons and targets of the issue.
     pub fn ratios(&mut self) {
         let pairs: [(&str, &str, &str, &str, bool); 9] = [
@@ -253,31 +269,22 @@ impl Report {
                 unit: "×",
             });
         }
-        let plain = self.value("HTTP 16 connection(s): Corral", "calls_per_s");
-        let jwt = self.value("HTTP 16 connection(s): Corral, JWT auth", "calls_per_s");
-        if let (Some(plain), Some(jwt)) = (plain, jwt) {
-            self.targets.push(Target {
-                what: "throughput lost to JWT auth, 16 connections".into(),
-                measured: (1.0 - jwt / plain) * 100.0,
-                goal: 10.0,
-                at_least: false,
-                unit: "%",
-            });
-        }
-        let plain = self.value("stdio pipelined (64 in flight): Corral", "calls_per_s");
-        let metered = self.value(
-            "stdio pipelined (64 in flight): Corral, metrics on",
-            "calls_per_s",
+        self.loss_target(
+            "throughput lost to JWT auth, 16 connections",
+            (
+                "HTTP 16 connection(s): Corral",
+                "HTTP 16 connection(s): Corral, JWT auth",
+            ),
+            10.0,
         );
-        if let (Some(plain), Some(metered)) = (plain, metered) {
-            self.targets.push(Target {
-                what: "stdio pipelined throughput lost to metrics".into(),
-                measured: (1.0 - metered / plain) * 100.0,
-                goal: 5.0,
-                at_least: false,
-                unit: "%",
-            });
-        }
+        self.loss_target(
+            "stdio pipelined throughput lost to metrics",
+            (
+                "stdio pipelined (64 in flight): Corral",
+                "stdio pipelined (64 in flight): Corral, metrics on",
+            ),
+            5.0,
+        );
         self.target(
             "cold start with 100 cached plugins",
             "cold start, cached: Corral, 100 plugin(s)",

@@ -450,10 +450,25 @@ const CONFORMANCE_RUNS: &[(&str, &[&str])] = &[
 /// the strict expected-failures baseline.
 fn conformance() -> anyhow::Result<()> {
     build_rust_plugins(&["conformance"], &target_dir().join("test-plugins"))?;
-    run_conformance(&corral_release()?)
+    run_conformance_to(&corral_release()?, None)
 }
 
-fn run_conformance(corral: &Path) -> anyhow::Result<()> {
+/// Fetch what `run_conformance_to` runs with npx, ahead of time; a failure
+/// here only means the run fetches it itself (and reports any error).
+fn prefetch_conformance() {
+    let fetched = Command::new("npx")
+        .args(["-y", "-p", "node@22", "-p", CONFORMANCE, "conformance", "--help"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !fetched.is_ok_and(|status| status.success()) {
+        eprintln!("(could not fetch the conformance suite ahead of time; the run will)");
+    }
+}
+
+/// Run the suite; the output of its runs goes to `out` when given,
+/// else to this process's own.
+fn run_conformance_to(corral: &Path, out: Option<std::fs::File>) -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader};
     let mut server = Command::new(corral)
         .arg("serve")
@@ -484,7 +499,11 @@ fn run_conformance(corral: &Path) -> anyhow::Result<()> {
         .context("corral did not start listening")?;
     let result = (|| {
         for (name, selection) in CONFORMANCE_RUNS {
-            run(Command::new("npx")
+            let mut npx = Command::new("npx");
+            if let Some(out) = &out {
+                npx.stdout(out.try_clone()?).stderr(out.try_clone()?);
+            }
+            run(npx
                 .args([
                     "-y",
                     "-p",
@@ -530,6 +549,9 @@ fn test() -> anyhow::Result<()> {
         // FastMCP's reference server: the benchmarks' baseline, and an
         // upstream the integration tests proxy.
         fastmcp_venv()?;
+        // Node 22 and the conformance suite, into npx's cache (the run
+        // itself comes much later and then only reads the cache).
+        prefetch_conformance();
         Ok(())
     });
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -567,9 +589,29 @@ fn test() -> anyhow::Result<()> {
     run(cargo()
         .args(["test", "--locked", "--release", "--workspace"])
         .env("CORRAL_CACHE_DIR", target_dir().join("test-cache")))?;
-    run_conformance(&corral)?;
+    // The conformance suite beside the benchmark smoke run: independent
+    // (each starts its own servers on free ports), and neither is timed.
+    // The suite's output goes to a log, printed once both are done.
+    let log = target_dir().join("conformance-suite.log");
+    let conformance = {
+        let (corral, log) = (corral.clone(), log.clone());
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let out = std::fs::File::create(&log)
+                .with_context(|| format!("cannot create {}", log.display()))?;
+            run_conformance_to(&corral, Some(out))
+        })
+    };
     // The benchmark suite in smoke mode: only that every part still runs.
-    bench(true, Some(&corral))?;
+    let benched = bench(true, Some(&corral));
+    let conformed = conformance
+        .join()
+        .map_err(|_| anyhow::anyhow!("the conformance run panicked"))?;
+    eprintln!("\n--- the conformance suite ({}) ---", log.display());
+    if let Ok(text) = std::fs::read_to_string(&log) {
+        eprint!("{text}");
+    }
+    benched?;
+    conformed?;
     eprintln!("all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }

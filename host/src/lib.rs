@@ -157,7 +157,10 @@ pub use service::{
     TASK_TTL,
 };
 pub use tokio_util::sync::CancellationToken;
-pub use transport::http::{JSON_ANSWER_WAIT, MAX_LIMITED_CLIENTS, SHUTDOWN_GRACE, SSE_QUEUE};
+pub use transport::http::{
+    JSON_ANSWER_WAIT, MAX_LIMITED_CLIENTS, MAX_STORED_EVENT, MAX_STORED_EVENTS,
+    RESUME_POLL_INTERVAL, SHUTDOWN_GRACE, SSE_QUEUE,
+};
 pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};
 pub use upstream::{

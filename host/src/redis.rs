@@ -71,26 +71,41 @@ pub enum RedisError {
 pub(crate) struct Redis {
     target: RedisTarget,
     connection: Mutex<Option<BufReader<TcpStream>>>,
+    /// The largest reply read, and the name of that limit.
+    max_reply: (usize, &'static str),
 }
 
 impl Redis {
     pub(crate) fn new(target: RedisTarget) -> Redis {
+        Self::with_max_reply(target, MAX_REDIS_REPLY, "MAX_REDIS_REPLY")
+    }
+
+    /// A client whose replies may be up to `max` bytes (the limit `name`).
+    pub(crate) fn with_max_reply(target: RedisTarget, max: usize, name: &'static str) -> Redis {
         Redis {
             target,
             connection: Mutex::new(None),
+            max_reply: (max, name),
         }
     }
 
     /// Run one command; on any failure the connection is dropped (the next
     /// command makes a new one).
     pub(crate) async fn command(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        let mut replies = self.pipeline(&[args]).await?;
+        Ok(replies.pop().expect("one reply per command"))
+    }
+
+    /// Run `commands` in one round trip (each reply within the cap); the
+    /// replies in order, or the first failure.
+    pub(crate) async fn pipeline(&self, commands: &[&[&[u8]]]) -> Result<Vec<Reply>, RedisError> {
         let mut slot = self.connection.lock().await;
         let run = async {
             if slot.is_none() {
                 *slot = Some(self.connect().await?);
             }
             let connection = slot.as_mut().expect("connected above");
-            self.send(connection, args).await
+            self.send(connection, commands).await
         };
         let answer = match tokio::time::timeout(REDIS_TIMEOUT, run).await {
             Ok(answer) => answer,
@@ -119,34 +134,53 @@ impl Redis {
                 auth.push(user.as_bytes());
             }
             auth.push(password.as_bytes());
-            self.send(&mut connection, &auth).await?;
+            self.send(&mut connection, &[&auth]).await?;
         }
         if self.target.db != 0 {
             let db = self.target.db.to_string();
-            self.send(&mut connection, &[b"SELECT", db.as_bytes()])
+            self.send(&mut connection, &[&[b"SELECT", db.as_bytes()]])
                 .await?;
         }
         Ok(connection)
     }
 
+    /// Write `commands`, then read a reply to each. Every reply is read
+    /// (errors too) so that the connection stays in step.
     async fn send(
         &self,
         connection: &mut BufReader<TcpStream>,
-        args: &[&[u8]],
-    ) -> Result<Reply, RedisError> {
-        let mut request = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            request.extend_from_slice(arg);
-            request.extend_from_slice(b"\r\n");
+        commands: &[&[&[u8]]],
+    ) -> Result<Vec<Reply>, RedisError> {
+        let mut request = Vec::new();
+        for args in commands {
+            request.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for arg in *args {
+                request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                request.extend_from_slice(arg);
+                request.extend_from_slice(b"\r\n");
+            }
         }
         connection
             .get_mut()
             .write_all(&request)
             .await
             .map_err(|source| self.io(source))?;
-        let mut budget = MAX_REDIS_REPLY;
-        self.read(connection, &mut budget, 0).await
+        let mut replies = Vec::with_capacity(commands.len());
+        let mut refused = None;
+        for _ in commands {
+            let mut budget = self.max_reply.0;
+            match self.read(connection, &mut budget, 0).await {
+                Ok(reply) => replies.push(reply),
+                Err(e @ RedisError::Refused { .. }) => {
+                    refused.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(replies),
+        }
     }
 
     /// Read one reply, spending at most `budget` bytes on it.
@@ -222,9 +256,10 @@ impl Redis {
 
     fn spend(&self, budget: &mut usize, n: usize) -> Result<(), RedisError> {
         *budget = budget.checked_sub(n).ok_or_else(|| {
+            let (max, name) = self.max_reply;
             self.protocol(format!(
-                "a reply is larger than {} (MAX_REDIS_REPLY)",
-                crate::units::human_size(MAX_REDIS_REPLY as u64)
+                "a reply is larger than {} ({name})",
+                crate::units::human_size(max as u64)
             ))
         })?;
         Ok(())
@@ -279,5 +314,20 @@ mod tests {
             reply,
             Reply::Array(vec![Reply::Text(b"a".to_vec()), Reply::Int(7), Reply::Nil])
         );
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_reads_every_reply_in_order() {
+        let redis = Redis::new(answering(b"+OK\r\n:1\r\n".to_vec()).await);
+        let replies = redis.pipeline(&[&[b"SET", b"k", b"v"], &[b"EXPIRE", b"k", b"9"]]);
+        assert_eq!(
+            replies.await.unwrap(),
+            vec![Reply::Text(b"OK".to_vec()), Reply::Int(1)]
+        );
+        // A refusal fails the pipeline, after the replies behind it are read.
+        let redis = Redis::new(answering(b"-ERR no\r\n:1\r\n".to_vec()).await);
+        let error = redis.pipeline(&[&[b"X"], &[b"Y"]]).await.unwrap_err();
+        assert!(matches!(error, RedisError::Refused { .. }), "{error}");
+        assert!(redis.connection.lock().await.is_some(), "still in step");
     }
 }

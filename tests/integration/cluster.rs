@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde_json::json;
 
 use crate::harness::{TempDir, eventually, example, python_client, test_plugin, text};
-use crate::http::{HttpServer, open_session, request, session_call, tool_call_2026};
+use crate::http::{
+    HttpServer, Started, open_session, open_session_with, request, session_call, session_start,
+    start_request, tool_call_2026,
+};
 
 /// A daemon started for one test, killed when it ends.
 struct Daemon {
@@ -100,8 +103,9 @@ fn redis() -> Option<Daemon> {
 
 /// nginx on a free loopback port, spreading requests over `upstreams`
 /// (`host:port`) in turn; a request whose upstream fails (refused, or
-/// closed mid-answer) is passed to the next one.
-fn nginx(upstreams: &[&str]) -> Option<Daemon> {
+/// closed mid-answer) is passed to the next one. A response that stays
+/// silent for `read_timeout` (nginx's syntax) is cut.
+fn nginx(upstreams: &[&str], read_timeout: &str) -> Option<Daemon> {
     let program = "/usr/sbin/nginx";
     if !installed(program) {
         return None;
@@ -136,7 +140,7 @@ http {{
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_buffering off;
-      proxy_read_timeout 1h;
+      proxy_read_timeout {read_timeout};
       proxy_next_upstream error timeout non_idempotent;
     }}
   }}
@@ -213,7 +217,7 @@ fn sessions_continue_on_another_process_when_one_dies_behind_nginx() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster");
     let (first, second) = two_corrals(&dir, redis.port, "");
-    let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
+    let Some(nginx) = nginx(&[&first.addr, &second.addr], "1h") else {
         return;
     };
     let front = format!("127.0.0.1:{}", nginx.port);
@@ -327,6 +331,151 @@ fn a_request_state_sealed_by_one_process_opens_on_another() {
     );
 }
 
+/// A `GET` resuming session `session`'s stream after `last_event_id`.
+fn resume(addr: &str, session: &str, last_event_id: &str) -> Started {
+    start_request(
+        addr,
+        "GET",
+        "/mcp",
+        &[
+            ("Accept", "text/event-stream"),
+            ("Mcp-Session-Id", session),
+            ("Mcp-Protocol-Version", "2025-11-25"),
+            ("Last-Event-ID", last_event_id),
+        ],
+        b"",
+    )
+}
+
+/// A response stream cut on one process resumes on the other: there,
+/// `Last-Event-ID` replays what the client missed (the question the first
+/// process asked) and follows the stream until the call, still running on
+/// the first process, answers. An event id resumes nothing in another
+/// session, nor once changed.
+#[test]
+fn a_cut_response_stream_resumes_on_another_process() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-resume");
+    let (first, second) = two_corrals(&dir, redis.port, "");
+    let session = open_session_with(&first.addr, json!({"elicitation": {}}));
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "trusting_state", "arguments": {"topic": "a"}}});
+    let mut cut = session_start(&first.addr, &session, call);
+    assert_eq!(cut.status, 200);
+    let priming = cut.next_event().expect("a priming event");
+    let priming = priming.id.expect("the priming event has an id");
+    let question = cut.next_event().expect("the question");
+    let asked = question.data.expect("the question's JSON");
+    assert_eq!(asked["method"], "elicitation/create", "{asked}");
+    drop(cut);
+
+    // Another session of the same client gets nothing from that id, nor
+    // does this one from a changed id.
+    let stranger = open_session(&second.addr);
+    let mut foreign = resume(&second.addr, &stranger, &priming);
+    assert!(foreign.next_event().is_none());
+    let mut forged = priming.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert!(
+        resume(&second.addr, &session, &forged)
+            .next_event()
+            .is_none()
+    );
+    assert!(second.logged("is not an event of this session"));
+
+    let mut resumed = resume(&second.addr, &session, &priming);
+    assert_eq!(resumed.status, 200);
+    let replayed = resumed.next_event().expect("the question, replayed");
+    assert_eq!(replayed.data.as_ref(), Some(&asked));
+    assert_eq!(replayed.id, question.id);
+    // The answer goes to the process that asked (where the call waits).
+    let answer = json!({"jsonrpc": "2.0", "id": asked["id"],
+        "result": {"action": "accept", "content": {"name": "Ada"}}});
+    let accepted = request(
+        &first.addr,
+        "POST",
+        "/mcp",
+        &[
+            ("Accept", "application/json, text/event-stream"),
+            ("Content-Type", "application/json"),
+            ("Mcp-Session-Id", &session),
+            ("Mcp-Protocol-Version", "2025-11-25"),
+        ],
+        answer.to_string().as_bytes(),
+    );
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let result = resumed.next_event().expect("the call's result, followed");
+    let result = result.data.expect("the result's JSON");
+    assert_eq!(result["id"], 5, "{result}");
+    assert_eq!(text(&result["result"]), "state: secret-state", "{result}");
+    assert!(
+        resumed.next_event().is_none(),
+        "the stream ends with its response"
+    );
+}
+
+/// `redis-cli` against the Redis on `port`: its output.
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A stream keeps its last `MAX_STORED_EVENTS` (128) events in the store:
+/// resuming a longer one (up to 600 progress notifications, as many as the
+/// notification queue lets through, then the response) from its priming
+/// event gets the last 128, the response last.
+#[test]
+fn a_stream_keeps_its_last_events_in_the_store() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-trim");
+    let (first, second) = two_corrals(&dir, redis.port, "");
+    let session = open_session(&first.addr);
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "progress_flood", "arguments": {"count": 600},
+            "_meta": {"progressToken": "p"}}});
+    let mut cut = session_start(&first.addr, &session, call);
+    let priming = cut
+        .next_event()
+        .and_then(|e| e.id)
+        .expect("a priming event");
+    drop(cut);
+    let stream = priming.rsplit_once('/').unwrap().0;
+    let key = format!("corral:events:{stream}");
+    eventually("the call to end", || {
+        let last = redis_cli(redis.port, &["XREVRANGE", &key, "+", "-", "COUNT", "1"]);
+        last.contains("sent 600").then_some(())
+    });
+    assert_eq!(redis_cli(redis.port, &["XLEN", &key]).trim(), "128");
+    assert!(
+        priming.contains("/0-1."),
+        "a priming event is not stored: {priming}"
+    );
+
+    let mut resumed = resume(&second.addr, &session, &priming);
+    let mut events = Vec::new();
+    while let Some(event) = resumed.next_event() {
+        events.push(
+            event
+                .data
+                .expect("every event stored after the priming one has data"),
+        );
+    }
+    assert_eq!(events.len(), 128);
+    let (response, progress) = events.split_last().unwrap();
+    assert_eq!(text(&response["result"]), "sent 600", "{response}");
+    let first_kept = progress[0]["params"]["progress"].as_f64().unwrap();
+    assert!(first_kept > 0.0, "the oldest events went");
+    for (i, event) in progress.iter().enumerate() {
+        assert_eq!(event["method"], "notifications/progress", "{event}");
+        assert!(event["params"]["progress"].as_f64().unwrap() >= first_kept + i as f64);
+    }
+}
+
 /// The official Python SDK, both eras, through nginx: the clients keep
 /// their sessions and their calls succeed after one process is killed.
 #[test]
@@ -334,7 +483,7 @@ fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
     let Some(redis) = redis() else { return };
     let dir = TempDir::new("cluster-python");
     let (first, second) = two_corrals(&dir, redis.port, "");
-    let Some(nginx) = nginx(&[&first.addr, &second.addr]) else {
+    let Some(nginx) = nginx(&[&first.addr, &second.addr], "1h") else {
         return;
     };
     let url = format!("http://127.0.0.1:{}/mcp", nginx.port);
@@ -343,6 +492,20 @@ fn the_python_sdk_goes_on_through_nginx_when_a_process_dies() {
         &["--url", &url, "--kill", &first.pid().to_string()],
     );
     drop(second);
+}
+
+/// The official Python SDK resumes a response stream that nginx cut, on
+/// whichever process nginx picks, and gets the call's answer.
+#[test]
+fn the_python_sdk_resumes_a_cut_stream_through_nginx() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-python-resume");
+    let (first, second) = two_corrals(&dir, redis.port, "[limits]\ntimeout = \"3s\"\n");
+    let Some(nginx) = nginx(&[&first.addr, &second.addr], "1s") else {
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/mcp", nginx.port);
+    python_client("cluster_client.py", &["--url", &url, "--resume"]);
 }
 
 /// A session held by both processes and closed on one ends on the other

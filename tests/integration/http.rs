@@ -186,6 +186,15 @@ pub struct Started {
     reader: BufReader<TcpStream>,
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// Body bytes read (and de-chunked) but not yet taken as events.
+    pending: Vec<u8>,
+}
+
+/// One server-sent event: its id and its JSON data (either may be absent).
+#[derive(Debug, Default)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub data: Option<Value>,
 }
 
 /// Send one request over a fresh connection (`Connection: close`) and read
@@ -237,12 +246,58 @@ pub fn start_request(
         reader,
         status,
         headers,
+        pending: Vec::new(),
     }
 }
 
 impl Started {
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
+    }
+
+    /// The next event of a streamed (SSE) body with an id or data (not a
+    /// keep-alive), or `None` when the body ends.
+    pub fn next_event(&mut self) -> Option<SseEvent> {
+        let chunked = self
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        loop {
+            if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+                let raw: Vec<u8> = self.pending.drain(..end + 2).collect();
+                let mut event = SseEvent::default();
+                for line in String::from_utf8_lossy(&raw).lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        event.id = Some(id.trim().to_owned());
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        event.data = serde_json::from_str(data.trim()).ok();
+                    }
+                }
+                if event.id.is_some() || event.data.is_some() {
+                    return Some(event);
+                }
+                continue;
+            }
+            if chunked {
+                let mut size = String::new();
+                if self.reader.read_line(&mut size).ok()? == 0 {
+                    return None;
+                }
+                let size = usize::from_str_radix(size.trim(), 16).ok()?;
+                if size == 0 {
+                    return None;
+                }
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk).ok()?;
+                self.pending.extend_from_slice(&chunk[..size]);
+            } else {
+                let mut buf = [0; 4096];
+                let n = self.reader.read(&mut buf).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                self.pending.extend_from_slice(&buf[..n]);
+            }
+        }
     }
 
     /// Read the body to the end.
@@ -335,12 +390,22 @@ pub fn tool_call_2026(addr: &str, name: &str, mut params: Value) -> Value {
 
 /// Open a 2025-11-25 session; returns its id.
 pub fn open_session(addr: &str) -> String {
+    open_session_with(addr, json!({}))
+}
+
+/// Open a 2025-11-25 session of a client with `capabilities`; returns its id.
+pub fn open_session_with(addr: &str, capabilities: Value) -> String {
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": capabilities,
+            "clientInfo": {"name": "t", "version": "0"}}
+    });
     let response = request(
         addr,
         "POST",
         "/mcp",
         &[JSON_AND_SSE, CONTENT_JSON],
-        &initialize_body(),
+        initialize.to_string().as_bytes(),
     );
     assert_eq!(response.status, 200, "{}", response.body);
     let id = response

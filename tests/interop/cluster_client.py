@@ -8,6 +8,14 @@
         with more. Every call must succeed: a 2025 session continues on the
         surviving process, a 2026 client never notices.
 
+    python cluster_client.py --url URL --resume
+        A 2025-11-25 session calls `sleep_forever`, which the plugins'
+        `[limits] timeout` (3s) ends, through a URL whose proxy cuts a response
+        stream after 1s of silence. The SDK reconnects with `Last-Event-ID`,
+        which the proxy may send to either process; the shared event store
+        hands it the call's answer (the timeout) all the same. Then a call
+        succeeds in the same session.
+
 Prints one line per check; exits 1 at the first failure.
 """
 
@@ -17,6 +25,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 
 import anyio
 import httpx2
@@ -73,13 +82,32 @@ async def run(url: str, pid: int) -> None:
         killed.set()
 
 
+async def resume(url: str) -> None:
+    async with httpx2.AsyncClient(timeout=30) as http:
+        transport = streamable_http_client(url, http_client=http)
+        async with Client(transport, mode="legacy", read_timeout_seconds=30) as sdk:
+            started = time.monotonic()
+            result = await sdk.call_tool("sleep_forever", {})
+            waited = time.monotonic() - started
+            text = result.content[0].text if result.content else ""
+            check(result.is_error and "timeout of 3s exceeded" in text,
+                  f"the call's answer arrives over a resumed stream: {text!r}")
+            check(waited >= 2.5, f"the call outlived its first stream ({waited:.1f}s)")
+            result = await sdk.call_tool("multiply", {"a": 6, "b": 7})
+            check(result.structured_content["result"] == 42, "the session goes on")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
-    p.add_argument("--kill", type=int, required=True)
+    p.add_argument("--kill", type=int)
+    p.add_argument("--resume", action="store_true")
     args = p.parse_args()
     try:
-        anyio.run(run, args.url, args.kill)
+        if args.resume:
+            anyio.run(resume, args.url)
+        else:
+            anyio.run(run, args.url, args.kill)
     except CheckFailed as e:
         print(f"FAIL {e}")
         print(f"{PASSED} passed, 1 failed")

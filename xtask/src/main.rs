@@ -457,7 +457,15 @@ fn conformance() -> anyhow::Result<()> {
 /// here only means the run fetches it itself (and reports any error).
 fn prefetch_conformance() {
     let fetched = Command::new("npx")
-        .args(["-y", "-p", "node@22", "-p", CONFORMANCE, "conformance", "--help"])
+        .args([
+            "-y",
+            "-p",
+            "node@22",
+            "-p",
+            CONFORMANCE,
+            "conformance",
+            "--help",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();

@@ -4,6 +4,7 @@
 
 mod answer;
 mod auth;
+mod events;
 mod limit;
 mod listener;
 mod metrics;
@@ -29,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use answer::JSON_ANSWER_WAIT;
 pub(crate) use auth::current_principal;
+pub use events::{MAX_STORED_EVENT, MAX_STORED_EVENTS, RESUME_POLL_INTERVAL};
 pub use limit::MAX_LIMITED_CLIENTS;
 use sessions::BoundedSessions;
 pub use sse::SSE_QUEUE;
@@ -74,14 +76,17 @@ impl CorralServer {
     ) -> Result<Router, ServeError> {
         let mcp = match options.transport {
             HttpTransport::Streamable => {
+                let state_key = self.shared.service.settings().request_state_key.as_ref();
                 let store = options.session_store.clone().map(|target| {
                     let address = target.address.clone();
-                    let store = Arc::new(store::RedisSessions::new(target, options.session_idle));
+                    let idle = options.session_idle;
+                    let store = Arc::new(store::RedisSessions::new(target.clone(), idle));
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         let store = store.clone();
                         runtime.spawn(async move { store.check(&address).await });
                     }
-                    store
+                    let events = events::RedisEvents::new(target, idle);
+                    (store, events, events::EventTags::new(state_key))
                 });
                 let sessions = Arc::new(BoundedSessions::new(
                     options.max_sessions,

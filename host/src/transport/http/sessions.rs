@@ -12,14 +12,15 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::common::server_side_http::{ServerSseMessage, SessionId};
 use rmcp::transport::streamable_http_server::session::local::{
-    LocalSessionManager, LocalSessionManagerError, SessionConfig,
+    LocalSessionManager, LocalSessionManagerError, SessionConfig, SessionError,
 };
 use rmcp::transport::streamable_http_server::session::{RestoreOutcome, SessionManager};
 
+use super::events::{EventTags, RedisEvents};
 use super::store::RedisSessions;
 
 /// Session manager with an idle timeout and a maximum number of sessions.
@@ -34,6 +35,9 @@ pub struct BoundedSessions {
     /// Sessions whose store entry was found gone: closed at their next
     /// request (at most one entry per live session).
     gone: Arc<Mutex<HashSet<SessionId>>>,
+    /// With a store, events are kept there too, their ids tagged with the
+    /// session they belong to.
+    tags: Option<Arc<EventTags>>,
 }
 
 /// When a session was last used, by which client (if known), and which
@@ -61,9 +65,21 @@ impl Used {
 
 impl BoundedSessions {
     /// At most `max` sessions, each closed after `idle` without a request;
-    /// kept in `store` too when several processes share one.
-    pub(super) fn new(max: usize, idle: Duration, store: Option<Arc<RedisSessions>>) -> Self {
+    /// kept in `store` too when several processes share one, with their
+    /// response streams in `events` (event ids tagged by `tags`).
+    pub(super) fn new(
+        max: usize,
+        idle: Duration,
+        store: Option<(Arc<RedisSessions>, RedisEvents, EventTags)>,
+    ) -> Self {
+        let (store, events, tags) = match store {
+            Some((store, events, tags)) => (Some(store), Some(events), Some(Arc::new(tags))),
+            None => (None, None, None),
+        };
         let mut inner = LocalSessionManager::default();
+        if let Some(events) = events {
+            inner = inner.with_event_store(Arc::new(events));
+        }
         let mut config = SessionConfig::default();
         config.keep_alive = Some(idle);
         inner.session_config = config;
@@ -74,7 +90,21 @@ impl BoundedSessions {
             last_used: Mutex::new(HashMap::new()),
             store,
             gone: Arc::default(),
+            tags,
         }
+    }
+
+    /// `stream` with its event ids tagged for session `id` (with a store).
+    fn tagged(
+        &self,
+        id: &SessionId,
+        stream: impl Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+    ) -> impl Stream<Item = ServerSseMessage> + Send + Sync + 'static {
+        let (tags, id) = (self.tags.clone(), id.clone());
+        stream.map(move |event| match &tags {
+            Some(tags) => tags.sign(&id, event),
+            None => event,
+        })
     }
 
     /// The shared store, as rmcp's service takes it.
@@ -266,7 +296,8 @@ impl SessionManager for BoundedSessions {
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         self.touch(id);
-        self.inner.create_stream(id, message).await
+        let stream = self.inner.create_stream(id, message).await?;
+        Ok(self.tagged(id, stream))
     }
 
     async fn accept_message(
@@ -283,7 +314,8 @@ impl SessionManager for BoundedSessions {
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         self.touch(id);
-        self.inner.create_standalone_stream(id).await
+        let stream = self.inner.create_standalone_stream(id).await?;
+        Ok(self.tagged(id, stream))
     }
 
     async fn resume(
@@ -292,6 +324,19 @@ impl SessionManager for BoundedSessions {
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         self.touch(id);
-        self.inner.resume(id, last_event_id).await
+        let last_event_id = match &self.tags {
+            // Only an event this session was sent (on any process with
+            // the same secret) is resumed.
+            Some(tags) => match tags.verify(id, &last_event_id) {
+                Some(id) => id.to_owned(),
+                None => {
+                    tracing::info!(session = %id, "a Last-Event-ID that is not an event of this session (or one sent by a process with another request_state_key_env)");
+                    return Err(SessionError::InvalidEventId.into());
+                }
+            },
+            None => last_event_id,
+        };
+        let stream = self.inner.resume(id, last_event_id).await?;
+        Ok(self.tagged(id, stream))
     }
 }

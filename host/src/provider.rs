@@ -174,6 +174,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn load(&self) -> Load {
         Load::default()
     }
+    /// What an operator wants to know of it beyond its name and origin
+    /// (a plugin's limits, grants, digest and signer), as JSON for the
+    /// web console; `null` when there is nothing more.
+    fn describe(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
     /// Call the tool `name`.
     fn call_tool<'a>(
         &'a self,

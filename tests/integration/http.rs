@@ -190,10 +190,11 @@ pub struct Started {
     pending: Vec<u8>,
 }
 
-/// One server-sent event: its id and its JSON data (either may be absent).
+/// One server-sent event: its id, kind and JSON data (any may be absent).
 #[derive(Debug, Default)]
 pub struct SseEvent {
     pub id: Option<String>,
+    pub kind: Option<String>,
     pub data: Option<Value>,
 }
 
@@ -268,6 +269,8 @@ impl Started {
                 for line in String::from_utf8_lossy(&raw).lines() {
                     if let Some(id) = line.strip_prefix("id:") {
                         event.id = Some(id.trim().to_owned());
+                    } else if let Some(kind) = line.strip_prefix("event:") {
+                        event.kind = Some(kind.trim().to_owned());
                     } else if let Some(data) = line.strip_prefix("data:") {
                         event.data = serde_json::from_str(data.trim()).ok();
                     }

@@ -30,4 +30,5 @@ mod sdk;
 mod sdk_ports;
 mod seed;
 mod tasks;
+mod ui;
 mod upstream;

@@ -13,8 +13,9 @@
 //! - `bench [--smoke]`: the benchmark suite, Corral and FastMCP side by side;
 //!   prints a table and writes `target/bench/results.json`
 //!
-//! Installs what it needs when missing: the `wasm32-wasip2` Rust target, and a
-//! Python venv in `target/py-venv` with componentize-py and the MCP SDK.
+//! Installs what it needs when missing: the `wasm32-wasip2` Rust target, a
+//! Python venv in `target/py-venv` with componentize-py and the MCP SDK, and
+//! the npm packages of the SDK, plugin and console tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -560,6 +561,8 @@ fn test() -> anyhow::Result<()> {
         // Node 22 and the conformance suite, into npx's cache (the run
         // itself comes much later and then only reads the cache).
         prefetch_conformance();
+        // playwright-core, which drives Chromium in the console's test.
+        npm_install(&root().join("tests/ui"))?;
         Ok(())
     });
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;

@@ -65,6 +65,12 @@ pub struct ServeArgs {
     /// any transport, stdio included).
     #[arg(long)]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve the web console at /ui on the HTTP listener (read-only).
+    #[arg(long)]
+    ui: bool,
+    /// Let the web console call tools (implies --ui).
+    #[arg(long)]
+    ui_calls: bool,
     /// Server name reported to clients [default: corral].
     #[arg(long)]
     name: Option<String>,
@@ -362,6 +368,13 @@ fn http_options(args: &ServeArgs, config: &Config) -> anyhow::Result<HttpOptions
         http.session_idle = idle;
     }
     http.metrics |= args.metrics;
+    http.ui |= args.ui || args.ui_calls;
+    http.ui_calls |= args.ui_calls;
+    if (args.ui || args.ui_calls) && matches!(args.transport, Transport::Stdio) {
+        anyhow::bail!(
+            "--ui serves the console on the HTTP listener: use it with --transport http or sse"
+        );
+    }
     if let Some(address) = args.metrics_addr {
         http.metrics_addr = Some(address);
     }

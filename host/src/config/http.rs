@@ -77,6 +77,11 @@ pub struct HttpOptions {
     /// `metrics_addr`: serve `/metrics` on a listener of its own, with any
     /// transport (stdio included).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `ui`: serve the web console at `/ui` (off by default).
+    pub ui: bool,
+    /// `ui_calls`: let the console call tools (through the MCP endpoint,
+    /// as any client may); without it the console is read-only.
+    pub ui_calls: bool,
 }
 
 impl Default for HttpOptions {
@@ -108,6 +113,8 @@ impl Default for HttpOptions {
             session_store: None,
             metrics: false,
             metrics_addr: None,
+            ui: false,
+            ui_calls: false,
         }
     }
 }
@@ -120,5 +127,24 @@ impl HttpOptions {
             HttpTransport::Streamable => &self.path,
             HttpTransport::Sse => "/sse",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::parse_in;
+    use super::*;
+
+    #[test]
+    fn the_console_is_off_unless_asked_and_calls_imply_it() {
+        let t = "http-ui";
+        let off = parse_in(t, "[server.http]\n").unwrap();
+        assert!(!off.http.ui && !off.http.ui_calls && !HttpOptions::default().ui);
+        let read_only = parse_in(t, "[server.http]\nui = true\n").unwrap();
+        assert!(read_only.http.ui && !read_only.http.ui_calls);
+        let calls = parse_in(t, "[server.http]\nui_calls = true\n").unwrap();
+        assert!(calls.http.ui && calls.http.ui_calls);
+        let wrong = parse_in(t, "[server.http]\nui = \"yes\"\n").unwrap_err();
+        assert!(wrong.to_string().contains("ui"), "{wrong}");
     }
 }

@@ -117,6 +117,8 @@ pub(super) struct RawHttp {
     pub header_timeout: Option<Num>,
     pub metrics: bool,
     pub metrics_addr: Option<String>,
+    pub ui: bool,
+    pub ui_calls: bool,
     pub rate: Option<Num>,
     pub burst: Option<Num>,
     pub concurrency: Option<Num>,

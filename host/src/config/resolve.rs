@@ -463,6 +463,7 @@ impl Resolver<'_> {
                 self.duration(&key("header_timeout"), v, Duration::from_millis(100))?;
         }
         http.metrics = raw.metrics;
+        (http.ui, http.ui_calls) = (raw.ui || raw.ui_calls, raw.ui_calls);
         if let Some(address) = &raw.metrics_addr {
             let parsed = address.parse().map_err(|_| {
                 self.invalid(

@@ -11,6 +11,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::config::hex;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -24,10 +26,6 @@ pub(crate) fn default_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir).join("corral"));
     }
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("corral"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The cache key for a `.wasm` file whose sha256 is `digest`, compiled by

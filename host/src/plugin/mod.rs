@@ -65,6 +65,8 @@ pub struct WasmPlugin {
     /// This plugin's allowance in the host memory budget.
     share: PluginShare,
     listing: Arc<Listing>,
+    /// Its limits, grants and provenance, for [`Provider::describe`].
+    description: serde_json::Value,
     /// With `instance_reuse`: instances whose last call ended cleanly,
     /// waiting for the next (at most `limits.concurrency`).
     idle: Option<std::sync::Mutex<Vec<Lease>>>,
@@ -228,8 +230,8 @@ impl WasmPlugin {
     /// Compile, link and list the plugin `spec` describes (its file, limits
     /// and grants; [`PluginConfig::for_file`] gives the defaults).
     pub async fn load(runtime: &Runtime, spec: &PluginConfig) -> Result<Self, LoadError> {
-        let component = compile(runtime, &spec.path, Some(spec)).await?;
-        Self::from_component(runtime, spec, component).await
+        let file = PluginFile::read(&spec.path, runtime.max_plugin_size()).await?;
+        Self::load_file(runtime, spec, file).await
     }
 
     /// [`WasmPlugin::load`] from the file's bytes, already read.
@@ -238,8 +240,12 @@ impl WasmPlugin {
         spec: &PluginConfig,
         file: PluginFile,
     ) -> Result<Self, LoadError> {
+        let digest = file.digest;
         let component = compile_file(runtime, &spec.path, Some(spec), file).await?;
-        Self::from_component(runtime, spec, component).await
+        let mut plugin = Self::from_component(runtime, spec, component).await?;
+        plugin.description["digest"] =
+            serde_json::json!(format!("sha256:{}", crate::config::hex(&digest)));
+        Ok(plugin)
     }
 
     /// Link and list an already compiled component.
@@ -311,6 +317,7 @@ impl WasmPlugin {
             });
         }
         let name: Arc<str> = spec.name.as_str().into();
+        let description = describe(spec);
         let mut plugin = WasmPlugin {
             share,
             sandbox: Sandbox::new(name.clone(), &spec.grants).map_err(|reason| {
@@ -326,6 +333,7 @@ impl WasmPlugin {
             exports,
             limits,
             listing: Arc::default(),
+            description,
             idle: spec
                 .instance_reuse
                 .then(|| std::sync::Mutex::new(Vec::new())),
@@ -735,6 +743,10 @@ impl Provider for WasmPlugin {
         self.listing.clone()
     }
 
+    fn describe(&self) -> serde_json::Value {
+        self.description.clone()
+    }
+
     fn load(&self) -> crate::provider::Load {
         self.gate.load()
     }
@@ -869,6 +881,40 @@ async fn guard<T>(
 struct Admission<'a> {
     _permit: SemaphorePermit<'a>,
     _memory: Reservation<'a>,
+}
+
+/// What the console shows of a plugin loaded from `spec`: its limits, its
+/// grants, and where its file came from (a lock's reference and signer).
+fn describe(spec: &PluginConfig) -> serde_json::Value {
+    let limits = &spec.limits;
+    let grants = &spec.grants;
+    let dirs = grants.dirs.iter().map(|d| {
+        let access = if d.read_only {
+            "read-only"
+        } else {
+            "read-write"
+        };
+        format!("dir {} = {} ({access})", d.guest, d.host.display())
+    });
+    let env = grants.env.iter().map(|name| format!("env {name}"));
+    let hosts = grants.allow_hosts.iter().map(|h| format!("http {h}"));
+    let locked = spec.locked.as_ref();
+    serde_json::json!({
+        "limits": {
+            "fuel": limits.fuel,
+            "memory": limits.memory,
+            "timeout_ms": limits.timeout.as_millis() as u64,
+            "task_timeout_ms": limits.task_timeout.as_millis() as u64,
+            "max_output": limits.max_output,
+            "concurrency": limits.concurrency,
+            "queue": limits.queue,
+            "rate": limits.rate.as_ref().map(ToString::to_string),
+        },
+        "grants": dirs.chain(env).chain(hosts).collect::<Vec<_>>(),
+        "reference": locked.map(|l| l.reference.as_str()),
+        "signer": locked.and_then(|l| l.signer.as_deref()),
+        "instance_reuse": spec.instance_reuse,
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! loaded when it started, and a reload swaps in a new one atomically.
 #![allow(deprecated)] // rmcp marks logging as deprecated (SEP-2577); 2025-11-25 clients use it.
 
+mod console;
 mod input;
 mod metrics;
 mod notify;
@@ -43,6 +44,7 @@ use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
 use crate::validation::ToolSchemas;
 use corral_uri_template::MAX_URI_BYTES;
 
+pub use console::{CONSOLE_QUEUE, MAX_CONSOLES};
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
 use metrics::CallOutcome;
@@ -343,6 +345,11 @@ impl CallService {
         &self.settings
     }
 
+    /// The web console's live feed.
+    pub(crate) fn console(&self) -> &console::Console {
+        &self.observers.console
+    }
+
     /// Record metrics from now on.
     pub(crate) fn record_metrics(&self) {
         self.observers.metrics.enable();
@@ -399,6 +406,15 @@ impl CallService {
             self.observers.metrics.reload();
         }
         let (old, new) = (&old.all, &new.all);
+        self.observers.console.publish(
+            "reload",
+            serde_json::json!({
+                "summary": format!(
+                    "{} tools, {} resources, {} templates, {} prompts",
+                    new.tools.len(), new.resources.len(), new.templates.len(), new.prompts.len()
+                ),
+            }),
+        );
         was_ready.then(|| Changes {
             tools: old.tools != new.tools,
             prompts: old.prompts != new.prompts,

@@ -2,7 +2,8 @@
 //! client's W3C trace context when its request's `_meta` carries one), its
 //! duration, what its provider used, and (with `[server.audit]`) who made
 //! it with which arguments; at the end, the metrics, the span's fields, one
-//! `call ended` event and one audit record, all from the same values.
+//! `call ended` event, one audit record and (while the web console
+//! follows) one console event, all from the same values.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use serde_json::{Map, Value, json};
 use tracing::Span;
 use tracing::field::Empty;
 
+use super::console::Console;
 use super::metrics::{CallOutcome, Metrics};
 use crate::audit::AuditLog;
 use crate::config::AuditSettings;
@@ -24,6 +26,8 @@ pub const CALL_SPAN_TARGET: &str = module_path!();
 pub(crate) struct Observers {
     pub metrics: Metrics,
     pub audit: Option<AuditLog>,
+    /// The web console's live feed.
+    pub console: Console,
 }
 
 impl Observers {
@@ -31,6 +35,7 @@ impl Observers {
         Observers {
             metrics: Metrics::new(),
             audit: audit.map(AuditLog::open),
+            console: Console::new(),
         }
     }
 }
@@ -107,6 +112,8 @@ pub(crate) struct Observed<'a> {
     span: Span,
     /// The audit record so far, with the audit log on (taken at the end).
     audit: std::sync::Mutex<Option<Map<String, Value>>>,
+    /// The client's trace id, kept while the console follows.
+    console_trace: Option<String>,
     ended: std::sync::atomic::AtomicBool,
 }
 
@@ -175,6 +182,11 @@ impl<'a> Observed<'a> {
             usage: usage.clone(),
             span,
             audit: std::sync::Mutex::new(audit),
+            console_trace: observers
+                .console
+                .followed()
+                .then(|| caller.trace.map(|t| t.trace_id.clone()))
+                .flatten(),
             ended: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -199,6 +211,15 @@ impl<'a> Observed<'a> {
             .metrics
             .call(component, outcome, limit, took, usage);
         let duration_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        if observers.console.followed() {
+            let (fuel, memory) = usage.unzip();
+            let event = json!({
+                "kind": self.kind, "plugin": self.provider, "name": self.name,
+                "outcome": outcome.label(), "limit": limit, "duration_us": duration_us,
+                "fuel": fuel, "memory_peak": memory, "trace_id": self.console_trace,
+            });
+            observers.console.publish("call", event);
+        }
         let record = self.audit.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(log), Some(mut record)) = (&observers.audit, record) {
             record.insert("outcome".into(), json!(outcome.label()));

@@ -11,6 +11,7 @@ mod metrics;
 mod sessions;
 mod sse;
 mod store;
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -96,7 +97,8 @@ impl CorralServer {
                 // One shared service: routed as a tower service it would be
                 // cloned (its config's host and origin lists with it) for
                 // every request.
-                let service = Arc::new(self.mcp_service(options, sessions.clone(), shutdown));
+                let service =
+                    Arc::new(self.mcp_service(options, sessions.clone(), shutdown.clone()));
                 let handle = move |request: Request| {
                     let (service, sessions) = (service.clone(), sessions.clone());
                     async move {
@@ -125,13 +127,22 @@ impl CorralServer {
                     self.clone(),
                     "/messages".into(),
                     options.max_sessions,
-                    shutdown,
+                    shutdown.clone(),
                 ));
                 Router::new()
                     .route("/sse", axum::routing::get(sse::open))
                     .route("/messages", axum::routing::post(sse::post))
                     .with_state(state)
             }
+        };
+        // The console's API shares MCP's auth and client limits; its page
+        // (no data) is served beside them.
+        let mcp = match options.ui {
+            true => {
+                let calls = options.ui_calls && options.transport == HttpTransport::Streamable;
+                mcp.merge(ui::api_routes(self, &options.path, calls, shutdown.clone()))
+            }
+            false => mcp,
         };
         let view_limits = options.auth.as_ref().is_some_and(|auth| {
             auth.views
@@ -170,6 +181,9 @@ impl CorralServer {
         };
         if options.metrics {
             router = metrics::metrics_route(router, self);
+        }
+        if options.ui {
+            router = router.merge(ui::page_routes());
         }
         let router = self.health_routes(router.merge(mcp));
         let router = router.layer(DefaultBodyLimit::max(options.max_body)).layer(

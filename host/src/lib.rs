@@ -137,8 +137,8 @@ pub use otlp::{
 };
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{
-    CallContext, CallFuture, CallObserver, CompletionRef, InputAsker, Load, MAX_AUDITED_HOSTS,
-    Provider, Usage,
+    CallContext, CallFuture, CallObserver, CompletionRef, Files, Hosts, InputAsker, Load,
+    MAX_AUDITED_FILES, MAX_AUDITED_HOSTS, Provider, Usage,
 };
 pub use redis::{MAX_REDIS_REPLY, REDIS_TIMEOUT, RedisError};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};

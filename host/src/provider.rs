@@ -67,6 +67,48 @@ pub struct Usage {
     metered: AtomicBool,
     /// Hosts the call asked for, the first [`MAX_AUDITED_HOSTS`] distinct ones.
     hosts: std::sync::Mutex<Hosts>,
+    /// Files the call opened or was refused, the first [`MAX_AUDITED_FILES`].
+    files: std::sync::Mutex<Files>,
+}
+
+/// The files (paths as the plugin named them, relative to the granted
+/// directory it opened them from) a call opened, by access.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Files {
+    /// Opened: `read PATH` or `write PATH` (write access, or created or
+    /// truncated).
+    pub opened: Vec<String>,
+    /// Refused (outside its grants, or a write to a read-only grant), as
+    /// `read PATH` or `write PATH`.
+    pub denied: Vec<String>,
+    /// Opens past [`MAX_AUDITED_FILES`] distinct ones, counted (not told
+    /// apart).
+    pub unlisted: u32,
+}
+
+/// The most distinct file opens one call's audit record lists; more are
+/// counted.
+pub const MAX_AUDITED_FILES: usize = 16;
+
+/// Note `item` in `yes` (allowed) or `no`, once, within `cap` in all;
+/// past it, count it in `unlisted`.
+fn note(
+    (yes, no, unlisted): (&mut Vec<String>, &mut Vec<String>, &mut u32),
+    item: String,
+    allowed: bool,
+    cap: usize,
+) {
+    if yes.contains(&item) || no.contains(&item) {
+        return;
+    }
+    if yes.len() + no.len() >= cap {
+        *unlisted = unlisted.saturating_add(1);
+    } else if allowed {
+        yes.push(item);
+    } else {
+        no.push(item);
+    }
 }
 
 /// The hosts (`name:port`) a call sent HTTP requests to.
@@ -78,7 +120,8 @@ pub struct Hosts {
     pub allowed: Vec<String>,
     /// Refused: not in its grant.
     pub denied: Vec<String>,
-    /// Distinct hosts past [`MAX_AUDITED_HOSTS`], not listed.
+    /// Requests past [`MAX_AUDITED_HOSTS`] distinct hosts, counted (not
+    /// told apart).
     pub unlisted: u32,
 }
 
@@ -104,21 +147,34 @@ impl Usage {
             denied: no,
             unlisted,
         } = &mut *hosts;
-        if yes.contains(&host) || no.contains(&host) {
-            return;
-        }
-        if yes.len() + no.len() >= MAX_AUDITED_HOSTS {
-            *unlisted = unlisted.saturating_add(1);
-        } else if allowed {
-            yes.push(host);
-        } else {
-            no.push(host);
-        }
+        note((yes, no, unlisted), host, allowed, MAX_AUDITED_HOSTS);
     }
 
     /// The hosts the call sent requests to.
     pub fn hosts(&self) -> Hosts {
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The call opened `path` (for writing, if `write`), or was refused.
+    pub fn opened(&self, path: &str, write: bool, allowed: bool) {
+        let access = if write { "write" } else { "read" };
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let Files {
+            opened,
+            denied,
+            unlisted,
+        } = &mut *files;
+        note(
+            (opened, denied, unlisted),
+            format!("{access} {path}"),
+            allowed,
+            MAX_AUDITED_FILES,
+        );
+    }
+
+    /// The files the call opened.
+    pub fn files(&self) -> Files {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Fuel used and the largest linear memory, if the provider reported
@@ -213,4 +269,36 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         value: &'a str,
         ctx: &'a CallContext,
     ) -> CallFuture<'a, Vec<String>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_files_are_listed_once_up_to_their_caps() {
+        let usage = Usage::default();
+        for i in 0..MAX_AUDITED_HOSTS + 5 {
+            usage.contacted(&format!("Host{i}.example:443"), i % 2 == 0);
+            usage.contacted(&format!("host{i}.example:443"), i % 2 == 0);
+        }
+        let hosts = usage.hosts();
+        assert_eq!(hosts.allowed.len() + hosts.denied.len(), MAX_AUDITED_HOSTS);
+        assert_eq!(hosts.allowed[0], "host0.example:443");
+        // Past the cap requests are counted, not told apart.
+        assert_eq!(hosts.unlisted, 10);
+
+        usage.opened("a.txt", false, true);
+        usage.opened("a.txt", false, true);
+        usage.opened("a.txt", true, true);
+        usage.opened("../b", false, false);
+        for i in 0..MAX_AUDITED_FILES {
+            usage.opened(&format!("f{i}"), false, true);
+        }
+        let files = usage.files();
+        assert_eq!(&files.opened[..2], ["read a.txt", "write a.txt"]);
+        assert_eq!(files.denied, ["read ../b"]);
+        assert_eq!(files.opened.len() + files.denied.len(), MAX_AUDITED_FILES);
+        assert_eq!(files.unlisted, 3);
+    }
 }

@@ -377,11 +377,14 @@ fn calls_are_exported_as_otlp_spans_in_the_clients_trace() {
 /// With `[server.audit]`, every call is one JSON line in a 0600 file: who
 /// made it (the session), what it called, the shape of its arguments (keys
 /// and types, never values), its outcome and the limit it hit, the fuel and
-/// memory it used, and the hosts it reached through its grant. With
+/// memory it used, and the hosts and files it reached through its grants
+/// (and those it was refused). With
 /// `audit_arguments = true` (here to stderr) the values are logged too.
 #[test]
 fn the_audit_log_has_a_line_per_call_with_argument_shapes_and_hosts() {
     let dir = TempDir::new("audit");
+    std::fs::create_dir_all(dir.0.join("data")).unwrap();
+    std::fs::write(dir.0.join("data/hello.txt"), "hello").unwrap();
     let port = crate::grants::local_http_server(1);
     let config = format!(
         r#"
@@ -400,6 +403,9 @@ path = "{calc}"
 [plugins.grants]
 path = "{grants}"
 allow_hosts = ["127.0.0.1:{port}"]
+
+[plugins.grants.dirs]
+"/data" = {{ host = "data", mode = "ro" }}
 
 [plugins.hostile]
 path = "{hostile}"
@@ -421,6 +427,18 @@ limits = {{ fuel = 300000000 }}
     let url = format!("http://127.0.0.1:{port}/canary-path");
     let fetched = server.call_tool("http_get", json!({"url": url}));
     assert_eq!(crate::harness::text(&fetched), "200 hello", "{fetched}");
+    let read = server.call_tool("read_file", json!({"path": "/data/hello.txt"}));
+    assert_eq!(crate::harness::text(&read), "hello", "{read}");
+    for (tool, arguments) in [
+        ("read_file", json!({"path": "/data/../outside.txt"})),
+        (
+            "write_file",
+            json!({"path": "/data/new.txt", "contents": "x"}),
+        ),
+    ] {
+        let refused = server.call_tool(tool, arguments);
+        assert_eq!(refused["isError"], true, "{refused}");
+    }
     // A templated resource: named by its template, its values only shaped.
     let read = server.request(
         "resources/read",
@@ -451,7 +469,15 @@ limits = {{ fuel = 300000000 }}
     let names: Vec<&str> = records.iter().filter_map(|r| r["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["multiply", "http_get", "users://{user_id}/profile", "spin"],
+        [
+            "multiply",
+            "http_get",
+            "read_file",
+            "read_file",
+            "write_file",
+            "users://{user_id}/profile",
+            "spin"
+        ],
         "{text}"
     );
     let multiply = &records[0];
@@ -483,11 +509,30 @@ limits = {{ fuel = 300000000 }}
         "{fetch}"
     );
     assert_eq!(fetch["arguments"], json!({"url": "string"}));
-    let profile = &records[2];
+    assert_eq!(
+        records[2]["files"],
+        json!(["read hello.txt"]),
+        "{}",
+        records[2]
+    );
+    assert_eq!(
+        records[3]["files_denied"],
+        json!(["read ../outside.txt"]),
+        "{}",
+        records[3]
+    );
+    assert_eq!(
+        records[4]["files_denied"],
+        json!(["write new.txt"]),
+        "{}",
+        records[4]
+    );
+    assert!(records[2].get("files_denied").is_none() && records[3].get("files").is_none());
+    let profile = &records[5];
     assert_eq!(profile["kind"], "resource");
     let shape = json!({"uri": "string", "params": {"user_id": "string"}});
     assert_eq!(profile["arguments"], shape, "{profile}");
-    let spin = &records[3];
+    let spin = &records[6];
     assert_eq!(
         (&spin["outcome"], &spin["limit"]),
         (&json!("limit"), &json!("fuel"))

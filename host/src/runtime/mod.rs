@@ -9,6 +9,7 @@
 mod accounting;
 mod budget;
 mod context;
+mod files;
 mod http;
 pub(crate) mod limits;
 mod outgoing;
@@ -107,6 +108,7 @@ impl Runtime {
         let engine = Engine::new(&engine_config()).map_err(failed("creating the engine"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(failed("linking WASI"))?;
+        files::note_opened_files(&mut linker).map_err(failed("noting opened files"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(failed("linking WASI HTTP"))?;
         crate::bindings::corral::mcp::context::add_to_linker::<State, HasSelf<State>>(

@@ -241,6 +241,16 @@ impl<'a> Observed<'a> {
             if hosts.unlisted > 0 {
                 record.insert("hosts_not_listed".into(), json!(hosts.unlisted));
             }
+            let files = self.usage.files();
+            if !files.opened.is_empty() {
+                record.insert("files".into(), json!(files.opened));
+            }
+            if !files.denied.is_empty() {
+                record.insert("files_denied".into(), json!(files.denied));
+            }
+            if files.unlisted > 0 {
+                record.insert("files_not_listed".into(), json!(files.unlisted));
+            }
             log.record(record);
         }
         let span = &self.span;

@@ -138,7 +138,7 @@ pub use otlp::{
 pub use plugin::{ITEM_BYTES, PROGRESS_MIN_BYTES, WasmPlugin};
 pub use provider::{
     CallContext, CallFuture, CallObserver, CompletionRef, Files, Hosts, InputAsker, Load,
-    MAX_AUDITED_FILES, MAX_AUDITED_HOSTS, Provider, Usage,
+    MAX_AUDITED_FILES, MAX_AUDITED_HOSTS, MAX_AUDITED_NAME, Provider, Usage,
 };
 pub use redis::{MAX_REDIS_REPLY, REDIS_TIMEOUT, RedisError};
 pub use reload::{FileWatch, RELOAD_DEBOUNCE, WatchError, watch};
@@ -158,8 +158,8 @@ pub use service::{
 };
 pub use tokio_util::sync::CancellationToken;
 pub use transport::http::{
-    JSON_ANSWER_WAIT, MAX_LIMITED_CLIENTS, MAX_STORED_EVENT, MAX_STORED_EVENTS,
-    RESUME_POLL_INTERVAL, SHUTDOWN_GRACE, SSE_QUEUE,
+    COMPLETED_STREAM_TTL, JSON_ANSWER_WAIT, MAX_LIMITED_CLIENTS, MAX_RESUMED_STREAMS,
+    MAX_STORED_EVENT, MAX_STORED_EVENTS, RESUME_POLL_INTERVAL, SHUTDOWN_GRACE, SSE_QUEUE,
 };
 pub use transport::{CorralServer, MAX_LISTENERS, STDIO_PIPE_BYTES, ServeError};
 pub use units::{human_duration, human_size, parse_duration, parse_size, printable};

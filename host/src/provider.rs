@@ -91,14 +91,26 @@ pub struct Files {
 /// counted.
 pub const MAX_AUDITED_FILES: usize = 16;
 
+/// The longest host or path an audit record lists, in bytes; a longer one
+/// is cut and ends with `…`.
+pub const MAX_AUDITED_NAME: usize = 256;
+
 /// Note `item` in `yes` (allowed) or `no`, once, within `cap` in all;
-/// past it, count it in `unlisted`.
+/// past it, count it in `unlisted`. A long item is cut.
 fn note(
     (yes, no, unlisted): (&mut Vec<String>, &mut Vec<String>, &mut u32),
-    item: String,
+    mut item: String,
     allowed: bool,
     cap: usize,
 ) {
+    if item.len() > MAX_AUDITED_NAME {
+        let mut end = MAX_AUDITED_NAME;
+        while !item.is_char_boundary(end) {
+            end -= 1;
+        }
+        item.truncate(end);
+        item.push('…');
+    }
     if yes.contains(&item) || no.contains(&item) {
         return;
     }
@@ -300,5 +312,14 @@ mod tests {
         assert_eq!(files.denied, ["read ../b"]);
         assert_eq!(files.opened.len() + files.denied.len(), MAX_AUDITED_FILES);
         assert_eq!(files.unlisted, 3);
+
+        // A plugin cannot make its record large with long names.
+        let usage = Usage::default();
+        usage.opened(&"é".repeat(100_000), true, false);
+        usage.contacted(&"h".repeat(100_000), true);
+        let denied = &usage.files().denied[0];
+        assert!(denied.len() <= MAX_AUDITED_NAME + 3 && denied.ends_with('…'));
+        assert!(denied.starts_with("write éé"));
+        assert_eq!(usage.hosts().allowed[0].len(), MAX_AUDITED_NAME + 3);
     }
 }

@@ -99,27 +99,31 @@ impl Redis {
     /// Run `commands` in one round trip (each reply within the cap); the
     /// replies in order, or the first failure.
     pub(crate) async fn pipeline(&self, commands: &[&[&[u8]]]) -> Result<Vec<Reply>, RedisError> {
-        let mut slot = self.connection.lock().await;
+        // The wait for the connection counts against the deadline too. The
+        // connection is taken out while in use and put back only after a
+        // clean answer, so one abandoned mid-command (the deadline passed)
+        // is closed, never reused out of step.
         let run = async {
-            if slot.is_none() {
-                *slot = Some(self.connect().await?);
+            let mut slot = self.connection.lock().await;
+            let mut connection = match slot.take() {
+                Some(connection) => connection,
+                None => self.connect().await?,
+            };
+            let answer = self.send(&mut connection, commands).await;
+            if !matches!(
+                answer,
+                Err(RedisError::Io { .. } | RedisError::Protocol { .. })
+            ) {
+                *slot = Some(connection);
             }
-            let connection = slot.as_mut().expect("connected above");
-            self.send(connection, commands).await
+            answer
         };
-        let answer = match tokio::time::timeout(REDIS_TIMEOUT, run).await {
+        match tokio::time::timeout(REDIS_TIMEOUT, run).await {
             Ok(answer) => answer,
             Err(_) => Err(RedisError::Timeout {
                 address: self.target.address.clone(),
             }),
-        };
-        if matches!(
-            answer,
-            Err(RedisError::Io { .. } | RedisError::Timeout { .. } | RedisError::Protocol { .. })
-        ) {
-            *slot = None;
         }
-        answer
     }
 
     async fn connect(&self) -> Result<BufReader<TcpStream>, RedisError> {

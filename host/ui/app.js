@@ -87,6 +87,7 @@ async function mcp(method, params, name) {
   const response = await fetch(state.catalog.mcp_path, { method: 'POST', headers: h, body: JSON.stringify(body) });
   const text = await response.text();
   if (response.status === 401) { askForToken(); throw new Error('a bearer token is needed'); }
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 500)}`);
   const messages = (response.headers.get('content-type') || '').startsWith('text/event-stream')
     ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => { try { return JSON.parse(l.slice(5)); } catch { return null; } })
     : [JSON.parse(text)];
@@ -136,9 +137,13 @@ function onEvent(kind, data) {
     state.calls.unshift(data);
     state.calls.length = Math.min(state.calls.length, state.maxCalls);
   } else if (kind === 'reload') {
-    state.reloads.unshift(data);
-    state.reloads.length = Math.min(state.reloads.length, 50);
-    loadCatalog().then(route);
+    loadCatalog().then(() => {
+      const c = state.catalog;
+      const summary = `${c.tools.length} tools, ${c.resources.length} resources, ${c.templates.length} templates, ${c.prompts.length} prompts`;
+      state.reloads.unshift({ at_ms: data.at_ms, summary });
+      state.reloads.length = Math.min(state.reloads.length, 50);
+      route();
+    }).catch((e) => setStatus(`reload: ${e.message}`));
     return;
   } else if (kind === 'lagged') {
     state.calls.unshift({ lagged: data.missed });
@@ -159,6 +164,7 @@ function details(provider) {
   const rows = [];
   const add = (key, value) => { if (value !== undefined && value !== null && value !== '') rows.push(el('dt', {}, key), el('dd', {}, value)); };
   add('digest', d.digest);
+  add('from', d.reference);
   add('signer', d.signer || (provider.kind === 'plugin' ? 'unsigned' : undefined));
   if (d.limits) {
     const l = d.limits;
@@ -316,21 +322,20 @@ function chart(calls) {
 
 function renderLog() {
   const rows = state.calls.map((c) => (c.lagged
-    ? el('tr', {}, el('td', { colspan: 9, class: 'warn' }, `${c.lagged} calls were missed (the console fell behind)`))
+    ? el('tr', {}, el('td', { colspan: 8, class: 'warn' }, `${c.lagged} calls were missed (the console fell behind)`))
     : el('tr', { class: 'call', 'data-name': c.name },
       el('td', {}, new Date(c.at_ms).toLocaleTimeString()),
       el('td', {}, c.kind), el('td', {}, c.plugin), el('td', {}, c.name),
       el('td', { class: c.outcome === 'ok' ? 'ok' : 'bad' }, c.limit ? `${c.outcome} (${c.limit})` : c.outcome),
       el('td', { class: 'num' }, micros(c.duration_us)),
       el('td', { class: 'num fuel' }, c.fuel ?? ''),
-      el('td', { class: 'num' }, bytes(c.memory_peak)),
-      el('td', {}, c.trace_id || ''))));
+      el('td', { class: 'num' }, bytes(c.memory_peak)))));
   show(
     el('h2', {}, 'Live call log'),
     chart(state.calls),
     el('table', { id: 'log' },
-      el('tr', {}, ['Time', 'Kind', 'Provider', 'Name', 'Outcome', 'Latency', 'Fuel', 'Memory peak', 'Trace'].map((h) => el('th', {}, h))),
-      rows.length ? rows : el('tr', {}, el('td', { colspan: 9, class: 'muted' }, 'No calls yet; they appear here as they end.'))),
+      el('tr', {}, ['Time', 'Kind', 'Provider', 'Name', 'Outcome', 'Latency', 'Fuel', 'Memory peak'].map((h) => el('th', {}, h))),
+      rows.length ? rows : el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No calls yet; they appear here as they end.'))),
     state.reloads.length ? [el('h3', {}, 'Catalog reloads'), el('ul', { id: 'reloads' }, state.reloads.map((r) => el('li', {}, `${new Date(r.at_ms).toLocaleTimeString()}: ${r.summary}`)))] : null,
   );
 }

@@ -382,7 +382,7 @@ fn a_cut_response_stream_resumes_on_another_process() {
             .next_event()
             .is_none()
     );
-    assert!(second.logged("is not an event of this session"));
+    second.await_stderr("is not an event of this session");
 
     let mut resumed = resume(&second.addr, &session, &priming);
     assert_eq!(resumed.status, 200);
@@ -425,6 +425,42 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// With the store on, a standalone (GET) stream that reconnects with the
+/// id of its priming event (rmcp's `0`, stored nowhere) is open again, not
+/// refused.
+#[test]
+fn a_standalone_stream_reconnects_with_the_store_on() {
+    let Some(redis) = redis() else { return };
+    let dir = TempDir::new("cluster-standalone");
+    let (first, _second) = two_corrals(&dir, redis.port, "");
+    let session = open_session(&first.addr);
+    let mut opened = start_request(
+        &first.addr,
+        "GET",
+        "/mcp",
+        &[
+            ("Accept", "text/event-stream"),
+            ("Mcp-Session-Id", &session),
+            ("Mcp-Protocol-Version", "2025-11-25"),
+        ],
+        b"",
+    );
+    assert_eq!(opened.status, 200);
+    let priming = opened
+        .next_event()
+        .and_then(|e| e.id)
+        .expect("a priming event");
+    assert_eq!(priming, "0");
+    drop(opened);
+    let mut again = resume(&first.addr, &session, &priming);
+    assert_eq!(again.status, 200);
+    assert!(
+        again.still_open(std::time::Duration::from_millis(500)),
+        "the reconnected stream ended at once"
+    );
+    assert!(!first.logged("is not an event of this session"));
+}
+
 /// A stream keeps its last `MAX_STORED_EVENTS` (128) events in the store:
 /// resuming a longer one (up to 600 progress notifications, as many as the
 /// notification queue lets through, then the response) from its priming
@@ -451,6 +487,12 @@ fn a_stream_keeps_its_last_events_in_the_store() {
         last.contains("sent 600").then_some(())
     });
     assert_eq!(redis_cli(redis.port, &["XLEN", &key]).trim(), "128");
+    // Complete: kept for COMPLETED_STREAM_TTL (60 s), not the idle timeout.
+    let ttl: u64 = redis_cli(redis.port, &["TTL", &key])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "{ttl}");
     assert!(
         priming.contains("/0-1."),
         "a priming event is not stored: {priming}"

@@ -303,6 +303,27 @@ impl Started {
         }
     }
 
+    /// Whether the body is still open after `wait` (data arriving counts as
+    /// open; its end as closed).
+    pub fn still_open(&mut self, wait: std::time::Duration) -> bool {
+        if !self.pending.is_empty() {
+            return true;
+        }
+        self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
+        let open = match self.reader.fill_buf() {
+            Ok(data) => !data.is_empty(),
+            Err(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(DEADLINE))
+            .unwrap();
+        open
+    }
+
     /// Read the body to the end.
     pub fn finish(mut self) -> Response {
         let mut raw = Vec::new();

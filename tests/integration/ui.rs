@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::{TempDir, example, root, target_dir};
+use crate::harness::{TempDir, example, root, target_dir, text};
 use crate::http::{HttpServer, Started, request, start_request, tool_call_2026};
 
 fn calculator() -> String {
@@ -167,6 +167,9 @@ fn eventually_following(addr: &str) -> Started {
 #[test]
 fn the_console_api_is_behind_auth_and_follows_token_views() {
     let dir = TempDir::new("ui-auth");
+    // The calculator once more, served to everyone under another name.
+    let public = dir.0.join("public.wasm");
+    std::fs::copy(calculator(), &public).unwrap();
     let config = dir.0.join("corral.toml");
     std::fs::write(
         &config,
@@ -176,9 +179,11 @@ fn the_console_api_is_behind_auth_and_follows_token_views() {
              [[server.auth.tokens]]\nenv = \"CORRAL_TEST_READER\"\nsubject = \"reader\"\n\
              [[server.auth.views]]\nscope = \"admin\"\n\
              [[server.auth.views]]\nexclude_tags = [\"admin\"]\n\n\
-             [plugins.calc]\npath = \"{}\"\ntags = [\"admin\"]\n\n[plugins.profile]\npath = \"{}\"\n",
-            calculator(),
-            example("profile-rust").display(),
+             [plugins.calc]\npath = \"{calc}\"\ntags = [\"admin\"]\n\n[plugins.profile]\npath = \"{profile}\"\n\n\
+             [plugins.public]\npath = \"{public}\"\nprefix = \"pub\"\n",
+            calc = calculator(),
+            public = public.display(),
+            profile = example("profile-rust").display(),
         ),
     )
     .unwrap();
@@ -214,10 +219,54 @@ fn the_console_api_is_behind_auth_and_follows_token_views() {
     };
     let full = catalog_for(admin);
     assert!(names(&full, "tools", "name").contains(&"multiply".to_owned()));
-    assert_eq!(names(&full, "providers", "name"), ["calc", "profile"]);
+    assert_eq!(
+        names(&full, "providers", "name"),
+        ["calc", "profile", "public"]
+    );
     let limited = catalog_for(reader);
     assert!(!names(&limited, "tools", "name").contains(&"multiply".to_owned()));
-    assert_eq!(names(&limited, "providers", "name"), ["profile"]);
+    assert_eq!(names(&limited, "providers", "name"), ["profile", "public"]);
+
+    // The live feed too: the reader's console does not see the admin's
+    // call to `multiply`; it sees its own call to `pub_multiply`.
+    let bearer = |token: &str| format!("Bearer {token}");
+    let reader_auth = bearer(reader);
+    let mut feed = follow(&server.addr, &[("Authorization", &reader_auth)]);
+    assert_eq!(feed.status, 200);
+    for (token, tool) in [(admin, "multiply"), (reader, "pub_multiply")] {
+        let auth = bearer(token);
+        let answer = call_2026(&server.addr, tool, &[("Authorization", &auth)]);
+        assert!(text(&answer["result"]).starts_with("42"), "{answer}");
+    }
+    let seen = next_call(&mut feed);
+    assert_eq!(seen["name"], "pub_multiply", "{seen}");
+    assert!(seen.get("trace_id").is_none());
+}
+
+/// `name` called with 6 and 7 as a 2026-07-28 client sending `headers`:
+/// the JSON-RPC answer.
+fn call_2026(addr: &str, name: &str, headers: &[(&str, &str)]) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+    "name": name, "arguments": {"a": 6, "b": 7},
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    }}});
+    let mut all = vec![
+        ("Accept", "application/json, text/event-stream"),
+        ("Content-Type", "application/json"),
+        ("Mcp-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", name),
+    ];
+    all.extend_from_slice(headers);
+    let response = request(addr, "POST", "/mcp", &all, body.to_string().as_bytes());
+    response
+        .messages()
+        .into_iter()
+        .find(|m| m["id"] == 1)
+        .unwrap_or_else(|| json!({"status": response.status, "body": response.body}))
 }
 
 /// Whether Chromium is installed; if not, skip (or fail under
@@ -237,8 +286,9 @@ fn chromium() -> Option<&'static str> {
 
 /// The console in headless Chromium: the plugins page lists the
 /// calculator, the form calls `multiply` with 6 and 7 and shows 42, and the
-/// call appears in the live log with its fuel; no script error and nothing
-/// the page's policy refused. Screenshots in `target/ui-screenshots/`.
+/// call appears in the live log with its fuel; markup in a description is
+/// shown as text (its script never runs); no script error and nothing the
+/// page's policy refused. Screenshots in `target/ui-screenshots/`.
 #[test]
 fn the_console_works_in_headless_chromium() {
     let Some(chromium) = chromium() else { return };
@@ -249,8 +299,36 @@ fn the_console_works_in_headless_chromium() {
             .exists(),
         "tests/ui/node_modules is missing: run `cargo xtask test`, which installs it"
     );
-    let server = HttpServer::start("http", &[&calculator(), "--ui", "--ui-calls"]);
+    // Beside the calculator, an OpenAPI operation whose description is
+    // markup with a script in it: the page must show it as text.
+    let dir = TempDir::new("ui-browser");
+    let spec = dir.0.join("hostile.json");
+    std::fs::write(
+        &spec,
+        json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"get": {"operationId": "hostile_markup",
+                "description": "<img src=x onerror=\"window.__xss=1\"><b>bold</b>",
+                "responses": {"200": {"description": "ok"}}}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let config = dir.0.join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.calculator-rust]\npath = \"{}\"\n\n[openapi.markup]\nspec = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\n",
+            calculator(),
+            spec.display()
+        ),
+    )
+    .unwrap();
+    let server = HttpServer::start(
+        "http",
+        &["--config", config.to_str().unwrap(), "--ui", "--ui-calls"],
+    );
     let out_dir = target_dir().join("ui-screenshots");
+    // Screenshots of an earlier run must not pass for this one's.
+    let _ = std::fs::remove_dir_all(&out_dir);
     let out = Command::new("node")
         .arg(&script)
         .args(["--url", &format!("http://{}", server.addr)])

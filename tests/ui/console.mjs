@@ -33,6 +33,8 @@ try {
   const shot = (name) => page.screenshot({ path: join(values.out, `${name}.png`), fullPage: true });
 
   await page.goto(`${values.url}/ui/`);
+  // Following the live feed before any call is made.
+  await page.locator('#status', { hasText: 'live' }).waitFor();
   const plugin = page.locator('.provider[data-name="calculator-rust"]');
   await plugin.waitFor();
   const card = await plugin.innerText();
@@ -43,6 +45,10 @@ try {
 
   await page.click('#nav-tools');
   await page.locator('#tools a', { hasText: 'multiply' }).waitFor();
+  const hostile = page.locator('#tools tr', { hasText: 'hostile_markup' });
+  check((await hostile.innerText()).includes('<img src=x onerror='), 'markup in a description shows as text');
+  check(await page.locator('#page img, #page b').count() === 0, 'and makes no element');
+  check(await page.evaluate(() => window.__xss) === undefined, 'and runs nothing');
   await shot('tools');
   await page.click('#tools a:text-is("multiply")');
   await page.locator('form.call').waitFor();

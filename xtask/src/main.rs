@@ -454,19 +454,18 @@ fn conformance() -> anyhow::Result<()> {
     run_conformance_to(&corral_release()?, None)
 }
 
+/// `conformance` of the pinned suite, on Node 22, through npx.
+fn conformance_npx() -> Command {
+    let mut npx = Command::new("npx");
+    npx.args(["-y", "-p", "node@22", "-p", CONFORMANCE, "conformance"]);
+    npx
+}
+
 /// Fetch what `run_conformance_to` runs with npx, ahead of time; a failure
 /// here only means the run fetches it itself (and reports any error).
 fn prefetch_conformance() {
-    let fetched = Command::new("npx")
-        .args([
-            "-y",
-            "-p",
-            "node@22",
-            "-p",
-            CONFORMANCE,
-            "conformance",
-            "--help",
-        ])
+    let fetched = conformance_npx()
+        .arg("--help")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
@@ -508,20 +507,12 @@ fn run_conformance_to(corral: &Path, out: Option<std::fs::File>) -> anyhow::Resu
         .context("corral did not start listening")?;
     let result = (|| {
         for (name, selection) in CONFORMANCE_RUNS {
-            let mut npx = Command::new("npx");
+            let mut npx = conformance_npx();
             if let Some(out) = &out {
                 npx.stdout(out.try_clone()?).stderr(out.try_clone()?);
             }
             run(npx
-                .args([
-                    "-y",
-                    "-p",
-                    "node@22",
-                    "-p",
-                    CONFORMANCE,
-                    "conformance",
-                    "server",
-                ])
+                .arg("server")
                 .args(["--url", &url])
                 .args(*selection)
                 .arg("--expected-failures")

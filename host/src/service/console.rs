@@ -3,9 +3,10 @@
 //! of catalog reloads.
 //!
 //! The feed is a broadcast of JSON events, made only while a console
-//! follows it (a call costs one atomic load otherwise). A console that
-//! falls more than [`CONSOLE_QUEUE`] events behind is told how many it
-//! missed; at most [`MAX_CONSOLES`] follow at once.
+//! follows it (a call costs one atomic load otherwise). Each console sees
+//! the calls of the components its token's view shows (`in_view`). A
+//! console that falls more than [`CONSOLE_QUEUE`] events behind is told how
+//! many it missed; at most [`MAX_CONSOLES`] follow at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,8 +22,20 @@ pub const CONSOLE_QUEUE: usize = 256;
 /// Consoles following the live feed at once.
 pub const MAX_CONSOLES: usize = 8;
 
-/// One event of the feed: its kind (`call`, `reload`) and its JSON.
-pub(crate) type ConsoleEvent = Arc<(&'static str, String)>;
+/// One event of the feed.
+#[derive(Debug)]
+pub(crate) struct Event {
+    /// `call` or `reload`.
+    pub kind: &'static str,
+    /// The component a call was made to (its kind and name), which a
+    /// console sees only if its view shows it.
+    pub component: Option<(&'static str, String)>,
+    /// The event's JSON.
+    pub json: String,
+}
+
+/// An event as the feed carries it.
+pub(crate) type ConsoleEvent = Arc<Event>;
 
 /// The live feed.
 pub(crate) struct Console {
@@ -52,11 +65,17 @@ impl Console {
 
     /// Whether any console follows (events are made only then).
     pub(crate) fn followed(&self) -> bool {
-        self.sender.receiver_count() > 0
+        self.following.load(Ordering::Relaxed) > 0
     }
 
-    /// Send `data` as a `kind` event to every console following.
-    pub(crate) fn publish(&self, kind: &'static str, mut data: Value) {
+    /// Send `data` as a `kind` event about `component` (if it is about
+    /// one) to every console following.
+    pub(crate) fn publish(
+        &self,
+        kind: &'static str,
+        component: Option<(&'static str, &str)>,
+        mut data: Value,
+    ) {
         if !self.followed() {
             return;
         }
@@ -65,7 +84,11 @@ impl Console {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64)
         );
-        let _ = self.sender.send(Arc::new((kind, data.to_string())));
+        let _ = self.sender.send(Arc::new(Event {
+            kind,
+            component: component.map(|(kind, name)| (kind, name.to_owned())),
+            json: data.to_string(),
+        }));
     }
 
     /// Follow the feed, unless [`MAX_CONSOLES`] already do.
@@ -83,6 +106,24 @@ impl Console {
 }
 
 impl CallService {
+    /// Whether a token with `view` sees the component `kind` `name` (a
+    /// completion: of a prompt or template it sees).
+    pub(crate) fn in_view(&self, view: Option<&TokenView>, kind: &str, name: &str) -> bool {
+        if view.is_none() {
+            return true;
+        }
+        let lists = self.view.load().lists(view);
+        let prompt = || lists.prompts.iter().any(|p| p.name == name);
+        let template = || lists.templates.iter().any(|t| t.uri_template == name);
+        match kind {
+            "tool" => lists.tools.iter().any(|t| t.name == name),
+            "prompt" => prompt(),
+            "resource" => lists.resources.iter().any(|r| r.uri == name) || template(),
+            "completion" => prompt() || template(),
+            _ => false,
+        }
+    }
+
     /// The catalog as the console shows it to a token with `view`: every
     /// provider that serves something in the view (with its description)
     /// and the tools, resources, templates and prompts in the view, each
@@ -170,7 +211,7 @@ mod tests {
     #[test]
     fn the_feed_is_bounded_in_consoles_and_events() {
         let console = Console::new();
-        console.publish("call", json!({"name": "unseen"}));
+        console.publish("call", None, json!({"name": "unseen"}));
         let mut all: Vec<Following> = (0..MAX_CONSOLES)
             .map(|_| console.follow().expect("room"))
             .collect();
@@ -178,15 +219,16 @@ mod tests {
         drop(all.pop());
         let mut late = console.follow().expect("room again");
         for i in 0..CONSOLE_QUEUE + 3 {
-            console.publish("call", json!({"name": i}));
+            console.publish("call", Some(("tool", "t")), json!({"name": i}));
         }
         match late.events.try_recv() {
             Err(broadcast::error::TryRecvError::Lagged(missed)) => assert_eq!(missed, 3),
             other => panic!("expected a lag, got {other:?}"),
         }
-        let (kind, data) = &*late.events.try_recv().unwrap();
-        assert_eq!(*kind, "call");
-        let data: Value = serde_json::from_str(data).unwrap();
+        let event = late.events.try_recv().unwrap();
+        assert_eq!(event.kind, "call");
+        assert_eq!(event.component, Some(("tool", "t".to_owned())));
+        let data: Value = serde_json::from_str(&event.json).unwrap();
         assert_eq!(data["name"], 3);
         assert!(data["at_ms"].as_u64().unwrap() > 0);
     }
@@ -196,11 +238,7 @@ mod tests {
         let service = CallService::new(crate::config::ServerSettings::default());
         let mut following = service.console().follow().unwrap();
         service.replace(crate::Catalog::default());
-        let (kind, data) = &*following.events.try_recv().unwrap();
-        assert_eq!(*kind, "reload");
-        assert!(
-            data.contains("0 tools, 0 resources, 0 templates, 0 prompts"),
-            "{data}"
-        );
+        let event = following.events.try_recv().unwrap();
+        assert_eq!((event.kind, &event.component), ("reload", &None));
     }
 }

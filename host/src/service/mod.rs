@@ -44,6 +44,7 @@ use crate::provider::{CallContext, CallFuture, CompletionRef, Provider};
 use crate::validation::ToolSchemas;
 use corral_uri_template::MAX_URI_BYTES;
 
+pub(crate) use console::Following;
 pub use console::{CONSOLE_QUEUE, MAX_CONSOLES};
 use input::{Binding, InputError, StateSeal};
 pub use input::{MAX_INPUT_ROUNDS, REQUEST_STATE_TTL};
@@ -406,15 +407,10 @@ impl CallService {
             self.observers.metrics.reload();
         }
         let (old, new) = (&old.all, &new.all);
-        self.observers.console.publish(
-            "reload",
-            serde_json::json!({
-                "summary": format!(
-                    "{} tools, {} resources, {} templates, {} prompts",
-                    new.tools.len(), new.resources.len(), new.templates.len(), new.prompts.len()
-                ),
-            }),
-        );
+        // What changed is for each console to see in its own view.
+        self.observers
+            .console
+            .publish("reload", None, serde_json::json!({}));
         was_ready.then(|| Changes {
             tools: old.tools != new.tools,
             prompts: old.prompts != new.prompts,

@@ -112,8 +112,6 @@ pub(crate) struct Observed<'a> {
     span: Span,
     /// The audit record so far, with the audit log on (taken at the end).
     audit: std::sync::Mutex<Option<Map<String, Value>>>,
-    /// The client's trace id, kept while the console follows.
-    console_trace: Option<String>,
     ended: std::sync::atomic::AtomicBool,
 }
 
@@ -182,11 +180,6 @@ impl<'a> Observed<'a> {
             usage: usage.clone(),
             span,
             audit: std::sync::Mutex::new(audit),
-            console_trace: observers
-                .console
-                .followed()
-                .then(|| caller.trace.map(|t| t.trace_id.clone()))
-                .flatten(),
             ended: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -213,12 +206,16 @@ impl<'a> Observed<'a> {
         let duration_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         if observers.console.followed() {
             let (fuel, memory) = usage.unzip();
+            // No caller and no trace id: a console may see the calls of
+            // other principals to the components its view shows.
             let event = json!({
                 "kind": self.kind, "plugin": self.provider, "name": self.name,
                 "outcome": outcome.label(), "limit": limit, "duration_us": duration_us,
-                "fuel": fuel, "memory_peak": memory, "trace_id": self.console_trace,
+                "fuel": fuel, "memory_peak": memory,
             });
-            observers.console.publish("call", event);
+            observers
+                .console
+                .publish("call", Some((self.kind, self.name)), event);
         }
         let record = self.audit.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(log), Some(mut record)) = (&observers.audit, record) {

@@ -17,10 +17,15 @@
 //! any process that has the same secret.
 //!
 //! Bounded: each stream keeps its last [`MAX_STORED_EVENTS`] events and
-//! lives for the session idle timeout after its last event; an event larger
-//! than [`MAX_STORED_EVENT`] is sent but not stored. A store that fails is
-//! left alone for a while: events keep flowing, unstored.
+//! lives for the session idle timeout after its last event, or for
+//! [`COMPLETED_STREAM_TTL`] once its response is stored; an event larger
+//! than [`MAX_STORED_EVENT`] is sent but not stored. At most
+//! [`MAX_RESUMED_STREAMS`] resumed streams follow the store at once, on a
+//! connection of their own, so that they never hold up the events being
+//! stored. A store that fails is left alone for a while: events keep
+//! flowing, unstored.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,6 +46,11 @@ pub const MAX_STORED_EVENTS: usize = 128;
 pub const MAX_STORED_EVENT: usize = 4 * 1024 * 1024;
 /// How often a resumed stream looks for new events.
 pub const RESUME_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a request's stream stays in the store once its response is
+/// there (time enough for a client to come back for it).
+pub const COMPLETED_STREAM_TTL: Duration = Duration::from_secs(60);
+/// Resumed streams following the store at once, in this process.
+pub const MAX_RESUMED_STREAMS: usize = 64;
 
 /// The prefix of every event stream's key.
 const KEY_PREFIX: &str = "corral:events:";
@@ -66,7 +76,12 @@ struct Stored {
 /// The event store on Redis.
 #[derive(Debug)]
 pub(super) struct RedisEvents {
-    redis: Arc<Redis>,
+    /// Where events are stored, one at a time.
+    redis: Redis,
+    /// What resumed streams read from.
+    reader: Arc<Redis>,
+    /// Resumed streams following now.
+    following: Arc<AtomicUsize>,
     /// How long a stream lives after its last event (the session idle
     /// timeout), and how long a resumed stream waits for a new one.
     idle: Duration,
@@ -76,14 +91,16 @@ pub(super) struct RedisEvents {
 
 impl RedisEvents {
     pub(super) fn new(target: RedisTarget, idle: Duration) -> RedisEvents {
+        // Connections of their own (the sessions' commands do not wait
+        // behind events, nor events behind readers), with replies as large
+        // as the largest event.
+        let client = |target| {
+            Redis::with_max_reply(target, MAX_STORED_EVENT + 64 * 1024, "MAX_STORED_EVENT")
+        };
         RedisEvents {
-            // A connection of its own (the sessions' commands do not wait
-            // behind events), with replies as large as the largest event.
-            redis: Arc::new(Redis::with_max_reply(
-                target,
-                MAX_STORED_EVENT + 64 * 1024,
-                "MAX_STORED_EVENT",
-            )),
+            redis: client(target.clone()),
+            reader: Arc::new(client(target)),
+            following: Arc::default(),
             idle,
             backoff: Mutex::new(None),
         }
@@ -151,7 +168,18 @@ impl EventStore for RedisEvents {
         }
         let key = Self::key(stream_id);
         let max = MAX_STORED_EVENTS.to_string();
-        let ttl = self.idle.as_secs().max(1).to_string();
+        let last = event.message.as_deref().is_some_and(|m| {
+            matches!(
+                m,
+                ServerJsonRpcMessage::Response(_) | ServerJsonRpcMessage::Error(_)
+            )
+        });
+        let ttl = if last {
+            COMPLETED_STREAM_TTL
+        } else {
+            self.idle
+        };
+        let ttl = ttl.as_secs().max(1).to_string();
         let replies = self
             .redis
             .pipeline(&[
@@ -183,21 +211,44 @@ impl EventStore for RedisEvents {
     ) -> Result<EventStream, EventStoreError> {
         let (stream, entry) = parse_event_id(last_event_id)
             .ok_or_else(|| format!("`{last_event_id}` is not an event id of this server"))?;
+        let taken = self
+            .following
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_RESUMED_STREAMS).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Err(format!(
+                "{MAX_RESUMED_STREAMS} resumed streams already follow the store (MAX_RESUMED_STREAMS)"
+            )
+            .into());
+        }
         let follow = Follow {
-            redis: self.redis.clone(),
+            _slot: FollowSlot(self.following.clone()),
+            redis: self.reader.clone(),
             key: Self::key(stream),
             stream: stream.to_owned(),
             after: entry.to_owned(),
             idle: self.idle,
             last_new: Instant::now(),
             done: false,
+            seen: false,
         };
         Ok(Box::pin(futures::stream::unfold(follow, Follow::next)))
     }
 }
 
+/// A resumed stream's place among the [`MAX_RESUMED_STREAMS`].
+struct FollowSlot(Arc<AtomicUsize>);
+
+impl Drop for FollowSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A resumed stream being read from the store.
 struct Follow {
+    _slot: FollowSlot,
     redis: Arc<Redis>,
     key: Vec<u8>,
     stream: String,
@@ -207,6 +258,8 @@ struct Follow {
     last_new: Instant,
     /// The response has been sent.
     done: bool,
+    /// An entry has been read.
+    seen: bool,
 }
 
 impl Follow {
@@ -217,15 +270,27 @@ impl Follow {
         }
         loop {
             let start = format!("({}", self.after);
-            let reply = self
+            let replies = self
                 .redis
-                .command(&[b"XRANGE", &self.key, start.as_bytes(), b"+", b"COUNT", b"1"])
+                .pipeline(&[
+                    &[b"XRANGE", &self.key, start.as_bytes(), b"+", b"COUNT", b"1"],
+                    &[b"EXISTS", &self.key],
+                ])
                 .await;
+            let reply = replies.map(|mut replies| {
+                let exists = replies.pop();
+                (replies.pop(), exists)
+            });
             match reply {
-                Ok(Reply::Array(entries)) if !entries.is_empty() => {
+                // Gone after it was read from (expired): nothing more
+                // will come. (Not there yet is another matter: a call
+                // that has sent nothing but its priming event.)
+                Ok((_, Some(Reply::Int(0)))) if self.seen => return None,
+                Ok((Some(Reply::Array(entries)), _)) if !entries.is_empty() => {
                     let (entry, event) = parse_entry(&entries[0])?;
                     self.after = entry;
                     self.last_new = Instant::now();
+                    self.seen = true;
                     let Some(event) = event else { continue };
                     let mut sent = ServerSseMessage::default();
                     sent.event_id = Some(format!("{}/{}", self.stream, self.after));
@@ -321,10 +386,7 @@ impl EventTags {
         context.update(b"\n");
         context.update(id.as_bytes());
         let tag = context.sign();
-        tag.as_ref()[..TAG_BYTES]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::config::hex(&tag.as_ref()[..TAG_BYTES])
     }
 
     /// `event`'s id, tagged for `session`.
@@ -425,5 +487,22 @@ mod tests {
         assert!(events.backing_off());
         // An unstored id cannot be resumed.
         assert!(events.replay_events_after(&id).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn resumed_streams_are_capped() {
+        let target = RedisTarget::parse("redis://127.0.0.1:1").unwrap();
+        let events = RedisEvents::new(target, Duration::from_secs(60));
+        let mut streams = Vec::new();
+        for _ in 0..MAX_RESUMED_STREAMS {
+            streams.push(events.replay_events_after("s/1-0").await.unwrap());
+        }
+        let refused = events.replay_events_after("s/1-0").await.err().unwrap();
+        assert!(
+            refused.to_string().contains("(MAX_RESUMED_STREAMS)"),
+            "{refused}"
+        );
+        drop(streams.pop());
+        assert!(events.replay_events_after("s/1-0").await.is_ok());
     }
 }

@@ -31,7 +31,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use answer::JSON_ANSWER_WAIT;
 pub(crate) use auth::current_principal;
-pub use events::{MAX_STORED_EVENT, MAX_STORED_EVENTS, RESUME_POLL_INTERVAL};
+pub use events::{
+    COMPLETED_STREAM_TTL, MAX_RESUMED_STREAMS, MAX_STORED_EVENT, MAX_STORED_EVENTS,
+    RESUME_POLL_INTERVAL,
+};
 pub use limit::MAX_LIMITED_CLIENTS;
 use sessions::BoundedSessions;
 pub use sse::SSE_QUEUE;
@@ -85,6 +88,11 @@ impl CorralServer {
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         let store = store.clone();
                         runtime.spawn(async move { store.check(&address).await });
+                    }
+                    if state_key.is_none() {
+                        tracing::warn!(
+                            "[server.sessions] store without request_state_key_env: event ids are tagged with this process's own key, so a stream resumes only here"
+                        );
                     }
                     let events = events::RedisEvents::new(target, idle);
                     (store, events, events::EventTags::new(state_key))

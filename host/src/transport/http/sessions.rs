@@ -23,6 +23,10 @@ use rmcp::transport::streamable_http_server::session::{RestoreOutcome, SessionMa
 use super::events::{EventTags, RedisEvents};
 use super::store::RedisSessions;
 
+/// The id rmcp gives the priming event of a standalone (GET) stream when
+/// the session manager keeps no event store of its own.
+const STANDALONE_PRIMING_ID: &str = "0";
+
 /// Session manager with an idle timeout and a maximum number of sessions.
 #[derive(Debug)]
 pub struct BoundedSessions {
@@ -324,6 +328,12 @@ impl SessionManager for BoundedSessions {
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         self.touch(id);
+        if self.tags.is_some() && last_event_id == STANDALONE_PRIMING_ID {
+            // rmcp's own priming event of a standalone stream (stored
+            // nowhere): the client reconnects it, to follow from now on.
+            let stream = self.inner.create_standalone_stream(id).await?;
+            return Ok(self.tagged(id, stream).left_stream());
+        }
         let last_event_id = match &self.tags {
             // Only an event this session was sent (on any process with
             // the same secret) is resumed.
@@ -337,6 +347,6 @@ impl SessionManager for BoundedSessions {
             None => last_event_id,
         };
         let stream = self.inner.resume(id, last_event_id).await?;
-        Ok(self.tagged(id, stream))
+        Ok(self.tagged(id, stream).right_stream())
     }
 }

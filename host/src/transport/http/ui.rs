@@ -136,32 +136,59 @@ async fn events(axum::extract::State(state): axum::extract::State<ConsoleState>)
         );
         return secured((StatusCode::SERVICE_UNAVAILABLE, message).into_response());
     };
-    let shutdown = state.shutdown.clone();
-    let stream = futures::stream::unfold(
-        (following, shutdown),
-        |(mut following, shutdown)| async move {
-            let frame = tokio::select! {
-                _ = shutdown.cancelled() => return None,
-                received = tokio::time::timeout(KEEP_ALIVE, following.events.recv()) => {
-                    match received {
-                        Err(_) => ": keep-alive\n\n".to_owned(),
-                        Ok(Ok(event)) => format!("event: {}\ndata: {}\n\n", event.0, event.1),
-                        Ok(Err(RecvError::Lagged(missed))) => {
-                            format!("event: lagged\ndata: {}\n\n", json!({"missed": missed}))
-                        }
-                        Ok(Err(RecvError::Closed)) => return None,
-                    }
-                }
-            };
-            Some((
-                Ok::<_, Infallible>(Bytes::from(frame)),
-                (following, shutdown),
-            ))
-        },
-    );
+    // What this console may see: the calls to components its token's view
+    // shows.
+    let view = super::current_principal().and_then(|p| p.view.clone());
+    let feed = Feed {
+        following,
+        shutdown: state.shutdown.clone(),
+        server: state.server.clone(),
+        view,
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        let frame = feed.next_frame().await?;
+        Some((Ok::<_, Infallible>(Bytes::from(frame)), feed))
+    });
     // A first comment, so that the client sees the stream open at once.
     let opened = futures::stream::once(async { Ok(Bytes::from_static(b": following\n\n")) });
     use futures::StreamExt;
     let body = Body::from_stream(opened.chain(stream));
     secured(([(header::CONTENT_TYPE, "text/event-stream")], body).into_response())
+}
+
+/// One console's live feed.
+struct Feed {
+    following: crate::service::Following,
+    shutdown: CancellationToken,
+    server: CorralServer,
+    view: Option<std::sync::Arc<crate::config::TokenView>>,
+}
+
+impl Feed {
+    /// The next SSE frame: an event this console may see, a note of the
+    /// events it missed, or a keep-alive comment; `None` at shutdown.
+    async fn next_frame(&mut self) -> Option<String> {
+        loop {
+            let received = tokio::select! {
+                _ = self.shutdown.cancelled() => return None,
+                received = tokio::time::timeout(KEEP_ALIVE, self.following.events.recv()) => received,
+            };
+            return Some(match received {
+                Err(_) => ": keep-alive\n\n".to_owned(),
+                Ok(Ok(event)) => {
+                    if let Some((kind, name)) = &event.component {
+                        let service = &self.server.shared.service;
+                        if !service.in_view(self.view.as_deref(), kind, name) {
+                            continue;
+                        }
+                    }
+                    format!("event: {}\ndata: {}\n\n", event.kind, event.json)
+                }
+                Ok(Err(RecvError::Lagged(missed))) => {
+                    format!("event: lagged\ndata: {}\n\n", json!({"missed": missed}))
+                }
+                Ok(Err(RecvError::Closed)) => return None,
+            });
+        }
+    }
 }

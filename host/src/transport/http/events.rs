@@ -154,14 +154,20 @@ impl EventStore for RedisEvents {
             message: event.message.clone(),
             retry_ms: event.retry.map(|r| r.as_millis() as u64),
         };
-        let json = serde_json::to_vec(&stored)?;
+        let mut json = serde_json::to_vec(&stored)?;
         if json.len() > MAX_STORED_EVENT {
             tracing::debug!(
                 stream = stream_id,
                 "an event of {} is not stored (MAX_STORED_EVENT)",
                 crate::units::human_size(json.len() as u64)
             );
-            return Ok(unstored());
+            // A response too large to keep is replaced, for a client that
+            // comes back for it, by an error saying so: its stream ends
+            // there instead of waiting for an answer that never comes.
+            match event.message.as_deref().and_then(too_large_to_replay) {
+                Some(stand_in) => json = serde_json::to_vec(&stand_in)?,
+                None => return Ok(unstored()),
+            }
         }
         if stream_id.len() > MAX_STREAM_NAME || self.backing_off() {
             return Ok(unstored());
@@ -314,6 +320,31 @@ impl Follow {
             tokio::time::sleep(RESUME_POLL_INTERVAL).await;
         }
     }
+}
+
+/// What a client that resumes gets in place of `message`, a response
+/// larger than [`MAX_STORED_EVENT`]: an error to the same request.
+/// (`None` for anything else, which is simply not stored.)
+fn too_large_to_replay(message: &ServerJsonRpcMessage) -> Option<Stored> {
+    if !matches!(message, ServerJsonRpcMessage::Response(_)) {
+        return None;
+    }
+    let id = serde_json::to_value(message).ok()?.get("id")?.clone();
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": -32603,
+            "message": format!(
+                "the answer was larger than {} (MAX_STORED_EVENT) and was not kept for resumption; make the request again",
+                crate::units::human_size(MAX_STORED_EVENT as u64)
+            ),
+        },
+    });
+    Some(Stored {
+        message: Some(Arc::new(serde_json::from_value(error).ok()?)),
+        retry_ms: None,
+    })
 }
 
 /// An XRANGE entry: its id, and its event (`None` if it does not parse).
@@ -487,6 +518,21 @@ mod tests {
         assert!(events.backing_off());
         // An unstored id cannot be resumed.
         assert!(events.replay_events_after(&id).await.is_err());
+    }
+
+    #[test]
+    fn a_response_too_large_to_keep_is_replayed_as_an_error() {
+        let response: ServerJsonRpcMessage = serde_json::from_value(serde_json::json!({
+            "jsonrpc": "2.0", "id": 7, "result": {"content": [{"type": "text", "text": "x"}]}
+        }))
+        .unwrap();
+        let stand_in = too_large_to_replay(&response).unwrap();
+        let replayed = serde_json::to_value(stand_in.message.unwrap()).unwrap();
+        assert_eq!(replayed["id"], 7);
+        let message = replayed["error"]["message"].as_str().unwrap();
+        assert!(message.contains("(MAX_STORED_EVENT)"), "{message}");
+        let notification = log_event(10).message.unwrap();
+        assert!(too_large_to_replay(&notification).is_none());
     }
 
     #[tokio::test]

@@ -214,3 +214,17 @@ fn a_c_plugin_built_from_the_wit_alone_serves_multiply() {
     assert!(text(&refused).contains("/a"), "{refused}");
     server.shutdown();
 }
+
+/// The JavaScript SDK runs each tool's call path before the build's snapshot
+/// (so that a fresh instance does not compile it again), but never the tool:
+/// a tool that counts its runs in module state answers 1 on every call, each
+/// in a fresh instance of the snapshot.
+#[test]
+fn the_javascript_sdk_compiles_its_call_path_without_running_a_tool() {
+    let plugin = test_plugin("sdk-js");
+    let mut server = Server::start(&[plugin.to_str().unwrap()]);
+    for arguments in [json!({}), json!({"step": 1}), json!({})] {
+        let result = server.call_tool("runs", arguments);
+        assert_eq!(text(&result), "1", "{result}");
+    }
+}

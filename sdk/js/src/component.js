@@ -8,7 +8,8 @@
 
 import { cancelled, log, progress } from 'corral:mcp/context@0.1.1';
 
-import { ArgumentError, NeedsInput, NotFoundError, Rounds, UserError, base64ToBytes, serving } from './index.js';
+import { ArgumentError, NeedsInput, NotFoundError, Rounds, UserError, base64ToBytes, runTool, serving } from './index.js';
+import { sampleOf } from './schema.js';
 
 const host = {
   log: (level, message) => log(level, message),
@@ -84,6 +85,8 @@ async function run(what, work, complete) {
 
 const json = (value) => (value === undefined ? undefined : JSON.stringify(value));
 
+const toolResult = (done) => ({ content: done.content.map(witContent), structured: json(done.structured), isError: false });
+
 export const tools = {
   listTools() {
     return [...serving().tools.values()].map((t) => ({
@@ -101,7 +104,7 @@ export const tools = {
     return run(
       `tool '${name}'`,
       () => serving().callTool(name, argumentsJson, new Rounds(...rounds(input)), host),
-      (done) => ({ content: done.content.map(witContent), structured: json(done.structured), isError: false }),
+      toolResult,
     );
   },
 };
@@ -172,3 +175,37 @@ export const tasks = {
       .map((t) => ({ tool: t.name, support: t.task }));
   },
 };
+
+// Compiled before the snapshot. `corral build` snapshots the engine after
+// this module's top level has run, and every call gets a fresh instance of
+// that snapshot. SpiderMonkey compiles a function to bytecode on its first
+// call, so whatever no call had run before the snapshot would be compiled
+// again on every call: the SDK's call path and the schema library's
+// validation cost more than the tool. So each tool's call path runs here
+// once, but never the tool: its arguments are a sample made from its input
+// schema (validated, so zod `refine`/`transform` callbacks run on it once,
+// at build time), and a stand-in for `execute` returns a sample of its
+// output schema. Nothing of this is kept but the compiled code: the results
+// are dropped, and no host function is called.
+const silent = { log() {}, progress() {}, cancelled: () => false };
+
+async function compileCallPaths() {
+  let server;
+  try {
+    server = serving();
+  } catch {
+    return; // no FastMCP: the build reports it
+  }
+  for (const tool of server.tools.values()) {
+    const output = tool.wrap ? tool.outputSchema.properties.result : tool.outputSchema;
+    const standIn = { ...tool, execute: async () => (output === undefined ? 'sample' : sampleOf(output)) };
+    const args = JSON.stringify(sampleOf(tool.inputSchema));
+    try {
+      await run(`tool '${tool.name}'`, () => runTool(standIn, args, new Rounds([], undefined), silent), toolResult);
+    } catch {
+      // A sample that does not validate still compiled most of the path.
+    }
+  }
+}
+
+await compileCallPaths();

@@ -151,20 +151,7 @@ export class FastMCP {
   async callTool(name, argumentsJson, rounds, host) {
     const tool = this.tools.get(name);
     if (!tool) throw new NotFoundError(`Unknown tool: '${name}'`);
-    let args;
-    try {
-      args = argumentsJson.trim() ? JSON.parse(argumentsJson) : {};
-    } catch (e) {
-      throw new ArgumentError(`the arguments are not JSON: ${e.message}`);
-    }
-    const parsed = await validate(tool.parameters, args, `tool '${name}'`);
-    const value = await tool.execute(parsed, new Context(host, rounds));
-    let structured;
-    if (tool.outputSchema !== undefined && !isContent(value)) {
-      const plain = value === undefined ? null : value;
-      structured = tool.wrap ? { result: plain } : plain;
-    }
-    return { content: toContent(value), structured };
+    return runTool(tool, argumentsJson, rounds, host);
   }
 
   /** Read a resource or a template instance: MCP-shaped contents. */
@@ -195,6 +182,25 @@ export class FastMCP {
     const list = Array.isArray(value) ? value : value?.messages ?? [value];
     return { description: value?.description ?? prompt.description, messages: list.map((m) => message(m, name)) };
   }
+}
+
+/** Run `tool` (a tool as `addTool` keeps it): `{ content, structured }`;
+ * throws `NeedsInput`, `UserError`, `ArgumentError`. */
+export async function runTool(tool, argumentsJson, rounds, host) {
+  let args;
+  try {
+    args = argumentsJson.trim() ? JSON.parse(argumentsJson) : {};
+  } catch (e) {
+    throw new ArgumentError(`the arguments are not JSON: ${e.message}`);
+  }
+  const parsed = await validate(tool.parameters, args, `tool '${tool.name}'`);
+  const value = await tool.execute(parsed, new Context(host, rounds));
+  let structured;
+  if (tool.outputSchema !== undefined && !isContent(value)) {
+    const plain = value === undefined ? null : value;
+    structured = tool.wrap ? { result: plain } : plain;
+  }
+  return { content: toContent(value), structured };
 }
 
 function sameKeys(values, variables) {

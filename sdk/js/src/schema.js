@@ -71,3 +71,37 @@ export class ArgumentError extends Error {
     this.name = 'ArgumentError';
   }
 }
+
+/** A value of the shape `schema` (a JSON Schema) describes, as far as its
+ * defaults, constants, enums, types and lower bounds say: every property of
+ * an object and one item of an array, so that validating it goes through
+ * each part of the schema. It need not be valid (patterns and formats are
+ * ignored); it is used before the snapshot, to compile validation. */
+export function sampleOf(schema, depth = 0) {
+  if (schema === null || typeof schema !== 'object' || depth > 16) return null;
+  if ('default' in schema) return schema.default;
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  const first = [schema.anyOf, schema.oneOf, schema.allOf].find((list) => Array.isArray(list) && list.length > 0);
+  if (first) return sampleOf(first[0], depth + 1);
+  const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
+  switch (type) {
+    case 'object':
+      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, part]) => [key, sampleOf(part, depth + 1)]));
+    case 'array': {
+      const count = Math.min(Math.max(schema.minItems ?? 1, 1), schema.maxItems ?? 8, 8);
+      return Array.from({ length: count }, () => sampleOf(schema.items, depth + 1));
+    }
+    case 'string':
+      return 'x'.repeat(Math.min(schema.minLength ?? 1, 64));
+    case 'number':
+    case 'integer': {
+      const low = schema.minimum ?? (schema.exclusiveMinimum === undefined ? 0 : schema.exclusiveMinimum + 1);
+      return type === 'integer' ? Math.ceil(low) : low;
+    }
+    case 'boolean':
+      return false;
+    default:
+      return null;
+  }
+}

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { z } from 'zod';
 
 import { ArgumentError, FastMCP, NeedsInput, NotFoundError, Rounds, UserError, imageContent } from '../src/index.js';
+import { inputSchemaOf, sampleOf, validate } from '../src/schema.js';
 
 class Host {
   logs = [];
@@ -155,4 +156,24 @@ test('mistakes are refused when the module loads', () => {
     () => s.addResourceTemplate({ uriTemplate: 'a://{id}', arguments: [{ name: 'other' }], load() {} }),
     /are not variables of the template/,
   );
+});
+
+test('a sample made from a tool’s input schema passes its validation', async () => {
+  const schemas = {
+    numbers: z.object({ a: z.number(), b: z.number() }),
+    nested: z.object({
+      order: z.object({ item: z.string(), qty: z.number().int().min(1).max(99).default(1) }),
+      speed: z.enum(['normal', 'express']).default('normal'),
+    }),
+    lists: z.object({ values: z.array(z.number()).min(2), tags: z.array(z.string()).max(3) }),
+    choices: z.object({ id: z.union([z.string().min(3), z.number()]), flag: z.boolean(), note: z.string().optional() }),
+    bounds: z.object({ positive: z.number().positive(), count: z.number().int().gte(5), nothing: z.null() }),
+    empty: z.object({}),
+  };
+  for (const [name, schema] of Object.entries(schemas)) {
+    const sample = sampleOf(inputSchemaOf(schema, name));
+    const checked = await validate(schema, sample, name);
+    assert.equal(typeof checked, 'object', name);
+  }
+  assert.deepEqual(sampleOf(inputSchemaOf(schemas.lists, 'lists')), { values: [0, 0], tags: ['x'] });
 });

@@ -65,4 +65,18 @@ server.addTool({
   execute: ({ values }) => values.reduce((a, b) => a + b, 0),
 });
 
+// Module state: each call gets a fresh instance of the build's snapshot, so
+// this answers 1 every time unless something before the snapshot (the SDK
+// compiling its call path) ran the tool.
+let runs = 0;
+server.addTool({
+  name: 'runs',
+  description: 'How many times this instance has run this tool.',
+  parameters: z.object({ step: z.number().int().min(1).default(1) }),
+  execute: async ({ step }) => {
+    runs += step;
+    return runs;
+  },
+});
+
 server.start({ transportType: 'stdio' });

@@ -639,6 +639,46 @@ fn abandoned_sessions_never_pile_up() {
     assert_eq!(result["result"]["structuredContent"]["result"], 12.0);
 }
 
+/// Sessions opened at the same moment by many clients all work: making
+/// room for one never forgets another opened meanwhile (which answered
+/// that one's next request 404, seen with 64 benchmark connections).
+#[test]
+fn sessions_opened_at_once_all_answer() {
+    let calculator = example("calculator-rust");
+    let server = HttpServer::start("http", &[calculator.to_str().unwrap()]);
+    let addr = server.addr.clone();
+    for round in 0..4 {
+        let clients: Vec<_> = (0..32)
+            .map(|i| {
+                let addr = addr.clone();
+                std::thread::spawn(move || {
+                    let session = open_session(&addr);
+                    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                        "params": {"name": "multiply", "arguments": {"a": round, "b": i}}});
+                    let answer = session_call(&addr, &session, call);
+                    assert_eq!(
+                        answer.status, 200,
+                        "round {round}, client {i}: {}",
+                        answer.body
+                    );
+                    let result = answer.messages().into_iter().find(|m| m["id"] == 2);
+                    let product =
+                        result.map(|r| r["result"]["structuredContent"]["result"].clone());
+                    assert_eq!(
+                        product,
+                        Some(json!(f64::from(round * i))),
+                        "{}",
+                        answer.body
+                    );
+                })
+            })
+            .collect();
+        for client in clients {
+            client.join().unwrap();
+        }
+    }
+}
+
 #[test]
 fn plugin_logs_and_progress_reach_an_http_client() {
     let timing = test_plugin("timing");

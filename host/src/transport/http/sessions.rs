@@ -162,7 +162,7 @@ impl BoundedSessions {
     }
 
     /// Sessions the inner manager still holds.
-    async fn live(&self) -> Vec<SessionId> {
+    async fn live(&self) -> HashSet<SessionId> {
         self.inner.sessions.read().await.keys().cloned().collect()
     }
 
@@ -170,10 +170,11 @@ impl BoundedSessions {
     /// time the least recently used session of the client holding the most
     /// (the requester first on a tie).
     async fn make_room(&self, client: Option<IpAddr>) {
+        let listed = Instant::now();
         let live = self.live().await;
         let victims: Vec<SessionId> = {
             let mut used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
-            used.retain(|id, _| live.contains(id));
+            forget_closed(&mut used, &live, listed);
             self.gone
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -348,5 +349,40 @@ impl SessionManager for BoundedSessions {
         };
         let stream = self.inner.resume(id, last_event_id).await?;
         Ok(self.tagged(id, stream).right_stream())
+    }
+}
+
+/// Forget the sessions the inner manager no longer holds (`live`, listed
+/// at `listed`), but not one opened since: it is missing from the list
+/// only because the list is older than it, and forgetting it would answer
+/// its next request 404 (as when many clients open sessions at once).
+fn forget_closed(used: &mut HashMap<SessionId, Used>, live: &HashSet<SessionId>, listed: Instant) {
+    used.retain(|id, u| live.contains(id) || u.at >= listed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_opened_while_the_live_ones_were_listed_is_kept() {
+        let id = |s: &str| SessionId::from(s);
+        let listed = Instant::now();
+        let at = |at| Used {
+            at,
+            ..Used::now(None)
+        };
+        let before = at(listed - Duration::from_secs(1));
+        let live: HashSet<SessionId> = [id("live")].into();
+        let mut used: HashMap<SessionId, Used> = [
+            (id("live"), before.clone()),
+            (id("closed"), before),
+            (id("opened since"), at(listed + Duration::from_millis(1))),
+        ]
+        .into();
+        forget_closed(&mut used, &live, listed);
+        let mut kept: Vec<&str> = used.keys().map(|k| &**k).collect();
+        kept.sort();
+        assert_eq!(kept, ["live", "opened since"]);
     }
 }

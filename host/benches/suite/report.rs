@@ -169,9 +169,78 @@ impl Report {
         }
     }
 
+    /// A target on `row.0`'s `key` divided by `over.0`'s, times `scale`.
+    fn ratio_target(
+        &mut self,
+        what: &str,
+        row: (&str, &str),
+        over: (&str, &str),
+        scale: f64,
+        (goal, at_least, unit): (f64, bool, &'static str),
+    ) {
+        if let (Some(a), Some(b)) = (self.value(row.0, row.1), self.value(over.0, over.1)) {
+            self.targets.push(Target {
+                what: what.into(),
+                measured: a / b * scale,
+                goal,
+                at_least,
+                unit,
+            });
+        }
+    }
+
+    /// The performance issue's second round: big components, idle memory
+    /// and HTTP against its floor.
+    fn round_two_targets(&mut self) {
+        self.target(
+            "sandbox overhead, JavaScript SDK multiply, median",
+            "in-process: multiply (JavaScript SDK, 17.8 MB component)",
+            "p50_us",
+            300.0,
+            false,
+            "µs",
+        );
+        self.target(
+            "RSS idle, 1 Rust plugin",
+            "RSS idle: Corral, 1 plugin(s)",
+            "rss_mib",
+            15.0,
+            false,
+            "MiB",
+        );
+        let (one, ten) = (
+            self.value("RSS idle: Corral, 1 plugin(s)", "rss_mib"),
+            self.value("RSS idle: Corral, 10 plugin(s)", "rss_mib"),
+        );
+        if let (Some(one), Some(ten)) = (one, ten) {
+            self.targets.push(Target {
+                what: "RSS idle, each further plugin".into(),
+                measured: (ten - one) / 9.0,
+                goal: 1.0,
+                at_least: false,
+                unit: "MiB",
+            });
+        }
+        use crate::http::FLOOR;
+        self.ratio_target(
+            "HTTP round trip, 1 connection, ÷ the floor's",
+            ("HTTP 1 connection(s): Corral", "p50_us"),
+            (&format!("HTTP 1 connection(s): {FLOOR}"), "p50_us"),
+            1.0,
+            (2.0, false, "×"),
+        );
+        self.ratio_target(
+            "HTTP throughput, 16 connections, share of the floor's",
+            ("HTTP 16 connection(s): Corral", "calls_per_s"),
+            (&format!("HTTP 16 connection(s): {FLOOR}"), "calls_per_s"),
+            100.0,
+            (40.0, true, "%"),
+        );
+    }
+
     /// Add the comparisons and targets of the issue.
     pub fn ratios(&mut self) {
-        let pairs: [(&str, &str, &str, &str, bool); 9] = [
+        let pairs: [(&str, &str, &str, &str, bool); 10] = [
             (
                 "stdio round trip p50",
                 "stdio sequential: Corral",
@@ -189,6 +258,13 @@ impl Report {
             (
                 "stdio round trip p50, Python SDK `multiply`",
                 "stdio sequential, Python SDK `multiply`: Corral",
+                "stdio sequential, Python SDK `multiply`: FastMCP",
+                "p50_us",
+                false,
+            ),
+            (
+                "stdio round trip p50, JavaScript SDK `multiply` (FastMCP: the Python SDK's)",
+                "stdio sequential, JavaScript SDK `multiply`: Corral",
                 "stdio sequential, Python SDK `multiply`: FastMCP",
                 "p50_us",
                 false,
@@ -293,6 +369,7 @@ impl Report {
             false,
             "ms",
         );
+        self.round_two_targets();
         let throughput: Vec<(f64, String)> = self
             .ratios
             .iter()

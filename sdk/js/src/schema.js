@@ -72,36 +72,68 @@ export class ArgumentError extends Error {
   }
 }
 
+/** Strings of the formats zod and JSON Schema name, for samples that validate. */
+const FORMATS = {
+  email: 'user@example.com',
+  uuid: '00000000-0000-4000-8000-000000000000',
+  'date-time': '2000-01-01T00:00:00Z',
+  date: '2000-01-01',
+  time: '00:00:00',
+  uri: 'https://example.com/',
+  url: 'https://example.com/',
+  ipv4: '127.0.0.1',
+  ipv6: '::1',
+};
+
+/** How many values one sample may hold at most (schemas can nest and repeat). */
+const SAMPLE_PARTS = 1000;
+
 /** A value of the shape `schema` (a JSON Schema) describes, as far as its
- * defaults, constants, enums, types and lower bounds say: every property of
- * an object and one item of an array, so that validating it goes through
- * each part of the schema. It need not be valid (patterns and formats are
- * ignored); it is used before the snapshot, to compile validation. */
-export function sampleOf(schema, depth = 0) {
-  if (schema === null || typeof schema !== 'object' || depth > 16) return null;
-  if ('default' in schema) return schema.default;
-  if ('const' in schema) return schema.const;
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
-  const first = [schema.anyOf, schema.oneOf, schema.allOf].find((list) => Array.isArray(list) && list.length > 0);
-  if (first) return sampleOf(first[0], depth + 1);
-  const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
-  switch (type) {
-    case 'object':
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, part]) => [key, sampleOf(part, depth + 1)]));
-    case 'array': {
-      const count = Math.min(Math.max(schema.minItems ?? 1, 1), schema.maxItems ?? 8, 8);
-      return Array.from({ length: count }, () => sampleOf(schema.items, depth + 1));
+ * defaults, constants, enums, types, formats and lower bounds say: every
+ * property of an object and one item of an array (none once nested deep),
+ * so that validating it goes through each part of the schema; at most
+ * `SAMPLE_PARTS` values. It need not be valid (patterns are ignored); it is
+ * used before the snapshot, to compile validation. `$ref`s to the root or
+ * to its `$defs` are followed. */
+export function sampleOf(schema) {
+  let left = SAMPLE_PARTS;
+  const sample = (part, depth) => {
+    left -= 1;
+    if (part === null || typeof part !== 'object' || depth > 16 || left < 0) return null;
+    if (typeof part.$ref === 'string') return sample(resolve(schema, part.$ref), depth + 1);
+    if ('default' in part) return part.default;
+    if ('const' in part) return part.const;
+    if (Array.isArray(part.enum) && part.enum.length > 0) return part.enum[0];
+    const first = [part.anyOf, part.oneOf, part.allOf].find((list) => Array.isArray(list) && list.length > 0);
+    if (first) return sample(first[0], depth + 1);
+    const type = Array.isArray(part.type) ? (part.type.find((t) => t !== 'null') ?? 'null') : part.type;
+    switch (type) {
+      case 'object':
+        return Object.fromEntries(Object.entries(part.properties ?? {}).map(([key, p]) => [key, sample(p, depth + 1)]));
+      case 'array': {
+        if (Array.isArray(part.prefixItems)) return part.prefixItems.map((p) => sample(p, depth + 1));
+        const count = Math.min(Math.max(part.minItems ?? 0, depth > 4 ? 0 : 1), part.maxItems ?? 8, 8);
+        return Array.from({ length: count }, () => sample(part.items, depth + 1));
+      }
+      case 'string':
+        return FORMATS[part.format] ?? 'x'.repeat(Math.min(part.minLength ?? 1, 64));
+      case 'number':
+      case 'integer': {
+        const low = part.minimum ?? (part.exclusiveMinimum === undefined ? 0 : part.exclusiveMinimum + 1);
+        return type === 'integer' ? Math.ceil(low) : low;
+      }
+      case 'boolean':
+        return false;
+      default:
+        return null;
     }
-    case 'string':
-      return 'x'.repeat(Math.min(schema.minLength ?? 1, 64));
-    case 'number':
-    case 'integer': {
-      const low = schema.minimum ?? (schema.exclusiveMinimum === undefined ? 0 : schema.exclusiveMinimum + 1);
-      return type === 'integer' ? Math.ceil(low) : low;
-    }
-    case 'boolean':
-      return false;
-    default:
-      return null;
-  }
+  };
+  return sample(schema, 0);
+}
+
+/** The part of `root` a local `$ref` (`#`, `#/$defs/name`, `#/definitions/name`) names. */
+function resolve(root, ref) {
+  if (ref === '#') return root;
+  const [, kind, name] = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref) ?? [];
+  return kind ? root?.[kind]?.[decodeURIComponent(name)] : undefined;
 }

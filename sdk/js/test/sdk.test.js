@@ -158,6 +158,13 @@ test('mistakes are refused when the module loads', () => {
   );
 });
 
+const Tree = z.object({
+  name: z.string(),
+  get children() {
+    return z.array(Tree);
+  },
+});
+
 test('a sample made from a tool’s input schema passes its validation', async () => {
   const schemas = {
     numbers: z.object({ a: z.number(), b: z.number() }),
@@ -169,6 +176,9 @@ test('a sample made from a tool’s input schema passes its validation', async (
     choices: z.object({ id: z.union([z.string().min(3), z.number()]), flag: z.boolean(), note: z.string().optional() }),
     bounds: z.object({ positive: z.number().positive(), count: z.number().int().gte(5), nothing: z.null() }),
     empty: z.object({}),
+    formats: z.object({ email: z.email(), id: z.uuid(), when: z.iso.datetime(), day: z.iso.date(), site: z.url() }),
+    shared: z.object({ home: z.object({ street: z.string() }), pair: z.tuple([z.string(), z.number()]) }),
+    recursive: Tree,
   };
   for (const [name, schema] of Object.entries(schemas)) {
     const sample = sampleOf(inputSchemaOf(schema, name));
@@ -176,4 +186,11 @@ test('a sample made from a tool’s input schema passes its validation', async (
     assert.equal(typeof checked, 'object', name);
   }
   assert.deepEqual(sampleOf(inputSchemaOf(schemas.lists, 'lists')), { values: [0, 0], tags: ['x'] });
+});
+
+test('a sample stays small however the schema nests and repeats', () => {
+  const wide = { type: 'array', minItems: 8, items: { $ref: '#' } };
+  const schema = { type: 'object', properties: Object.fromEntries([...'abcdefgh'].map((k) => [k, wide])) };
+  const size = JSON.stringify(sampleOf(schema)).length;
+  assert.ok(size < 20_000, `sample of ${size} bytes`);
 });

@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A JSON object, as JSON Schemas are.
 pub type JsonObject = Map<String, Value>;
 
 /// An icon a client may show.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Icon {
     /// A URI: `https:` or a `data:` URI.
     pub src: String,
@@ -24,7 +25,7 @@ pub struct Icon {
 }
 
 /// Behaviour hints of a tool.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolAnnotations {
     /// The tool does not change its environment (`readOnlyHint`).
     pub read_only: Option<bool>,
@@ -38,7 +39,7 @@ pub struct ToolAnnotations {
 }
 
 /// A tool as served.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDef {
     /// The name a client calls it by (with the mount prefix, once served).
     pub name: String,
@@ -62,7 +63,7 @@ pub struct ToolDef {
 
 /// Whether a tool may run as an MCP task (a call that outlives its
 /// request; the client polls for the result).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TaskSupport {
     /// Never a task: the call answers within its request.
@@ -75,7 +76,7 @@ pub enum TaskSupport {
 }
 
 /// A concrete resource as served.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceDef {
     /// Its URI, for example `data://config` (with the mount prefix, once
     /// served).
@@ -97,7 +98,7 @@ pub struct ResourceDef {
 }
 
 /// A resource template as served.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateDef {
     /// An RFC 6570 URI template, for example `users://{user_id}/profile`
     /// (with the mount prefix, once served).
@@ -117,7 +118,7 @@ pub struct TemplateDef {
 }
 
 /// One argument of a prompt.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptArgument {
     /// Its name.
     pub name: String,
@@ -128,7 +129,7 @@ pub struct PromptArgument {
 }
 
 /// A prompt as served.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptDef {
     /// The name a client gets it by (with the mount prefix, once served).
     pub name: String,
@@ -352,7 +353,7 @@ pub const MAX_ITEM_ENTRIES: usize = 64;
 pub const MAX_LISTING_BYTES: usize = 32 * 1024 * 1024;
 
 /// Everything one provider offers.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
     /// Its tools.
     pub tools: Vec<ToolDef>,

@@ -191,3 +191,61 @@ fn the_compile_cache_makes_the_second_start_skip_compiling() {
     assert!(second.contains("compile cache hit"), "{second}");
     assert!(!second.contains("compiled in"), "{second}");
 }
+
+/// A start with a warm cache serves a plugin's listing without running the
+/// plugin; the listing is made again when something it can read changes (an
+/// environment value it is granted), and at every start for a plugin
+/// granted a directory, whose contents may change.
+#[test]
+fn a_warm_cache_lists_a_plugin_without_running_it() {
+    let cache = TempDir::new("listing-cache");
+    let dir = TempDir::new("listing-config");
+    std::fs::create_dir(dir.0.join("data")).unwrap();
+    let plugin = test_plugin("hostile-listing");
+    let config = dir.0.join("corral.toml");
+    // The tools listed, and whether the plugin ran to list them.
+    let start = |grants: &str, value: &str| -> (Vec<String>, bool) {
+        std::fs::write(
+            &config,
+            format!(
+                "[plugins.h]\npath = \"{}\"\nenv = [\"HOSTILE_LISTING\"]\n{grants}\n",
+                plugin.display()
+            ),
+        )
+        .unwrap();
+        let cache = cache.0.to_str().unwrap();
+        let mut server = Server::start_with(
+            &["--config", config.to_str().unwrap()],
+            &[("CORRAL_CACHE_DIR", cache), ("HOSTILE_LISTING", value)],
+        );
+        let list = server.request("tools/list", json!({}));
+        let names = list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tool| tool["name"].as_str().unwrap().to_owned())
+            .collect();
+        // The banner follows the listing on stderr.
+        server.await_stderr(" loaded in ");
+        let ran = server.stderr_count("hostile-listing: listing tools") > 0;
+        server.shutdown();
+        (names, ran)
+    };
+    let names = |name: &str| vec![name.to_owned()];
+    assert_eq!(start("", ""), (names("ok"), true), "a cold cache runs it");
+    assert_eq!(start("", ""), (names("ok"), false), "a warm cache does not");
+    assert_eq!(
+        start("", "renamed"),
+        (names("renamed"), true),
+        "another environment value is listed again"
+    );
+    assert_eq!(start("", ""), (names("ok"), false), "both are kept");
+    let dirs = "[plugins.h.dirs]\n\"/data\" = { host = \"data\" }";
+    for _ in 0..2 {
+        assert_eq!(
+            start(dirs, ""),
+            (names("ok"), true),
+            "a plugin granted a directory is listed at every start"
+        );
+    }
+}

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::hex;
+use crate::config::{Limits, hex};
+use crate::model::{Listing, MAX_LISTING_BYTES};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -191,7 +192,7 @@ pub(crate) fn store(dir: &Path, key: &str, component: &Component) {
             .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
         let digest = hex(&Sha256::digest(&code));
         // Write to temporary names and rename, so readers never see half an entry.
-        let unique = format!("{}-{:?}", std::process::id(), std::thread::current().id());
+        let unique = unique();
         let tmp_code = dir.join(format!("{key}.cwasm.{unique}.tmp"));
         let tmp_digest = dir.join(format!("{key}.sha256.{unique}.tmp"));
         write_new(&tmp_code, &code)?;
@@ -205,10 +206,98 @@ pub(crate) fn store(dir: &Path, key: &str, component: &Component) {
     }
 }
 
+/// The most bytes a kept listing may take: its strings (bounded by
+/// [`MAX_LISTING_BYTES`]) written as JSON, where escaping can double them.
+const MAX_LISTING_ENTRY_BYTES: u64 = 2 * MAX_LISTING_BYTES as u64 + 1024 * 1024;
+
+/// Where a plugin's listing is kept beside its compiled code, so that a
+/// start with a warm cache serves the plugin without instantiating it (no
+/// code or memory image of an idle plugin is touched).
+///
+/// Kept only when the listing is a function of what the key covers: the
+/// component, the limits it ran under and the values of its environment
+/// variables. A plugin granted directories or hosts may list what it reads
+/// there, so it is listed at every load. (A listing that varies with the
+/// clock or randomness is kept as it first came out.)
+pub(crate) struct ListingEntry {
+    path: PathBuf,
+}
+
+impl ListingEntry {
+    /// The entry in `dir` for the component whose `.wasm` digest is
+    /// `digest`, run under `limits` seeing `inputs`
+    /// ([`Sandbox::fixed_inputs`]); `None` when there is nothing to key it by.
+    ///
+    /// [`Sandbox::fixed_inputs`]: crate::runtime::Sandbox::fixed_inputs
+    pub(crate) fn new(
+        dir: &Path,
+        engine: &Engine,
+        digest: &[u8; 32],
+        limits: &Limits,
+        inputs: Option<&[(String, String)]>,
+    ) -> Option<Self> {
+        let inputs = inputs?;
+        let mut hasher = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        field(format!("{limits:?}").as_bytes());
+        for (name, value) in inputs {
+            field(name.as_bytes());
+            field(value.as_bytes());
+        }
+        let inputs = hex(&hasher.finalize()[..8]);
+        Some(Self {
+            path: dir.join(format!("{}-{inputs}.listing", key(engine, digest))),
+        })
+    }
+
+    /// The kept listing, if there is a sound one.
+    pub(crate) fn load(&self) -> Option<Listing> {
+        use std::io::Read;
+        trusted_dir(self.path.parent()?)?;
+        let mut bytes = Vec::new();
+        open_entry(&self.path)?
+            .take(MAX_LISTING_ENTRY_BYTES)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        serde_json::from_slice(&bytes)
+            .inspect_err(
+                |e| tracing::warn!(entry = %self.path.display(), "kept listing refused: {e}"),
+            )
+            .ok()
+    }
+
+    /// Keep `listing`. Failures are logged, not fatal.
+    pub(crate) fn store(&self, listing: &Listing) {
+        let Some(dir) = self.path.parent().and_then(trusted_dir) else {
+            return;
+        };
+        let result = serde_json::to_vec(listing)
+            .map_err(std::io::Error::other)
+            .and_then(|json| {
+                let tmp = self.path.with_extension(format!("{}.tmp", unique()));
+                write_new(&tmp, &json)?;
+                std::fs::rename(&tmp, &self.path)
+            });
+        if let Err(e) = result {
+            tracing::warn!("cannot write the compile cache in {}: {e}", dir.display());
+        }
+    }
+}
+
+/// A suffix no other writer uses at the same time (readers never see a
+/// file until it is whole and renamed into place).
+fn unique() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("corral-cache-{name}-{}", std::process::id()));
@@ -247,6 +336,52 @@ mod tests {
         std::os::unix::fs::symlink(&entry, &link).unwrap();
         assert_eq!(read_entry(&link), None);
         assert!(write_new(&link, b"x").is_err(), "never through a symlink");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_kept_listing_is_keyed_by_what_the_plugin_can_read() {
+        let dir = scratch("listing");
+        let runtime = crate::Runtime::new().unwrap();
+        let engine = runtime.engine();
+        let limits = Limits::default();
+        let env = |value: &str| vec![("NAME".to_owned(), value.to_owned())];
+        let entry = |digest: u8, limits: &Limits, inputs: &[(String, String)]| {
+            ListingEntry::new(&dir, engine, &[digest; 32], limits, Some(inputs)).unwrap()
+        };
+        let listing = Listing {
+            tools: vec![crate::model::ToolDef {
+                name: "t".into(),
+                title: None,
+                description: Some("kept".into()),
+                input_schema: Arc::default(),
+                output_schema: None,
+                annotations: None,
+                tags: vec!["a".into()],
+                icons: Vec::new(),
+                task_support: crate::model::TaskSupport::Optional,
+            }],
+            ..Listing::default()
+        };
+        let kept = entry(1, &limits, &env("a"));
+        assert_eq!(kept.load(), None, "nothing kept yet");
+        kept.store(&listing);
+        assert_eq!(kept.load(), Some(listing), "kept whole");
+        let mut other_limits = limits.clone();
+        other_limits.fuel += 1;
+        for (what, other) in [
+            ("another component", entry(2, &limits, &env("a"))),
+            ("another value", entry(1, &limits, &env("b"))),
+            ("other limits", entry(1, &other_limits, &env("a"))),
+        ] {
+            assert_eq!(other.load(), None, "{what}");
+        }
+        assert!(
+            ListingEntry::new(&dir, engine, &[1; 32], &limits, None).is_none(),
+            "a plugin that reads directories or the network is not kept"
+        );
+        std::fs::write(&kept.path, b"{\"tools\": [").unwrap();
+        assert_eq!(kept.load(), None, "a broken entry is listed again");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

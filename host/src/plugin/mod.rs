@@ -144,9 +144,20 @@ pub(crate) struct PluginFile {
 }
 
 impl PluginFile {
-    /// Read the file, refusing one over `max` bytes before reading it.
+    /// Read the file, refusing one over `max` bytes before reading it. One
+    /// blocking thread reads and hashes it (no chunk crosses threads).
     pub(crate) async fn read(path: &Path, max: u64) -> Result<PluginFile, LoadError> {
-        use tokio::io::AsyncReadExt;
+        let owned = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::read_blocking(&owned, max))
+            .await
+            .map_err(|e| LoadError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::other(e),
+            })?
+    }
+
+    fn read_blocking(path: &Path, max: u64) -> Result<PluginFile, LoadError> {
+        use std::io::Read;
         let read_error = |source| LoadError::Read {
             path: path.to_owned(),
             source,
@@ -156,8 +167,8 @@ impl PluginFile {
             size,
             max,
         };
-        let file = tokio::fs::File::open(path).await.map_err(read_error)?;
-        let size = file.metadata().await.map_err(read_error)?.len();
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
         if size > max {
             return Err(too_large(size));
         }
@@ -165,7 +176,6 @@ impl PluginFile {
         // A file that grows while it is read stops at the limit too.
         file.take(max + 1)
             .read_to_end(&mut bytes)
-            .await
             .map_err(read_error)?;
         if bytes.len() as u64 > max {
             return Err(too_large(bytes.len() as u64));
@@ -242,7 +252,28 @@ impl WasmPlugin {
     ) -> Result<Self, LoadError> {
         let digest = file.digest;
         let component = compile_file(runtime, &spec.path, Some(spec), file).await?;
-        let mut plugin = Self::from_component(runtime, spec, component).await?;
+        let mut plugin = Self::link(runtime, spec, component)?;
+        let kept = cache::default_dir().and_then(|dir| {
+            let inputs = plugin.sandbox.fixed_inputs();
+            cache::ListingEntry::new(&dir, runtime.engine(), &digest, &plugin.limits, inputs)
+        });
+        plugin.listing = match kept.as_ref().and_then(|entry| entry.load()) {
+            Some(listing) => {
+                check_listing(&listing).map_err(|reason| LoadError::BadListing {
+                    path: spec.path.clone(),
+                    reason,
+                })?;
+                tracing::debug!(plugin = %spec.name, "listing kept in the compile cache");
+                Arc::new(listing)
+            }
+            None => {
+                let listing = plugin.list(&spec.path).await?;
+                if let Some(entry) = &kept {
+                    entry.store(&listing);
+                }
+                Arc::new(listing)
+            }
+        };
         plugin.description["digest"] =
             serde_json::json!(format!("sha256:{}", crate::config::hex(&digest)));
         Ok(plugin)
@@ -250,6 +281,17 @@ impl WasmPlugin {
 
     /// Link and list an already compiled component.
     pub(crate) async fn from_component(
+        runtime: &Runtime,
+        spec: &PluginConfig,
+        component: Component,
+    ) -> Result<Self, LoadError> {
+        let mut plugin = Self::link(runtime, spec, component)?;
+        plugin.listing = Arc::new(plugin.list(&spec.path).await?);
+        Ok(plugin)
+    }
+
+    /// Link an already compiled component, its listing still empty.
+    fn link(
         runtime: &Runtime,
         spec: &PluginConfig,
         component: Component,
@@ -318,7 +360,7 @@ impl WasmPlugin {
         }
         let name: Arc<str> = spec.name.as_str().into();
         let description = describe(spec);
-        let mut plugin = WasmPlugin {
+        Ok(WasmPlugin {
             share,
             sandbox: Sandbox::new(name.clone(), &spec.grants).map_err(|reason| {
                 LoadError::Sandbox {
@@ -337,9 +379,7 @@ impl WasmPlugin {
             idle: spec
                 .instance_reuse
                 .then(|| std::sync::Mutex::new(Vec::new())),
-        };
-        plugin.listing = Arc::new(plugin.list(path).await?);
-        Ok(plugin)
+        })
     }
 
     /// The file it was loaded from.

@@ -86,6 +86,13 @@ impl Sandbox {
             },
         })
     }
+
+    /// All a guest can read besides its own code, clocks and randomness,
+    /// when that is fixed at load: its environment variables. `None` when
+    /// it may read directories or the network, which change under it.
+    pub(crate) fn fixed_inputs(&self) -> Option<&[(String, String)]> {
+        (self.dirs.is_empty() && self.http.allow.is_empty()).then_some(&self.env)
+    }
 }
 
 /// Per-call store data. A fresh one for every call; nothing is shared between calls.

@@ -1,6 +1,7 @@
 //! A plugin whose listing attacks the host, one attack at a time: the
 //! environment variable `HOSTILE_LISTING` (passed with an `env` grant)
-//! names it. Without it the plugin lists one ordinary tool. Written against
+//! names it. Without it the plugin lists one ordinary tool (`renamed` lists
+//! another); each listing of tools is written to stderr. Written against
 //! the WIT directly, since what it lists is generated.
 
 wit_bindgen::generate!({
@@ -35,7 +36,10 @@ struct HostileListing;
 
 impl tools::Guest for HostileListing {
     fn list_tools() -> Vec<Tool> {
+        // Shows when the host runs the listing (not when it keeps one).
+        eprintln!("hostile-listing: listing tools");
         match attack().as_str() {
+            "renamed" => vec![tool("renamed")],
             "too-many" => (0..10_001).map(|i| tool(format!("tool_{i}"))).collect(),
             "long-name" => vec![tool("n".repeat(200))],
             "bad-name" => vec![tool("rm -rf /\u{1b}[2J")],

@@ -17,12 +17,23 @@ const SECTION: &str = "cold start (process start to first tools/list answer)";
 
 /// Resident set size of `pid` in KiB (0 if unknown).
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The anonymous part of `pid`'s RSS in KiB: the rest is file-backed (the
+/// binary, mapped compile-cache entries), shared with the page cache and
+/// with other processes that map the same files.
+fn anon_kib(pid: u32) -> u64 {
+    status_kib(pid, "RssAnon:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
@@ -77,16 +88,24 @@ fn prepare(n: usize) -> PathBuf {
 }
 
 /// Spawn, initialize, list; the time to the answer, the answer's tool count
-/// and the process's RSS once it has answered.
-fn start_to_list(cmd: Command) -> (Duration, usize, u64) {
+/// and the process's RSS and anonymous RSS (KiB) once it has answered.
+fn start_to_list(cmd: Command) -> (Duration, usize, (u64, u64)) {
     let started = Instant::now();
     let mut session = StdioSession::start(cmd);
     let list = session.request(r#""method":"tools/list","params":{}"#);
     let took = started.elapsed();
     let tools = list.matches(r#""inputSchema""#).count();
-    let rss = rss_kib(session.pid());
+    let rss = (rss_kib(session.pid()), anon_kib(session.pid()));
     session.stop();
     (took, tools, rss)
+}
+
+/// The memory row's columns for `(rss, anonymous)` in KiB.
+fn mib((rss, anon): (u64, u64)) -> [(&'static str, f64); 2] {
+    [
+        ("rss_mib", rss as f64 / 1024.0),
+        ("anon_mib", anon as f64 / 1024.0),
+    ]
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -112,7 +131,7 @@ pub fn run(scale: &Scale, servers: &Servers, report: &mut Report) {
         // Fill the cache, then measure with it.
         start_to_list(servers.corral(&["--config", config], &cache));
         let mut warm = Vec::new();
-        let mut rss = 0;
+        let mut rss = (0, 0);
         for _ in 0..3 {
             let (took, tools, kib) = start_to_list(servers.corral(&["--config", config], &cache));
             assert_eq!(tools, 3 * n);
@@ -132,12 +151,12 @@ pub fn run(scale: &Scale, servers: &Servers, report: &mut Report) {
         report.row(
             "memory",
             &format!("RSS idle: Corral, {n} plugin(s)"),
-            &[("rss_mib", rss as f64 / 1024.0)],
+            &mib(rss),
         );
     }
     if let Some(_cmd) = servers.fastmcp(&[]) {
         let mut times = Vec::new();
-        let mut rss = 0;
+        let mut rss = (0, 0);
         for _ in 0..3 {
             let (took, tools, kib) = start_to_list(servers.fastmcp(&[]).unwrap());
             assert!(tools >= 6, "FastMCP lists its tools");
@@ -149,10 +168,6 @@ pub fn run(scale: &Scale, servers: &Servers, report: &mut Report) {
             "cold start: FastMCP",
             &[("ms", crate::report::ms(median(times)))],
         );
-        report.row(
-            "memory",
-            "RSS idle: FastMCP",
-            &[("rss_mib", rss as f64 / 1024.0)],
-        );
+        report.row("memory", "RSS idle: FastMCP", &mib(rss));
     }
 }

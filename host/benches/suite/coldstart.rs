@@ -23,7 +23,7 @@ pub fn rss_kib(pid: u32) -> u64 {
 /// The anonymous part of `pid`'s RSS in KiB: the rest is file-backed (the
 /// binary, mapped compile-cache entries), shared with the page cache and
 /// with other processes that map the same files.
-fn anon_kib(pid: u32) -> u64 {
+pub fn anon_kib(pid: u32) -> u64 {
     status_kib(pid, "RssAnon:")
 }
 

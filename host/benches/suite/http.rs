@@ -253,11 +253,18 @@ async fn load(report: &mut Report, target: Target<'_>, connections: &[usize], du
             // sessions still open, and the allocator has had time to give
             // freed memory back.
             tokio::time::sleep(AFTER_LOAD).await;
-            let after = crate::coldstart::rss_kib(pid.unwrap_or_default());
+            let pid = pid.unwrap_or_default();
+            let (after, anon) = (
+                crate::coldstart::rss_kib(pid),
+                crate::coldstart::anon_kib(pid),
+            );
             report.row(
                 "memory",
                 &format!("RSS 2 s after the load: {who}"),
-                &[("rss_mib", after as f64 / 1024.0)],
+                &[
+                    ("rss_mib", after as f64 / 1024.0),
+                    ("anon_mib", anon as f64 / 1024.0),
+                ],
             );
         }
     }

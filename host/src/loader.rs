@@ -398,7 +398,7 @@ fn canonical(path: &Path) -> PathBuf {
 /// How many plugins [`load`] loads at once. Each load reads, hashes and
 /// deserializes (or compiles) on a blocking thread, and each such thread's
 /// allocator keeps pages of what it built; compiling already uses every
-/// core. With 8 at once, 50 small plugins idled with 26 MiB of anonymous
+/// core. With 8 at once, 50 small plugins idled with 22–26 MiB of anonymous
 /// memory; with 2, 14 MiB, and started as fast from a warm cache.
 pub const PARALLEL_LOADS: usize = 2;
 

@@ -101,7 +101,7 @@ fn start_to_list(cmd: Command) -> (Duration, usize, (u64, u64)) {
 }
 
 /// The memory row's columns for `(rss, anonymous)` in KiB.
-fn mib((rss, anon): (u64, u64)) -> [(&'static str, f64); 2] {
+pub fn mib((rss, anon): (u64, u64)) -> [(&'static str, f64); 2] {
     [
         ("rss_mib", rss as f64 / 1024.0),
         ("anon_mib", anon as f64 / 1024.0),

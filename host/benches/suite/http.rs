@@ -254,17 +254,14 @@ async fn load(report: &mut Report, target: Target<'_>, connections: &[usize], du
             // freed memory back.
             tokio::time::sleep(AFTER_LOAD).await;
             let pid = pid.unwrap_or_default();
-            let (after, anon) = (
+            let after = (
                 crate::coldstart::rss_kib(pid),
                 crate::coldstart::anon_kib(pid),
             );
             report.row(
                 "memory",
                 &format!("RSS 2 s after the load: {who}"),
-                &[
-                    ("rss_mib", after as f64 / 1024.0),
-                    ("anon_mib", anon as f64 / 1024.0),
-                ],
+                &crate::coldstart::mib(after),
             );
         }
     }

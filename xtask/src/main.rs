@@ -12,6 +12,8 @@
 //! - `conformance`: the conformance suite alone
 //! - `bench [--smoke]`: the benchmark suite, Corral and FastMCP side by side;
 //!   prints a table and writes `target/bench/results.json`
+//! - `link-order`: trace the functions `corral serve` runs to start and answer
+//!   (valgrind) into `host/link-order.txt`, which lays out the binary's code
 //!
 //! Installs what it needs when missing: the `wasm32-wasip2` Rust target, a
 //! Python venv in `target/py-venv` with componentize-py and the MCP SDK, and
@@ -23,6 +25,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+mod link_order;
 mod tidy;
 
 /// Rust example plugins in `plugins/` (crate name = directory name).
@@ -699,9 +702,10 @@ fn main() -> anyhow::Result<()> {
         "tidy" => tidy::tidy(!no_doc),
         "test" => test(),
         "conformance" => conformance(),
+        "link-order" => link_order::link_order(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <plugins|test-plugins|demo|tidy [--no-doc]|test|conformance|bench [--smoke]>\n\n\
+                "usage: cargo xtask <plugins|test-plugins|demo|tidy [--no-doc]|test|conformance|bench [--smoke]|link-order>\n\n\
                  plugins       build the example plugins into plugins/dist/\n\
                  test-plugins  build the test plugins into target/test-plugins/\n\
                  demo          build the examples and serve them over stdio\n\
@@ -710,7 +714,9 @@ fn main() -> anyhow::Result<()> {
                  test          fmt, tidy, clippy, build plugins, run every test\n\
                  conformance   the official MCP conformance suite over HTTP\n\
                  bench         the benchmark suite, Corral and FastMCP side by side\n\
-                               (--smoke: tiny counts, checks that it runs)"
+                               (--smoke: tiny counts, checks that it runs)\n\
+                 link-order    trace what `corral serve` runs (valgrind) into\n\
+                               host/link-order.txt, the binary's code layout"
             );
             std::process::exit(2);
         }

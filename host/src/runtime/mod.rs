@@ -35,6 +35,18 @@ pub(crate) use state::{Sandbox, State};
 /// Most component instances alive at once in the process (the pool size).
 pub const POOL_INSTANCES: u32 = 1000;
 
+/// The pool size this build uses: [`POOL_INSTANCES`], except in a binary
+/// built with `CORRAL_LINK_ORDER_TRACE` set, which `cargo xtask link-order`
+/// runs under valgrind to see which functions start-up and a first call run
+/// (valgrind cannot reserve the address space of the full pool). Only the
+/// number differs, so that binary's symbols are the normal build's.
+fn pool_instances() -> u32 {
+    match option_env!("CORRAL_LINK_ORDER_TRACE") {
+        Some(_) => 1,
+        None => POOL_INSTANCES,
+    }
+}
+
 /// The process-wide WebAssembly engine and linker. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
@@ -160,11 +172,12 @@ impl Runtime {
 
 fn engine_config() -> Config {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(POOL_INSTANCES)
-        .total_core_instances(POOL_INSTANCES * 4)
-        .total_memories(POOL_INSTANCES * 2)
-        .total_tables(POOL_INSTANCES * 4)
-        .total_stacks(POOL_INSTANCES)
+    let instances = pool_instances();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 4)
+        .total_memories(instances * 2)
+        .total_tables(instances * 4)
+        .total_stacks(instances)
         .max_core_instances_per_component(64)
         .max_memories_per_component(8)
         .max_tables_per_component(32)

@@ -162,15 +162,15 @@ fn trace(
         }
         Ok(())
     };
-    // The plugin compiled once under valgrind untraced (its emulated CPU
-    // makes another cache key), so that the traces load it from the cache
-    // as a server does after its first start.
-    // Over stdio: a session that lists (the plugin named by a config), then
-    // one that lists and calls (the plugin found in a directory).
+    // Over stdio: a session that lists (the plugins named by the config),
+    // then one that lists and calls (the plugin found in a directory).
     let sessions = [
         ("stdio-list", &["--config", config][..], &STDIO_SESSION[..3]),
         ("stdio-call", &[plugins][..], STDIO_SESSION),
     ];
+    // Each run once under valgrind untraced first (its emulated CPU makes
+    // another compile-cache key), so that the traces load the plugins from
+    // the cache as a server does after its first start.
     for (_, serve, session) in sessions {
         stdio(&["--tool=none".into()], serve, session)?;
     }

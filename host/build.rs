@@ -4,7 +4,9 @@
 //! writes from a trace. The rest of the code (errors, reloads, OCI, the CLI's
 //! other commands, ...) follows. An idle server then keeps a few MiB of its
 //! code resident instead of every page around each function it once ran
-//! (the kernel maps code in whole windows).
+//! (the kernel maps code in whole windows). Its relative relocations are
+//! packed too (DT_RELR, which needs glibc 2.36 or later to run): the loader
+//! reads a 20 KiB table at start instead of 1.7 MiB.
 //!
 //! The ordering file names symbols with their hashes: a build whose
 //! dependencies or features differ from the traced ones finds fewer of them,

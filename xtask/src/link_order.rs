@@ -39,8 +39,8 @@ pub fn link_order() -> anyhow::Result<()> {
     crate::build_rust_plugins(&["calculator-rust"], &dist)?;
     let work = target_dir().join("link-order");
     let _ = std::fs::remove_dir_all(&work);
-    // The calculator alone in a plugin directory, and a config naming it
-    // twice (what loading several plugins runs).
+    // The calculator alone in a plugin directory, and a config naming two
+    // copies of it (what loading several plugins runs; a file is served once).
     let plugins = work.join("plugins");
     std::fs::create_dir_all(&plugins)?;
     std::fs::copy(
@@ -70,11 +70,9 @@ pub fn link_order() -> anyhow::Result<()> {
             &config,
             &work.join(format!("cache-{index}")),
         )?;
-        for (phase, file) in traces.iter().enumerate() {
-            if phases.len() <= phase {
-                phases.push(Vec::new());
-            }
-            phases[phase].extend(executed(file, &binary)?);
+        phases.resize_with(traces.len(), Vec::new);
+        for (phase, file) in phases.iter_mut().zip(&traces) {
+            phase.extend(executed(file, &binary)?);
         }
     }
     // What an idle server ran first, then what a call adds, then HTTP: each

@@ -259,55 +259,77 @@ fn instance_reuse_keeps_state_until_a_call_fails() {
     assert_eq!(count(&mut server), 1, "a trapped instance is never reused");
 }
 
-/// A fresh instance per call leaves nothing for the next: a Python plugin
-/// hides a canary everywhere Python can keep state (globals, megabytes of
-/// heap, `os.environ`, `sys.modules`, …) and, in the next call, searches
-/// every object it can reach. With `instance_reuse` the same search finds
-/// it, which shows the search would see a leak.
+/// A fresh instance per call leaves nothing for the next: a plugin hides a
+/// canary everywhere its language can keep state and, in the next call,
+/// searches those places. The Python plugin hides it in globals, megabytes
+/// of heap, `os.environ`, `sys.modules`, … and searches every object it can
+/// reach; the JavaScript one in module variables, a typed array of
+/// megabytes, `globalThis`, a class's static field, a closure and
+/// `Object.prototype`. With `instance_reuse` the same search finds it, which
+/// shows the search would see a leak.
 #[test]
-fn no_state_of_a_python_call_survives_into_the_next() {
-    let dir = crate::harness::TempDir::new("canary");
-    let plugin = test_plugin("canary-python");
-    let config = dir.0.join("corral.toml");
-    let places = |reuse: bool| -> Vec<Value> {
-        std::fs::write(
-            &config,
-            format!(
-                "[plugins.c]\npath = \"{}\"\ninstance_reuse = {reuse}\n\n[plugins.c.limits]\nconcurrency = 1\nmemory = \"256MiB\"\n",
-                plugin.display()
-            ),
-        )
-        .unwrap();
-        let mut server = Server::start(&["--config", config.to_str().unwrap()]);
-        let canary = json!({"canary": format!("canary-{}-{reuse}", std::process::id())});
-        let left = server.call_tool("leave", canary.clone());
+fn no_state_of_a_call_survives_into_the_next() {
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "canary-python",
+            &[
+                "module global",
+                "heap list",
+                "environ",
+                "sys.modules",
+                "a bytes object",
+            ],
+        ),
+        (
+            "canary-js",
+            &[
+                "module variable",
+                "typed-array heap",
+                "globalThis",
+                "class static",
+                "closure",
+                "Object.prototype",
+            ],
+        ),
+    ];
+    for (name, hiding_places) in cases {
+        let dir = crate::harness::TempDir::new(name);
+        let plugin = test_plugin(name);
+        let config = dir.0.join("corral.toml");
+        let places = |reuse: bool| -> Vec<Value> {
+            std::fs::write(
+                &config,
+                format!(
+                    "[plugins.c]\npath = \"{}\"\ninstance_reuse = {reuse}\n\n[plugins.c.limits]\nconcurrency = 1\nmemory = \"256MiB\"\n",
+                    plugin.display()
+                ),
+            )
+            .unwrap();
+            let mut server = Server::start(&["--config", config.to_str().unwrap()]);
+            let canary = json!({"canary": format!("canary-{}-{reuse}", std::process::id())});
+            let left = server.call_tool("leave", canary.clone());
+            assert_eq!(
+                left["structuredContent"]["places"],
+                json!(["left"]),
+                "{name}: {left}"
+            );
+            let look = server.call_tool("look", canary);
+            look["structuredContent"]["places"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name}: {look}"))
+                .clone()
+        };
         assert_eq!(
-            left["structuredContent"]["places"],
-            json!(["left"]),
-            "{left}"
+            places(false),
+            Vec::<Value>::new(),
+            "{name}: a fresh instance holds no canary"
         );
-        let look = server.call_tool("look", canary);
-        look["structuredContent"]["places"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{look}"))
-            .clone()
-    };
-    assert_eq!(
-        places(false),
-        Vec::<Value>::new(),
-        "a fresh instance holds no canary"
-    );
-    let seen = places(true);
-    for place in [
-        "module global",
-        "heap list",
-        "environ",
-        "sys.modules",
-        "a bytes object",
-    ] {
-        assert!(
-            seen.contains(&json!(place)),
-            "reuse keeps it in {place}: {seen:?}"
-        );
+        let seen = places(true);
+        for place in hiding_places {
+            assert!(
+                seen.contains(&json!(place)),
+                "{name}: reuse keeps it in {place}: {seen:?}"
+            );
+        }
     }
 }

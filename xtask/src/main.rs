@@ -38,7 +38,7 @@ const PYTHON_EXAMPLES: &[(&str, &str)] = &[("stats-python", "corral:mcp/tool-pro
 /// Rust examples, whose tools they share names with).
 const SDK_EXAMPLES: &[&str] = &["seed-python/app.py", "seed-js/app.js"];
 /// Test plugins written with an SDK, as `DIR/FILE` under `tests/plugins/`.
-const SDK_TEST_PLUGINS: &[&str] = &["sdk-python/app.py", "sdk-js/app.ts"];
+const SDK_TEST_PLUGINS: &[&str] = &["sdk-python/app.py", "sdk-js/app.ts", "canary-js/app.ts"];
 /// Python test plugins in `tests/plugins/`: (directory, WIT world).
 const PYTHON_TEST_PLUGINS: &[(&str, &str)] = &[("canary-python", "corral:mcp/tool-provider")];
 /// Test plugins in `tests/plugins/` (crate name = directory name).

@@ -4,9 +4,10 @@
 // `leave` hides a marker made from the canary everywhere a JavaScript program
 // can keep state between calls of one instance: a module variable, an array of
 // strings, megabytes of typed-array heap, a property of `globalThis`, a class's
-// static field, a closure kept in a Map and `Object.prototype`. `look` searches those places and says where it found the
-// canary. In a fresh instance per call it must find nothing; with
-// `instance_reuse` it finds it everywhere (which shows the search works).
+// static field, a closure kept in a Map and `Object.prototype`. `look` searches
+// those places and says where it found the canary. In a fresh instance per call
+// it must find nothing; with `instance_reuse` it finds it everywhere (which
+// shows the search works).
 import { FastMCP } from 'corral-sdk';
 
 const server = new FastMCP({ name: 'canary-js', version: '0.1.0' });

@@ -260,13 +260,10 @@ fn instance_reuse_keeps_state_until_a_call_fails() {
 }
 
 /// A fresh instance per call leaves nothing for the next: a plugin hides a
-/// canary everywhere its language can keep state and, in the next call,
-/// searches those places. The Python plugin hides it in globals, megabytes
-/// of heap, `os.environ`, `sys.modules`, … and searches every object it can
-/// reach; the JavaScript one in module variables, a typed array of
-/// megabytes, `globalThis`, a class's static field, a closure and
-/// `Object.prototype`. With `instance_reuse` the same search finds it, which
-/// shows the search would see a leak.
+/// canary everywhere its language can keep state (the places below; the
+/// Python one also searches every object it can reach) and, in the next
+/// call, searches for it. With `instance_reuse` the same search finds it,
+/// which shows the search would see a leak.
 #[test]
 fn no_state_of_a_call_survives_into_the_next() {
     let cases: [(&str, &[&str]); 2] = [

@@ -200,6 +200,10 @@ fn engine_config() -> Config {
         .consume_fuel(true)
         .epoch_interruption(true)
         .max_wasm_stack(limits::WASM_STACK)
+        // No `.eh_frame` for guest code: wasmtime unwinds guest frames
+        // itself, and without it a plugin's load reads (and keeps
+        // resident) less of its compile-cache entry and registers nothing.
+        .native_unwind_info(false)
         .async_stack_size(limits::WASM_STACK + (1 << 20))
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config

@@ -3,10 +3,12 @@
 
 mod cache;
 mod convert;
+mod file;
 mod metadata;
 mod progress;
 mod wire_size;
 
+pub(crate) use file::PluginFile;
 pub use progress::PROGRESS_MIN_BYTES;
 pub use wire_size::ITEM_BYTES;
 
@@ -14,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::SemaphorePermit;
 use wasmtime::component::{Component, Instance, InstancePre, ResourceTableError};
 use wasmtime::{Store, UpdateDeadline};
@@ -136,55 +137,6 @@ pub(crate) async fn compile(
     compile_file(runtime, path, spec, file).await
 }
 
-/// A plugin file's bytes and their sha256, read once: the digest serves the
-/// change check of a reload, the `sha256` pin and the compile cache key.
-pub(crate) struct PluginFile {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) digest: [u8; 32],
-}
-
-impl PluginFile {
-    /// Read the file, refusing one over `max` bytes before reading it. One
-    /// blocking thread reads and hashes it (no chunk crosses threads).
-    pub(crate) async fn read(path: &Path, max: u64) -> Result<PluginFile, LoadError> {
-        let owned = path.to_owned();
-        tokio::task::spawn_blocking(move || Self::read_blocking(&owned, max))
-            .await
-            .map_err(|e| LoadError::Read {
-                path: path.to_owned(),
-                source: std::io::Error::other(e),
-            })?
-    }
-
-    fn read_blocking(path: &Path, max: u64) -> Result<PluginFile, LoadError> {
-        use std::io::Read;
-        let read_error = |source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let too_large = |size: u64| LoadError::TooLarge {
-            path: path.to_owned(),
-            size,
-            max,
-        };
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let size = file.metadata().map_err(read_error)?.len();
-        if size > max {
-            return Err(too_large(size));
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        // A file that grows while it is read stops at the limit too.
-        file.take(max + 1)
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        if bytes.len() as u64 > max {
-            return Err(too_large(bytes.len() as u64));
-        }
-        let digest = Sha256::digest(&bytes).into();
-        Ok(PluginFile { bytes, digest })
-    }
-}
-
 /// [`compile`] for a file already read.
 async fn compile_file(
     runtime: &Runtime,
@@ -216,7 +168,7 @@ async fn compile_file(
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_else(|| shown.clone());
         let progress = progress::Compiling::start(&file, bytes.len());
-        let component = Component::new(&engine, &bytes);
+        let component = Component::new(&engine, &*bytes);
         drop(progress);
         let component = component?;
         tracing::info!(plugin = %shown, "compiled in {:.0?}", started.elapsed());
